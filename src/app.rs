@@ -1,0 +1,122 @@
+//! The application: shared state, the middleware stack, and every feature's routes.
+
+use std::sync::Arc;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+
+use crate::auth::password::Passwords;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+
+pub const SESSION_COOKIE: &str = "orgportal_session";
+
+/// Everything the handlers share. Cheap to clone (handles and `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<Clock>,
+    pub passwords: Passwords,
+    pub session_key: Key,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Db, clock: Arc<Clock>) -> anyhow::Result<Self> {
+        let secret = config.load_secret_key()?;
+        // HKDF-derived, so any secret of 64+ characters gives a full-strength key.
+        let session_key = Key::derive_from(&secret);
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            clock,
+            passwords: Passwords::new()?,
+            session_key,
+        })
+    }
+}
+
+/// Mount every feature's routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    crate::web::static_files::configure(cfg);
+    crate::auth::configure(cfg);
+    crate::accounts::configure(cfg);
+    crate::home::configure(cfg);
+    cfg.route("/healthz", web::get().to(healthz));
+}
+
+/// The whole application, as `serve` runs it and as the tests drive it.
+pub fn build(
+    state: &AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let sessions =
+        SessionMiddleware::builder(CookieSessionStore::default(), state.session_key.clone())
+            .cookie_name(SESSION_COOKIE.to_owned())
+            .cookie_http_only(true)
+            .cookie_secure(state.config.secure_cookies)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".to_owned())
+            .cookie_content_security(CookieContentSecurity::Private)
+            // Timeouts are enforced by the server from times inside the encrypted cookie.
+            .session_lifecycle(BrowserSession::default())
+            .build();
+    App::new()
+        .app_data(web::Data::new(state.db.clone()))
+        .app_data(web::Data::from(state.config.clone()))
+        .app_data(web::Data::from(state.clock.clone()))
+        .app_data(web::Data::new(state.passwords.clone()))
+        .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            AppError::Unprocessable(format!("The address has a malformed query: {e}.")).into()
+        }))
+        .configure(routes)
+        .default_service(web::to(not_found))
+        .wrap(sessions)
+        .wrap(crate::web::headers::security_headers(
+            state.config.secure_cookies,
+        ))
+        .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// `GET /healthz`: 200 `ok` when the database answers.
+async fn healthz(db: web::Data<Db>) -> Result<&'static str, AppError> {
+    db.run(|conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1")
+    })
+    .await?;
+    Ok("ok")
+}
+
+/// Serve until stopped.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let bind = state.config.bind;
+    let server = HttpServer::new({
+        let state = state.clone();
+        move || build(&state)
+    })
+    .bind(bind)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    server.run().await?;
+    Ok(())
+}

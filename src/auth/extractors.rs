@@ -1,0 +1,242 @@
+//! Role guards as extractor types: a handler that names one in its signature cannot run without
+//! the role. Each re-reads the account from the database on every request, so a revoked role or
+//! an ended session (epoch bump) takes effect at once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::queries::{self, AccountRoles};
+use super::session::{self, SessionState};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::web::flash::{self, FlashKind};
+use crate::web::layout::{Layout, Nav, Section};
+
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
+
+/// Any signed-in account, even one that still has to change its generated password.
+/// Only the account page and sign-out take this; everything else takes `SignedIn`.
+#[derive(Clone)]
+pub struct CurrentAccount {
+    pub account: AccountRoles,
+    pub administers_orgs: bool,
+    session: Session,
+}
+
+impl CurrentAccount {
+    pub fn id(&self) -> i64 {
+        self.account.id
+    }
+
+    pub fn email(&self) -> &str {
+        &self.account.email
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The frame of a page shown to this account.
+    pub fn layout(&self, title: impl Into<String>, section: Section) -> Result<Layout, AppError> {
+        let nav = Nav {
+            email: self.account.email.clone(),
+            is_platform_admin: self.account.is_platform_admin,
+            administers_orgs: self.administers_orgs,
+        };
+        Layout::new(&self.session, title, section, Some(nav))
+    }
+}
+
+fn requested_path(req: &HttpRequest) -> String {
+    match req.uri().path_and_query() {
+        Some(pq) => pq.as_str().to_owned(),
+        None => req.path().to_owned(),
+    }
+}
+
+async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
+    let session = req.get_session();
+    let sign_in_required = || AppError::SignInRequired {
+        // A GET can be repeated after sign-in; a form post cannot, so go back home instead.
+        next: if req.method() == actix_web::http::Method::GET {
+            requested_path(&req)
+        } else {
+            "/".into()
+        },
+    };
+    let state = SessionState::read(&session).ok_or_else(sign_in_required)?;
+    let (db, clock) = app_parts(&req)?;
+    let now = clock.now();
+    if let Some(expiry) = state.expiry(now) {
+        session::end(&session);
+        let why = match expiry {
+            session::Expiry::Idle => {
+                "Your session ended after 30 minutes without activity. Sign in again."
+            }
+            session::Expiry::Absolute => "Your session reached its 12-hour limit. Sign in again.",
+        };
+        flash::set(&session, FlashKind::Info, why);
+        return Err(sign_in_required());
+    }
+    let account_id = state.account_id;
+    let (account, administered) = db
+        .run(move |conn| -> Result<_, AppError> {
+            let Some(account) = queries::roles(conn, account_id)? else {
+                return Ok((None, false));
+            };
+            let administered = !queries::administered_orgs(conn, account_id)?.is_empty();
+            Ok((Some(account), administered))
+        })
+        .await?;
+    let account = match account {
+        Some(account) if account.session_epoch == state.epoch => account,
+        // Deleted, or signed out everywhere (password change): this session is over.
+        _ => {
+            session::end(&session);
+            flash::set(
+                &session,
+                FlashKind::Info,
+                "You were signed out. Sign in again.",
+            );
+            return Err(sign_in_required());
+        }
+    };
+    state.touch(&session, now)?;
+    Ok(CurrentAccount {
+        account,
+        administers_orgs: administered,
+        session,
+    })
+}
+
+fn app_parts(req: &HttpRequest) -> Result<(web::Data<Db>, web::Data<Clock>), AppError> {
+    let missing =
+        |what| AppError::Unexpected(anyhow::anyhow!("{what} is not registered with the app"));
+    let db = req
+        .app_data::<web::Data<Db>>()
+        .cloned()
+        .ok_or_else(|| missing("Db"))?;
+    let clock = req
+        .app_data::<web::Data<Clock>>()
+        .cloned()
+        .ok_or_else(|| missing("Clock"))?;
+    Ok((db, clock))
+}
+
+impl FromRequest for CurrentAccount {
+    type Error = AppError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(load_current(req.clone()))
+    }
+}
+
+/// A signed-in account whose password needs no forced change.
+#[derive(Clone)]
+pub struct SignedIn(pub CurrentAccount);
+
+impl std::ops::Deref for SignedIn {
+    type Target = CurrentAccount;
+    fn deref(&self) -> &CurrentAccount {
+        &self.0
+    }
+}
+
+async fn load_signed_in(req: HttpRequest) -> Result<SignedIn, AppError> {
+    let current = load_current(req).await?;
+    if current.account.must_change_password {
+        flash::set(
+            current.session(),
+            FlashKind::Warning,
+            "Choose a new password before you continue.",
+        );
+        return Err(AppError::PasswordChangeRequired);
+    }
+    Ok(SignedIn(current))
+}
+
+impl FromRequest for SignedIn {
+    type Error = AppError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(load_signed_in(req.clone()))
+    }
+}
+
+/// A platform administrator.
+#[derive(Clone)]
+pub struct PlatformAdmin(pub SignedIn);
+
+impl std::ops::Deref for PlatformAdmin {
+    type Target = CurrentAccount;
+    fn deref(&self) -> &CurrentAccount {
+        &self.0
+    }
+}
+
+impl FromRequest for PlatformAdmin {
+    type Error = AppError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let signed_in = load_signed_in(req).await?;
+            if !signed_in.account.is_platform_admin {
+                return Err(AppError::Forbidden(
+                    "This page is for platform administrators.",
+                ));
+            }
+            Ok(PlatformAdmin(signed_in))
+        })
+    }
+}
+
+/// An active Delegate of the organization named by the route's `{id}`. A missing organization
+/// and a malformed id get the same 403 as a foreign one, so ids cannot be probed.
+#[derive(Clone)]
+pub struct OrgAdmin {
+    pub signed_in: SignedIn,
+    pub org_id: i64,
+}
+
+impl std::ops::Deref for OrgAdmin {
+    type Target = CurrentAccount;
+    fn deref(&self) -> &CurrentAccount {
+        &self.signed_in
+    }
+}
+
+const NOT_YOUR_ORG: &str = "You are not an administrator of this organization.";
+
+impl FromRequest for OrgAdmin {
+    type Error = AppError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let raw_id = req.match_info().get("id").map(str::to_owned);
+            let signed_in = load_signed_in(req.clone()).await?;
+            let org_id = raw_id
+                .and_then(|id| id.parse::<i64>().ok())
+                .ok_or(AppError::Forbidden(NOT_YOUR_ORG))?;
+            let (db, _) = app_parts(&req)?;
+            let account_id = signed_in.id();
+            let allowed = db
+                .run(move |conn| queries::is_org_admin(conn, account_id, org_id))
+                .await?;
+            if !allowed {
+                return Err(AppError::Forbidden(NOT_YOUR_ORG));
+            }
+            Ok(OrgAdmin { signed_in, org_id })
+        })
+    }
+}

@@ -1,0 +1,323 @@
+//! The database kernel: one connection type over PostgreSQL and SQLite, the pool, migrations,
+//! and the few places where the two backends need different SQL.
+
+pub mod schema;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a SQLite writer waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// A connection to either backend. Queries are written once against this type.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which backend a `DATABASE_URL` names, decided from its scheme alone.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseTarget {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://PATH` or a plain path is
+    /// SQLite. Any other scheme is refused rather than opened as a file named after it.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("the database URL is empty".into());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://data/orgportal.db".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(format!(
+                "unsupported database scheme `{scheme}://`: use postgres://, postgresql://, sqlite:// or a file path"
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(url)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "PostgreSQL",
+            Self::Sqlite(_) => "SQLite",
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseTarget {
+    // The PostgreSQL URL may carry a password; never print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Postgres(_) => f.write_str("Postgres(…)"),
+            Self::Sqlite(path) => write!(f, "Sqlite({})", path.display()),
+        }
+    }
+}
+
+/// The error of opening a connection, with the backend's own text kept intact.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Postgres(ConnectionError),
+    #[error("cannot open SQLite database {path}: {source}")]
+    Sqlite {
+        path: String,
+        source: ConnectionError,
+    },
+    #[error("cannot prepare SQLite connection: {0}")]
+    SqliteSetup(diesel::result::Error),
+    #[error("connection check failed: {0}")]
+    Check(diesel::result::Error),
+}
+
+/// Our r2d2 manager: the variant is chosen from the URL scheme, never by trial
+/// (SQLite would open almost any string as a file and libpq's error would be lost).
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    target: DatabaseTarget,
+}
+
+impl ConnectionManager {
+    pub fn new(target: DatabaseTarget) -> Self {
+        Self { target }
+    }
+
+    /// Open one connection, prepared as every pooled connection is.
+    pub fn open(&self) -> Result<DbConn, ConnectError> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConn::Pg)
+                .map_err(ConnectError::Postgres),
+            DatabaseTarget::Sqlite(path) => {
+                let path_text = path.to_string_lossy().into_owned();
+                let mut conn =
+                    diesel::SqliteConnection::establish(&path_text).map_err(|source| {
+                        ConnectError::Sqlite {
+                            path: path_text.clone(),
+                            source,
+                        }
+                    })?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(ConnectError::SqliteSetup)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConn, ConnectError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(ConnectError::Check)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        match conn {
+            DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// The shared handle handlers use: a pool and the knowledge of which backend it serves.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    target: DatabaseTarget,
+}
+
+impl Db {
+    /// Open the pool and check that one connection works, so a wrong URL fails at start
+    /// with the backend's message.
+    pub fn connect(target: DatabaseTarget, max_size: u32) -> Result<Self, ConnectError> {
+        if let DatabaseTarget::Sqlite(path) = &target {
+            create_parent_dir(path);
+        }
+        let manager = ConnectionManager::new(target.clone());
+        // Fail early with the real error: r2d2 would only report a timeout.
+        drop(manager.open()?);
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .connection_timeout(Duration::from_secs(15))
+            .build_unchecked(manager);
+        Ok(Self { pool, target })
+    }
+
+    pub fn target(&self) -> &DatabaseTarget {
+        &self.target
+    }
+
+    /// A pooled connection for blocking code (CLI commands, the bootstrap, tests).
+    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
+        self.pool
+            .get()
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))
+    }
+
+    /// Run blocking database work off the async executor.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))?;
+            work(&mut conn).map_err(Into::into)
+        })
+        .await
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+}
+
+fn create_parent_dir(path: &Path) {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // An error here resurfaces, with a better message, when SQLite opens the file.
+        let _ = std::fs::create_dir_all(parent);
+    }
+}
+
+/// Bring the schema up to date; returns the versions applied now (empty when current).
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// A transaction for work that reads and then writes. On SQLite it begins with
+/// `BEGIN IMMEDIATE`, taking the write lock up front, so a concurrent writer waits on the busy
+/// timeout instead of failing with SQLITE_BUSY when it tries to upgrade a read lock.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConn::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let outcome = work(conn);
+    let DbConn::Sqlite(sqlite) = conn else {
+        unreachable!("a connection does not change its backend")
+    };
+    match outcome {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's error is the one worth reporting; a failed rollback marks the
+            // connection broken and the pool discards it.
+            let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+            Err(error)
+        }
+    }
+}
+
+/// True when a diesel error is a unique-constraint violation (a race a form can lose).
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Serialise a one-off piece of work across instances sharing a PostgreSQL database
+/// (SQLite's `BEGIN IMMEDIATE` already serialises writers). Call inside a transaction.
+pub fn lock_for_transaction(conn: &mut DbConn, key: i64) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(pg)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_are_postgres() {
+        for url in [
+            "postgres://u@h/db",
+            "postgresql://h/db",
+            "  postgres://h/db  ",
+        ] {
+            assert!(
+                matches!(DatabaseTarget::parse(url), Ok(DatabaseTarget::Postgres(_))),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn sqlite_urls_and_plain_paths_are_sqlite() {
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://data/x.db"),
+            Ok(DatabaseTarget::Sqlite(PathBuf::from("data/x.db")))
+        );
+        assert_eq!(
+            DatabaseTarget::parse("/var/lib/orgportal.db"),
+            Ok(DatabaseTarget::Sqlite(PathBuf::from(
+                "/var/lib/orgportal.db"
+            )))
+        );
+    }
+
+    #[test]
+    fn unknown_schemes_and_empty_urls_are_refused() {
+        assert!(DatabaseTarget::parse("mysql://h/db")
+            .unwrap_err()
+            .contains("mysql://"));
+        assert!(DatabaseTarget::parse("").is_err());
+        assert!(DatabaseTarget::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_postgres_credentials() {
+        let target = DatabaseTarget::parse("postgres://u:secret@h/db").unwrap();
+        assert!(!format!("{target:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,88 @@
+//! One schema for both backends; the migrations under `migrations/{sqlite,postgres}` agree with it.
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        email -> Text,
+        display_name -> Text,
+        name_key -> Text,
+        password_hash -> Nullable<Text>,
+        status -> Text,
+        is_platform_admin -> Bool,
+        must_change_password -> Bool,
+        session_epoch -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        contact_email -> Text,
+        contact_key -> Text,
+        admin_email -> Text,
+        quota_gb -> BigInt,
+        seats -> Nullable<BigInt>,
+        is_default -> Bool,
+        member_count -> BigInt,
+        quota_allocated_gb -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        account_id -> BigInt,
+        status -> Text,
+        is_delegate -> Bool,
+        unsigned_containers -> Bool,
+        release_protections -> Bool,
+        recover -> Bool,
+        no_second_factor -> Bool,
+        quota_gb -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+        removed_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    platform_properties (name) {
+        name -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        scope -> Text,
+        actor_id -> Nullable<BigInt>,
+        actor_email -> Text,
+        organization_id -> Nullable<BigInt>,
+        organization_name -> Text,
+        action -> Text,
+        target -> Text,
+        details -> Text,
+        client_addr -> Text,
+    }
+}
+
+diesel::joinable!(memberships -> organizations (organization_id));
+diesel::joinable!(memberships -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    organizations,
+    memberships,
+    platform_properties,
+    audit_events
+);

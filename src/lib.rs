@@ -1,0 +1,17 @@
+//! orgportal: a self-hosted portal for administering a multi-tenant platform.
+
+pub mod accounts;
+pub mod admins;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod home;
+pub mod web;

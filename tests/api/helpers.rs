@@ -1,0 +1,371 @@
+//! `TestApp`: the real application on a fresh database (a temp SQLite file, or a PostgreSQL
+//! database created for the test and dropped after it), driven through `actix_web::test` by a
+//! client that keeps cookies and follows CSRF tokens like a browser.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::test;
+use diesel::prelude::*;
+use orgportal::app::{self, AppState};
+use orgportal::clock::Clock;
+use orgportal::config::{Config, Settings};
+use orgportal::db::schema::accounts;
+use orgportal::db::{self, Db, DbConn};
+use tempfile::TempDir;
+
+pub const ADMIN_EMAIL: &str = "admin@default.com";
+pub const ADMIN_PASSWORD: &str = "violet-harbour-92-kettle";
+
+/// Runs each named test function once per backend: `<name>::sqlite` and `<name>::postgres`.
+/// The PostgreSQL run needs `TEST_DATABASE_URL`; without it the test is skipped, except under
+/// `CI=true`, where a missing database fails the run.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestApp::sqlite().await).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                    super::$name(app).await
+                }
+            }
+        }
+    )* };
+}
+
+/// A fresh database of either backend, dropped with the value.
+pub struct TestDatabase {
+    pub url: String,
+    pub dir: TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("orgportal.db").display());
+        Self {
+            url,
+            dir,
+            postgres: None,
+        }
+    }
+
+    /// `None` when `TEST_DATABASE_URL` is unset (outside CI).
+    pub fn postgres() -> Option<Self> {
+        let Ok(server_url) = std::env::var("TEST_DATABASE_URL") else {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("TEST_DATABASE_URL must be set under CI=true: PostgreSQL tests may not be skipped");
+            }
+            eprintln!("TEST_DATABASE_URL is unset: skipping the PostgreSQL run of this test");
+            return None;
+        };
+        let name = format!(
+            "orgportal_test_{}",
+            orgportal::auth::random_token(9)
+                .to_lowercase()
+                .replace(['-', '_'], "x")
+        );
+        let mut admin = PgConnection::establish(&server_url)
+            .expect("TEST_DATABASE_URL must reach a PostgreSQL server");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        let mut url = url::Url::parse(&server_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        Some(Self {
+            url: url.to_string(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            postgres: Some((server_url, name)),
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server_url, name)) = &self.postgres {
+            if let Ok(mut admin) = PgConnection::establish(server_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+/// The settings `serve` would read, pointed at a test database and data dir.
+pub fn test_config(database: &TestDatabase, extra: &[&str]) -> Config {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        settings: Settings,
+    }
+    let data_dir = database.dir.path().join("data");
+    let mut args = vec![
+        "orgportal".to_owned(),
+        "--database-url".into(),
+        database.url.clone(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+        "--secret-key".into(),
+        "k".repeat(64),
+        "--admin-password".into(),
+        ADMIN_PASSWORD.into(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let settings = Args::try_parse_from(args)
+        .expect("test settings parse")
+        .settings;
+    Config::from_settings(&settings).expect("test settings are valid")
+}
+
+/// The last response: status, headers and body text.
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: String,
+}
+
+impl Response {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[track_caller]
+    pub fn assert_redirect(&self, to: &str) {
+        assert_eq!(
+            self.status,
+            StatusCode::SEE_OTHER,
+            "expected 303 to {to}, body: {}",
+            self.body
+        );
+        assert_eq!(self.location(), to);
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+    }
+}
+
+/// The running application and one browser-like client. `client()` makes a second browser.
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Arc<Clock>,
+    pub database: Arc<TestDatabase>,
+    cookies: HashMap<String, String>,
+    csrf_token: Option<String>,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        Self::start(TestDatabase::sqlite(), &[])
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        TestDatabase::postgres().map(|db| Self::start(db, &[]))
+    }
+
+    /// Connect, migrate, bootstrap (admin@default.com with `ADMIN_PASSWORD`) and build the app,
+    /// exactly as `orgportal serve` does.
+    pub fn start(database: TestDatabase, extra_settings: &[&str]) -> Self {
+        let config = test_config(&database, extra_settings);
+        let db = Db::connect(config.database.clone(), 4).expect("connect to test database");
+        let clock = Arc::new(Clock::system());
+        {
+            let mut conn = db.get().expect("connection");
+            db::run_migrations(&mut conn).expect("migrations");
+            orgportal::bootstrap::ensure(&mut conn, config.admin_password.as_deref(), clock.now())
+                .expect("bootstrap");
+        }
+        let state = AppState::new(config, db, clock.clone()).expect("app state");
+        Self {
+            state,
+            clock,
+            database: Arc::new(database),
+            cookies: HashMap::new(),
+            csrf_token: None,
+        }
+    }
+
+    /// Only a handle on an empty database (for commands that set it up themselves).
+    pub fn start_without_bootstrap(database: TestDatabase) -> Self {
+        let config = test_config(&database, &[]);
+        let db = Db::connect(config.database.clone(), 2).expect("connect to test database");
+        let clock = Arc::new(Clock::system());
+        let state = AppState::new(config, db, clock.clone()).expect("app state");
+        Self {
+            state,
+            clock,
+            database: Arc::new(database),
+            cookies: HashMap::new(),
+            csrf_token: None,
+        }
+    }
+
+    /// Another browser (empty cookie jar) on the same application and database.
+    pub fn client(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            clock: self.clock.clone(),
+            database: self.database.clone(),
+            cookies: HashMap::new(),
+            csrf_token: None,
+        }
+    }
+
+    pub fn conn(&self) -> diesel::r2d2::PooledConnection<db::ConnectionManager> {
+        self.state.db.get().expect("connection")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.database.dir.path().join("data")
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        self.send(test::TestRequest::default().method(Method::GET).uri(path))
+            .await
+    }
+
+    /// POST a form with the CSRF token of the last page seen, like a browser submitting it.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_token.clone().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        self.post_raw(
+            path,
+            serde_urlencoded::to_string(&all).expect("encode form"),
+        )
+        .await
+    }
+
+    /// POST a body exactly as given (no CSRF token added).
+    pub async fn post_raw(&mut self, path: &str, body: String) -> Response {
+        let request = test::TestRequest::default()
+            .method(Method::POST)
+            .uri(path)
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload(body);
+        self.send(request).await
+    }
+
+    pub async fn send(&mut self, request: test::TestRequest) -> Response {
+        let mut request = request.peer_addr("127.0.0.1:40000".parse().expect("addr"));
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.insert_header((header::COOKIE, cookie));
+        }
+        let service = test::init_service(app::build(&self.state)).await;
+        let response = test::call_service(&service, request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        for set_cookie in headers.get_all(header::SET_COOKIE) {
+            let Ok(text) = set_cookie.to_str() else {
+                continue;
+            };
+            let Ok(cookie) = actix_web::cookie::Cookie::parse(text.to_owned()) else {
+                continue;
+            };
+            let expired = cookie
+                .max_age()
+                .is_some_and(|age| age.is_zero() || age.is_negative());
+            if expired || cookie.value().is_empty() {
+                self.cookies.remove(cookie.name());
+            } else {
+                self.cookies
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+        let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap_or_default();
+        if let Some(token) = find_csrf_token(&body) {
+            self.csrf_token = Some(token);
+        }
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Open the sign-in page and sign in.
+    pub async fn login(&mut self, email: &str, password: &str) -> Response {
+        self.get("/login").await.assert_status(200);
+        self.post("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Sign in as the bootstrap administrator and check it worked.
+    pub async fn login_as_admin(&mut self) {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .assert_redirect("/");
+    }
+
+    /// An account straight in the database (registration comes in a later issue).
+    pub fn insert_account(&self, email: &str, password: &str, is_platform_admin: bool) -> i64 {
+        let hash = orgportal::auth::password::hash_blocking(password).expect("hash");
+        let now = self.clock.now();
+        let mut conn = self.conn();
+        diesel::insert_into(accounts::table)
+            .values((
+                accounts::email.eq(email),
+                accounts::password_hash.eq(hash),
+                accounts::status.eq("active"),
+                accounts::is_platform_admin.eq(is_platform_admin),
+                accounts::created_at.eq(now),
+                accounts::updated_at.eq(now),
+            ))
+            .execute(&mut *conn)
+            .expect("insert account");
+        account_id(&mut conn, email)
+    }
+
+    pub fn password_hash(&self, email: &str) -> Option<String> {
+        accounts::table
+            .filter(accounts::email.eq(email))
+            .select(accounts::password_hash)
+            .first(&mut *self.conn())
+            .expect("account exists")
+    }
+}
+
+pub fn account_id(conn: &mut DbConn, email: &str) -> i64 {
+    accounts::table
+        .filter(accounts::email.eq(email))
+        .select(accounts::id)
+        .first(conn)
+        .expect("account exists")
+}
+
+fn find_csrf_token(html: &str) -> Option<String> {
+    let start = html.find(r#"name="csrf_token" value=""#)? + r#"name="csrf_token" value=""#.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}

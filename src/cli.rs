@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::admins::cli as admins;
 use crate::app::{self, AppState};
 use crate::bootstrap::{self, Bootstrap};
 use crate::clock::Clock;
 use crate::config::{Config, Settings};
-use crate::db::{self, DatabaseTarget, Db};
+use crate::db::{self, ConnectionManager, DatabaseTarget, Db, DbConn};
 use crate::domain::EmailAddress;
 
 #[derive(Debug, Parser)]
@@ -81,24 +82,33 @@ fn pool_size(target: &DatabaseTarget) -> u32 {
     }
 }
 
-/// Connect, migrate and bootstrap: what every subcommand needs first.
-fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(Db, Bootstrap)> {
-    let db = Db::connect(config.database.clone(), pool_size(&config.database))?;
-    let mut conn = db.get()?;
+/// Migrate and bootstrap over one plain connection: what every subcommand needs first.
+/// Commands other than `serve` use this connection only: a pool opens connections on
+/// background threads, and libpq tearing down under them at process exit can crash.
+fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)> {
+    if let DatabaseTarget::Sqlite(path) = &config.database {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+        }
+    }
+    let mut conn = ConnectionManager::new(config.database.clone()).open()?;
     let applied = db::run_migrations(&mut conn)?;
     for version in &applied {
         log::info!("applied migration {version}");
     }
     let bootstrap = bootstrap::ensure(&mut conn, config.admin_password.as_deref(), clock.now())?;
-    Ok((db, bootstrap))
+    Ok((conn, bootstrap))
 }
 
 fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let clock = Arc::new(Clock::system());
-    let (db, bootstrap) = prepare(&config, &clock)?;
+    let (mut conn, bootstrap) = prepare(&config, &clock)?;
     announce_bootstrap(&bootstrap);
     match command {
         Command::Serve => {
+            drop(conn);
+            let db = Db::connect(config.database.clone(), pool_size(&config.database))?;
             let state = AppState::new(config, db, clock)?;
             println!(
                 "orgportal is serving {} on {} at {}",
@@ -107,7 +117,9 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 state.config.base_url
             );
             if bootstrap == Bootstrap::AlreadyDone {
-                println!("Sign in with a platform administrator account (`orgportal admin add EMAIL` creates one).");
+                println!(
+                    "Sign in with a platform administrator account (`orgportal admin add EMAIL` creates one)."
+                );
             }
             actix_web::rt::System::new().block_on(app::serve(state))
         }
@@ -119,22 +131,15 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: AdminCommand::Add { email },
         } => {
             let email = EmailAddress::parse(&email).map_err(|why| anyhow::anyhow!("{why}"))?;
-            let mut conn = db.get()?;
-            let password = if crate::admins::cli::needs_password(&mut conn, &email)? {
-                Some(crate::admins::cli::read_new_password(&email)?)
+            let password = if admins::needs_password(&mut conn, &email)? {
+                Some(admins::read_new_password(&email)?)
             } else {
                 None
             };
-            let outcome =
-                crate::admins::cli::add_admin(&mut conn, &email, password.as_deref(), clock.now())?;
-            match outcome {
-                crate::admins::cli::Added::Created => {
-                    println!("Created platform administrator {email}.")
-                }
-                crate::admins::cli::Added::Promoted => {
-                    println!("{email} is now a platform administrator.")
-                }
-                crate::admins::cli::Added::AlreadyAdmin => {
+            match admins::add_admin(&mut conn, &email, password.as_deref(), clock.now())? {
+                admins::Added::Created => println!("Created platform administrator {email}."),
+                admins::Added::Promoted => println!("{email} is now a platform administrator."),
+                admins::Added::AlreadyAdmin => {
                     println!("{email} already is a platform administrator.")
                 }
             }
@@ -144,9 +149,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: AdminCommand::SetPassword { email },
         } => {
             let email = EmailAddress::parse(&email).map_err(|why| anyhow::anyhow!("{why}"))?;
-            let mut conn = db.get()?;
-            let password = crate::admins::cli::read_new_password(&email)?;
-            crate::admins::cli::set_password(&mut conn, &email, &password, clock.now())?;
+            let password = admins::read_new_password(&email)?;
+            admins::set_password(&mut conn, &email, &password, clock.now())?;
             println!("Password set for {email}; its sessions have ended.");
             Ok(())
         }

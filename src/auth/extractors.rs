@@ -89,7 +89,7 @@ async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
             let Some(account) = queries::roles(conn, account_id)? else {
                 return Ok((None, false));
             };
-            let administered = !queries::administered_orgs(conn, account_id)?.is_empty();
+            let administered = queries::administers_any(conn, account_id)?;
             Ok((Some(account), administered))
         })
         .await?;

@@ -91,10 +91,9 @@ pub async fn login(
         }
     };
 
-    session::begin(&session, account.id, account.session_epoch, clock.now())?;
     let actor = Actor {
         id: Some(account.id),
-        email: email.clone(),
+        email,
         client,
     };
     let now = clock.now();
@@ -106,6 +105,8 @@ pub async fn login(
         )
     })
     .await?;
+    // Only once everything is recorded does the browser get a signed-in session.
+    session::begin(&session, account.id, account.session_epoch, now)?;
     if account.must_change_password {
         flash::set(
             &session,

@@ -50,6 +50,18 @@ pub fn administered_orgs(conn: &mut DbConn, account_id: i64) -> QueryResult<Vec<
         .load(conn)
 }
 
+/// True when the account is an active Delegate of any organization (for the navigation).
+pub fn administers_any(conn: &mut DbConn, account_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        memberships::table
+            .filter(memberships::account_id.eq(account_id))
+            .filter(memberships::status.eq("active"))
+            .filter(memberships::is_delegate.eq(true))
+            .select(memberships::id),
+    ))
+    .get_result(conn)
+}
+
 /// True when the account is an active Delegate of the organization (false for a missing one).
 pub fn is_org_admin(conn: &mut DbConn, account_id: i64, org_id: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

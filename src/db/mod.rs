@@ -175,6 +175,8 @@ impl Db {
         drop(manager.open()?);
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
+            // Open connections on demand, not on background threads at start.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(15))
             .build_unchecked(manager);
         Ok(Self { pool, target })

@@ -93,3 +93,30 @@ async fn https_base_url_adds_hsts_and_secure_cookies() {
         );
     }
 }
+
+#[actix_web::test]
+async fn unexpected_failures_show_a_plain_500_page_without_the_cause() {
+    use diesel::connection::SimpleConnection;
+    let mut app = TestApp::sqlite().await;
+    app.get("/login").await;
+    // Break the database under the running app: signing in writes an audit event.
+    app.conn().batch_execute("DROP TABLE audit_events").unwrap();
+    let response = app
+        .post(
+            "/login",
+            &[
+                ("email", crate::helpers::ADMIN_EMAIL),
+                ("password", crate::helpers::ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    response.assert_status(500);
+    assert!(response.body.contains("Something went wrong"));
+    for secret in ["audit_events", "no such table", "diesel", "database"] {
+        assert!(!response.body.contains(secret), "the page leaks {secret:?}");
+    }
+    assert_eq!(response.header("x-frame-options"), Some("DENY"));
+    app.get("/account")
+        .await
+        .assert_redirect("/login?next=%2Faccount");
+}

@@ -50,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::auth::configure(cfg);
     crate::accounts::configure(cfg);
     crate::home::configure(cfg);
+    crate::orgs::configure(cfg);
     cfg.route("/healthz", web::get().to(healthz));
 }
 

@@ -14,4 +14,5 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod home;
+pub mod orgs;
 pub mod web;

@@ -28,6 +28,23 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// The backend type diesel derives for `DbConn`, for dynamically built (boxed) queries.
+pub type Backend = MultiBackend;
+
+/// Escape `%`, `_` and `\` so user text matches literally inside a `LIKE … ESCAPE '\'` pattern.
+pub fn like_contains(folded: &str) -> String {
+    let mut pattern = String::with_capacity(folded.len() + 2);
+    pattern.push('%');
+    for c in folded.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// Which backend a `DATABASE_URL` names, decided from its scheme alone.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
@@ -267,6 +284,23 @@ pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
     )
 }
 
+/// True when `error` broke the unique index `index` (a race a form can lose, such as a taken
+/// name). PostgreSQL names the index; SQLite names its columns, so both are accepted.
+pub fn violates_unique_index(error: &diesel::result::Error, index: &str) -> bool {
+    let diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::UniqueViolation,
+        info,
+    ) = error
+    else {
+        return false;
+    };
+    let column_form = index
+        .split_once('_')
+        .map(|(table, column)| format!("{table}.{column}"));
+    info.constraint_name() == Some(index)
+        || column_form.is_some_and(|c| info.message().contains(&c))
+}
+
 /// Serialise a one-off piece of work across instances sharing a PostgreSQL database
 /// (SQLite's `BEGIN IMMEDIATE` already serialises writers). Call inside a transaction.
 pub fn lock_for_transaction(conn: &mut DbConn, key: i64) -> QueryResult<()> {
@@ -279,6 +313,12 @@ pub fn lock_for_transaction(conn: &mut DbConn, key: i64) -> QueryResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_match_wildcards_literally() {
+        assert_eq!(like_contains("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
+        assert_eq!(like_contains(""), "%%");
+    }
 
     #[test]
     fn postgres_urls_are_postgres() {

@@ -4,6 +4,7 @@ pub mod client;
 pub mod flash;
 pub mod headers;
 pub mod layout;
+pub mod pager;
 pub mod static_files;
 
 use actix_web::http::header;

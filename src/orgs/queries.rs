@@ -1,0 +1,246 @@
+//! Writes of the Add and Edit forms. Limits a concurrent request could overrun are decided by
+//! the database (a unique index, a conditional update), not by a read before the write.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::forms::{NewOrg, OrgChanges};
+use crate::audit::{self, Actor, NewEvent};
+use crate::db::schema::{accounts, memberships, organizations};
+use crate::db::{self, DbConn};
+use crate::domain::{fold, EmailAddress};
+
+/// Why a save was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("an organization with this name exists")]
+    NameTaken,
+    #[error("below what is in use")]
+    BelowUsage {
+        quota_allocated: Option<i64>,
+        seats_used: Option<i64>,
+    },
+    #[error("no such organization")]
+    NotFound,
+    #[error(transparent)]
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for SaveError {
+    fn from(error: diesel::result::Error) -> Self {
+        if db::violates_unique_index(&error, "organizations_name_key") {
+            Self::NameTaken
+        } else {
+            Self::Database(error)
+        }
+    }
+}
+
+/// The organization as its edit form and audit events see it.
+#[derive(Debug, Clone, Queryable)]
+pub struct OrgForEdit {
+    pub id: i64,
+    pub name: String,
+    pub quota_gb: i64,
+    pub seats: Option<i64>,
+    pub is_default: bool,
+    pub contact_email: String,
+    pub admin_email: String,
+    pub quota_allocated_gb: i64,
+    pub member_count: i64,
+}
+
+pub fn load_for_edit(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgForEdit>> {
+    organizations::table
+        .find(org_id)
+        .select((
+            organizations::id,
+            organizations::name,
+            organizations::quota_gb,
+            organizations::seats,
+            organizations::is_default,
+            organizations::contact_email,
+            organizations::admin_email,
+            organizations::quota_allocated_gb,
+            organizations::member_count,
+        ))
+        .first(conn)
+        .optional()
+}
+
+fn name_taken(conn: &mut DbConn, name_key: &str, except: Option<i64>) -> QueryResult<bool> {
+    // Ids start at 1, so 0 excludes nothing.
+    let query = organizations::table
+        .filter(organizations::name_key.eq(name_key))
+        .filter(organizations::id.ne(except.unwrap_or(0)))
+        .select(organizations::id);
+    diesel::select(diesel::dsl::exists(query)).get_result(conn)
+}
+
+/// The account with this email, created as invited when unknown. Returns (id, status).
+pub fn find_or_invite_account(
+    conn: &mut DbConn,
+    email: &EmailAddress,
+    is_platform_admin: bool,
+    now: NaiveDateTime,
+) -> QueryResult<(i64, String, bool)> {
+    let existing: Option<(i64, String)> = accounts::table
+        .filter(accounts::email.eq(email.as_str()))
+        .select((accounts::id, accounts::status))
+        .first(conn)
+        .optional()?;
+    if let Some((id, status)) = existing {
+        return Ok((id, status, false));
+    }
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::email.eq(email.as_str()),
+            accounts::status.eq("invited"),
+            accounts::is_platform_admin.eq(is_platform_admin),
+            accounts::created_at.eq(now),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    let id = accounts::table
+        .filter(accounts::email.eq(email.as_str()))
+        .select(accounts::id)
+        .first(conn)?;
+    Ok((id, "invited".into(), true))
+}
+
+/// Add an organization with its first administrator (a Delegate at Account Quota 0).
+pub fn insert_org(
+    conn: &mut DbConn,
+    actor: &Actor,
+    new: &NewOrg,
+    now: NaiveDateTime,
+) -> Result<i64, SaveError> {
+    db::write_transaction(conn, |conn| {
+        // The unique index decides races; this check only spares the common case an error.
+        if name_taken(conn, new.name.key(), None)? {
+            return Err(SaveError::NameTaken);
+        }
+        let admin = new.administrator.as_str();
+        diesel::insert_into(organizations::table)
+            .values((
+                organizations::name.eq(new.name.as_str()),
+                organizations::name_key.eq(new.name.key()),
+                organizations::contact_email.eq(admin),
+                organizations::contact_key.eq(fold(admin)),
+                organizations::admin_email.eq(admin),
+                organizations::quota_gb.eq(new.quota.gb()),
+                organizations::seats.eq(new.seats.as_option()),
+                organizations::member_count.eq(1i64),
+                organizations::created_at.eq(now),
+                organizations::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let org_id: i64 = organizations::table
+            .filter(organizations::name_key.eq(new.name.key()))
+            .select(organizations::id)
+            .first(conn)?;
+
+        let (account_id, account_status, invited) =
+            find_or_invite_account(conn, &new.administrator, false, now)?;
+        // Named by a platform administrator: no validation step; active once registered.
+        let membership_status = if account_status == "active" {
+            "active"
+        } else {
+            "invited"
+        };
+        diesel::insert_into(memberships::table)
+            .values((
+                memberships::organization_id.eq(org_id),
+                memberships::account_id.eq(account_id),
+                memberships::status.eq(membership_status),
+                memberships::is_delegate.eq(true),
+                memberships::quota_gb.eq(0i64),
+                memberships::created_at.eq(now),
+                memberships::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+
+        let details = json!({
+            "after": {
+                "name": new.name.as_str(),
+                "quota_gb": new.quota.gb(),
+                "seats": new.seats.as_option(),
+                "administrator": admin,
+                "administrator_account": if invited { "invited" } else { "existing" },
+            }
+        });
+        audit::record(
+            conn,
+            &NewEvent::platform(actor, "organization.created", new.name.as_str())
+                .organization(org_id, new.name.as_str())
+                .details(details),
+            now,
+        )?;
+        Ok(org_id)
+    })
+}
+
+/// Change an organization. Quota and seats cannot go below what is in use: the update only
+/// happens while the usage still fits, so a concurrent add cannot slip past it.
+pub fn update_org(
+    conn: &mut DbConn,
+    actor: &Actor,
+    org_id: i64,
+    changes: &OrgChanges,
+    now: NaiveDateTime,
+) -> Result<(), SaveError> {
+    db::write_transaction(conn, |conn| {
+        let before = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
+        if name_taken(conn, changes.name.key(), Some(org_id))? {
+            return Err(SaveError::NameTaken);
+        }
+        let new_quota = changes.quota.gb();
+        let seat_limit = changes.seats.as_option().unwrap_or(i64::MAX);
+        let contact = changes.contact.as_ref().map(EmailAddress::as_str);
+        let updated = diesel::update(organizations::table)
+            .filter(organizations::id.eq(org_id))
+            .filter(organizations::quota_allocated_gb.le(new_quota))
+            .filter(organizations::member_count.le(seat_limit))
+            .set((
+                organizations::name.eq(changes.name.as_str()),
+                organizations::name_key.eq(changes.name.key()),
+                organizations::quota_gb.eq(new_quota),
+                organizations::seats.eq(changes.seats.as_option()),
+                organizations::contact_email.eq(contact.unwrap_or(&before.contact_email)),
+                organizations::contact_key.eq(fold(contact.unwrap_or(&before.contact_email))),
+                organizations::admin_email.eq(contact.unwrap_or(&before.admin_email)),
+                organizations::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if updated == 0 {
+            let now_in_use = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
+            return Err(SaveError::BelowUsage {
+                quota_allocated: (now_in_use.quota_allocated_gb > new_quota)
+                    .then_some(now_in_use.quota_allocated_gb),
+                seats_used: changes
+                    .seats
+                    .as_option()
+                    .filter(|seats| now_in_use.member_count > *seats)
+                    .map(|_| now_in_use.member_count),
+            });
+        }
+        let details = json!({
+            "before": { "name": before.name, "quota_gb": before.quota_gb, "seats": before.seats, "contact": before.contact_email },
+            "after": {
+                "name": changes.name.as_str(),
+                "quota_gb": new_quota,
+                "seats": changes.seats.as_option(),
+                "contact": contact.unwrap_or(&before.contact_email),
+            },
+        });
+        audit::record(
+            conn,
+            &NewEvent::platform(actor, "organization.updated", changes.name.as_str())
+                .organization(org_id, changes.name.as_str())
+                .details(details),
+            now,
+        )?;
+        Ok(())
+    })
+}

@@ -1,0 +1,174 @@
+//! The pager every list page shares: first/previous/next/last links with `rel`, and the
+//! "Showing 26–50 of 1,234" line. URLs carry the page number, so they can be shared.
+
+use crate::domain::group_thousands;
+
+/// Page sizes offered on list pages; anything else falls back to the default.
+pub const PAGE_SIZES: [i64; 4] = [10, 25, 50, 100];
+pub const DEFAULT_PAGE_SIZE: i64 = 25;
+
+/// Read a page size leniently.
+pub fn parse_page_size(raw: Option<&str>) -> i64 {
+    raw.and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|n| PAGE_SIZES.contains(n))
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+}
+
+/// Read a 1-based page number leniently (junk, zero and negatives mean the first page).
+pub fn parse_page(raw: Option<&str>) -> i64 {
+    raw.and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+}
+
+/// One link of the pager.
+#[derive(Debug, Clone)]
+pub struct PageLink {
+    pub rel: &'static str,
+    pub label: &'static str,
+    pub href: String,
+}
+
+/// Where a list stands: which rows of how many, and the links around it.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub first_row: i64,
+    pub last_row: i64,
+    pub total: i64,
+    pub links: Vec<PageLink>,
+}
+
+impl Pager {
+    /// `page` is clamped into range by `clamp_page` before the rows are read.
+    pub fn new(
+        page: i64,
+        per_page: i64,
+        rows_on_page: i64,
+        total: i64,
+        href: impl Fn(i64) -> String,
+    ) -> Self {
+        let pages = page_count(total, per_page);
+        let first_row = if rows_on_page == 0 {
+            0
+        } else {
+            (page - 1) * per_page + 1
+        };
+        let last_row = if rows_on_page == 0 {
+            0
+        } else {
+            first_row + rows_on_page - 1
+        };
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(PageLink {
+                rel: "first",
+                label: "« First",
+                href: href(1),
+            });
+            links.push(PageLink {
+                rel: "prev",
+                label: "‹ Previous",
+                href: href(page - 1),
+            });
+        }
+        if page < pages {
+            links.push(PageLink {
+                rel: "next",
+                label: "Next ›",
+                href: href(page + 1),
+            });
+            links.push(PageLink {
+                rel: "last",
+                label: "Last »",
+                href: href(pages),
+            });
+        }
+        Self {
+            page,
+            pages,
+            first_row,
+            last_row,
+            total,
+            links,
+        }
+    }
+
+    /// "Showing 26–50 of 1,234", or "No results".
+    pub fn summary(&self) -> String {
+        if self.total == 0 {
+            "No results".into()
+        } else {
+            format!(
+                "Showing {}–{} of {}",
+                group_thousands(self.first_row),
+                group_thousands(self.last_row),
+                group_thousands(self.total)
+            )
+        }
+    }
+
+    pub fn position(&self) -> String {
+        format!(
+            "Page {} of {}",
+            group_thousands(self.page),
+            group_thousands(self.pages)
+        )
+    }
+}
+
+/// At least one page, even for an empty list.
+pub fn page_count(total: i64, per_page: i64) -> i64 {
+    ((total + per_page - 1) / per_page).max(1)
+}
+
+/// A page number past the end shows the last page.
+pub fn clamp_page(page: i64, per_page: i64, total: i64) -> i64 {
+    page.min(page_count(total, per_page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn href(page: i64) -> String {
+        format!("?page={page}")
+    }
+
+    #[test]
+    fn middle_page_has_every_link_and_the_right_rows() {
+        let pager = Pager::new(2, 25, 25, 1234, href);
+        assert_eq!(pager.summary(), "Showing 26–50 of 1,234");
+        let rels: Vec<_> = pager.links.iter().map(|l| l.rel).collect();
+        assert_eq!(rels, ["first", "prev", "next", "last"]);
+        assert_eq!(pager.links[3].href, "?page=50");
+    }
+
+    #[test]
+    fn first_and_last_pages_drop_the_links_that_go_nowhere() {
+        assert!(Pager::new(1, 25, 25, 60, href)
+            .links
+            .iter()
+            .all(|l| l.rel == "next" || l.rel == "last"));
+        let last = Pager::new(3, 25, 10, 60, href);
+        assert_eq!(last.summary(), "Showing 51–60 of 60");
+        assert!(last
+            .links
+            .iter()
+            .all(|l| l.rel == "first" || l.rel == "prev"));
+        assert_eq!(Pager::new(1, 25, 0, 0, href).summary(), "No results");
+    }
+
+    #[test]
+    fn junk_paging_input_falls_back() {
+        assert_eq!(parse_page_size(Some("37")), 25);
+        assert_eq!(parse_page_size(Some("100")), 100);
+        assert_eq!(parse_page_size(None), 25);
+        assert_eq!(parse_page(Some("-4")), 1);
+        assert_eq!(parse_page(Some("x")), 1);
+        assert_eq!(parse_page(Some("99999999999999999999")), 1);
+        assert_eq!(clamp_page(40, 25, 60), 3);
+        assert_eq!(clamp_page(1, 25, 0), 1);
+    }
+}

@@ -51,6 +51,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::accounts::configure(cfg);
     crate::home::configure(cfg);
     crate::orgs::configure(cfg);
+    crate::admins::configure(cfg);
+    crate::audit::configure(cfg);
     cfg.route("/healthz", web::get().to(healthz));
 }
 

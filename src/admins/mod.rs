@@ -1,4 +1,17 @@
-//! Platform administrators. For now the command line (`orgportal admin …`); the
-//! `/admin/administrators` page joins this folder.
+//! Platform administrators: the `/admin/administrators` page and the command line
+//! (`orgportal admin …`).
 
 pub mod cli;
+mod handlers;
+pub mod queries;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/administrators", web::get().to(handlers::show))
+        .route("/admin/administrators", web::post().to(handlers::add))
+        .route(
+            "/admin/administrators/{account_id}/remove",
+            web::post().to(handlers::remove),
+        );
+}

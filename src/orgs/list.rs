@@ -291,6 +291,8 @@ pub struct SortHeader {
     /// `ascending`/`descending` on the sorted column, else `None`.
     pub aria_sort: Option<&'static str>,
     pub arrow: &'static str,
+    /// Right-aligned like the figures under it.
+    pub numeric: bool,
 }
 
 pub struct OrgRowView {
@@ -355,6 +357,7 @@ pub async fn show(
                     Direction::Asc => "ascending",
                     Direction::Desc => "descending",
                 }),
+                numeric: matches!(key, SortKey::Quota | SortKey::Users),
                 arrow: match (sorted_here, params.dir) {
                     (false, _) => "",
                     (true, Direction::Asc) => "▲",

@@ -369,3 +369,68 @@ fn find_csrf_token(html: &str) -> Option<String> {
     let end = html[start..].find('"')?;
     Some(html[start..start + end].to_owned())
 }
+
+/// An organization straight in the database, for list tests that need many rows fast.
+pub struct SeedOrg<'a> {
+    pub name: &'a str,
+    pub contact: &'a str,
+    pub quota_gb: i64,
+    pub members: i64,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl TestApp {
+    pub fn seed_org(&self, org: &SeedOrg<'_>) -> i64 {
+        use orgportal::db::schema::organizations;
+        use orgportal::domain::fold;
+        let mut conn = self.conn();
+        diesel::insert_into(organizations::table)
+            .values((
+                organizations::name.eq(org.name),
+                organizations::name_key.eq(fold(org.name)),
+                organizations::contact_email.eq(org.contact),
+                organizations::contact_key.eq(fold(org.contact)),
+                organizations::admin_email.eq(org.contact),
+                organizations::quota_gb.eq(org.quota_gb),
+                organizations::member_count.eq(org.members),
+                organizations::created_at.eq(org.created_at),
+                organizations::updated_at.eq(org.created_at),
+            ))
+            .execute(&mut *conn)
+            .expect("insert organization");
+        organizations::table
+            .filter(organizations::name_key.eq(fold(org.name)))
+            .select(organizations::id)
+            .first(&mut *conn)
+            .expect("organization exists")
+    }
+
+    pub fn org_id(&self, name: &str) -> i64 {
+        use orgportal::db::schema::organizations;
+        organizations::table
+            .filter(organizations::name.eq(name))
+            .select(organizations::id)
+            .first(&mut *self.conn())
+            .expect("organization exists")
+    }
+}
+
+/// The ids of `data-<attr>-id` rows in a page, in order.
+pub fn row_ids(html: &str, attr: &str) -> Vec<i64> {
+    let marker = format!(r#"data-{attr}-id=""#);
+    html.match_indices(&marker)
+        .filter_map(|(at, _)| {
+            let rest = &html[at + marker.len()..];
+            rest[..rest.find('"')?].parse().ok()
+        })
+        .collect()
+}
+
+/// Text as askama writes it into a page (numeric character references).
+pub fn escape_html(raw: &str) -> String {
+    raw.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}

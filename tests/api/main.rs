@@ -2,10 +2,13 @@
 
 mod helpers;
 
+mod admins;
 mod boot;
 mod cli;
 mod forms;
 mod guards;
 mod headers;
+mod orgs_form;
+mod orgs_list;
 mod sessions;
 mod sign_in;

@@ -1,0 +1,49 @@
+//! Reading the audit trail.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::audit_events;
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable)]
+pub struct EventRow {
+    pub id: i64,
+    pub occurred_at: NaiveDateTime,
+    pub actor_email: String,
+    pub organization_name: String,
+    pub action: String,
+    pub target: String,
+    pub details: String,
+    pub client_addr: String,
+}
+
+/// One page of platform-level events, newest first, and how many there are.
+pub fn platform_page(
+    conn: &mut DbConn,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<(Vec<EventRow>, i64, i64)> {
+    let total: i64 = audit_events::table
+        .filter(audit_events::scope.eq("platform"))
+        .count()
+        .get_result(conn)?;
+    let page = crate::web::pager::clamp_page(page, per_page, total);
+    let rows = audit_events::table
+        .filter(audit_events::scope.eq("platform"))
+        .order(audit_events::id.desc())
+        .select((
+            audit_events::id,
+            audit_events::occurred_at,
+            audit_events::actor_email,
+            audit_events::organization_name,
+            audit_events::action,
+            audit_events::target,
+            audit_events::details,
+            audit_events::client_addr,
+        ))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .load(conn)?;
+    Ok((rows, total, page))
+}

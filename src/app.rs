@@ -34,13 +34,7 @@ impl AppState {
         let secret = config.load_secret_key()?;
         // HKDF-derived, so any secret of 64+ characters gives a full-strength key.
         let session_key = Key::derive_from(&secret);
-        Ok(Self {
-            db,
-            config: Arc::new(config),
-            clock,
-            passwords: Passwords::new()?,
-            session_key,
-        })
+        Ok(Self { db, config: Arc::new(config), clock, passwords: Passwords::new()?, session_key })
     }
 }
 
@@ -68,32 +62,31 @@ pub fn build(
         InitError = (),
     >,
 > {
-    let sessions =
-        SessionMiddleware::builder(CookieSessionStore::default(), state.session_key.clone())
-            .cookie_name(SESSION_COOKIE.to_owned())
-            .cookie_http_only(true)
-            .cookie_secure(state.config.secure_cookies)
-            .cookie_same_site(SameSite::Lax)
-            .cookie_path("/".to_owned())
-            .cookie_content_security(CookieContentSecurity::Private)
-            // Timeouts are enforced by the server from times inside the encrypted cookie.
-            .session_lifecycle(BrowserSession::default())
-            .build();
+    let sessions = SessionMiddleware::builder(CookieSessionStore::default(), state.session_key.clone())
+        .cookie_name(SESSION_COOKIE.to_owned())
+        .cookie_http_only(true)
+        .cookie_secure(state.config.secure_cookies)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_path("/".to_owned())
+        .cookie_content_security(CookieContentSecurity::Private)
+        // Timeouts are enforced by the server from times inside the encrypted cookie.
+        .session_lifecycle(BrowserSession::default())
+        .build();
     App::new()
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::from(state.config.clone()))
         .app_data(web::Data::from(state.clock.clone()))
         .app_data(web::Data::new(state.passwords.clone()))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| {
-            AppError::Unprocessable(format!("The address has a malformed query: {e}.")).into()
-        }))
+        .app_data(
+            web::QueryConfig::default().error_handler(|e, _| {
+                AppError::Unprocessable(format!("The address has a malformed query: {e}.")).into()
+            }),
+        )
         .configure(routes)
         .default_service(web::to(not_found))
         .wrap(sessions)
-        .wrap(crate::web::headers::security_headers(
-            state.config.secure_cookies,
-        ))
+        .wrap(crate::web::headers::security_headers(state.config.secure_cookies))
         .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
 }
 

@@ -25,20 +25,13 @@ pub enum Bootstrap {
 }
 
 /// Set up an empty database; does nothing on one that holds anything.
-pub fn ensure(
-    conn: &mut DbConn,
-    admin_password: Option<&str>,
-    now: NaiveDateTime,
-) -> anyhow::Result<Bootstrap> {
+pub fn ensure(conn: &mut DbConn, admin_password: Option<&str>, now: NaiveDateTime) -> anyhow::Result<Bootstrap> {
     db::write_transaction(conn, |conn| {
         db::lock_for_transaction(conn, BOOTSTRAP_LOCK)?;
         let accounts_exist: bool =
-            diesel::select(diesel::dsl::exists(accounts::table.select(accounts::id)))
-                .get_result(conn)?;
-        let orgs_exist: bool = diesel::select(diesel::dsl::exists(
-            organizations::table.select(organizations::id),
-        ))
-        .get_result(conn)?;
+            diesel::select(diesel::dsl::exists(accounts::table.select(accounts::id))).get_result(conn)?;
+        let orgs_exist: bool =
+            diesel::select(diesel::dsl::exists(organizations::table.select(organizations::id))).get_result(conn)?;
         if accounts_exist || orgs_exist {
             return Ok(Bootstrap::AlreadyDone);
         }
@@ -63,10 +56,9 @@ pub fn ensure(
                 organizations::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let org_id: i64 = organizations::table
-            .filter(organizations::is_default.eq(true))
-            .select(organizations::id)
-            .first(conn)?;
+        let org_id: i64 =
+            organizations::table.filter(organizations::is_default.eq(true)).select(organizations::id).first(conn)?;
+        crate::db::org_index::inserted(conn, org_id)?;
 
         diesel::insert_into(accounts::table)
             .values((
@@ -79,10 +71,8 @@ pub fn ensure(
                 accounts::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let account_id: i64 = accounts::table
-            .filter(accounts::email.eq(ADMIN_EMAIL))
-            .select(accounts::id)
-            .first(conn)?;
+        let account_id: i64 =
+            accounts::table.filter(accounts::email.eq(ADMIN_EMAIL)).select(accounts::id).first(conn)?;
 
         diesel::insert_into(memberships::table)
             .values((
@@ -99,8 +89,7 @@ pub fn ensure(
         let actor = Actor::command_line();
         audit::record(
             conn,
-            &NewEvent::platform(&actor, "platform.bootstrap", ADMIN_EMAIL)
-                .organization(org_id, DEFAULT_ORG_NAME),
+            &NewEvent::platform(&actor, "platform.bootstrap", ADMIN_EMAIL).organization(org_id, DEFAULT_ORG_NAME),
             now,
         )?;
         Ok(outcome)

@@ -14,11 +14,7 @@ use crate::db::{self, ConnectionManager, DatabaseTarget, Db, DbConn};
 use crate::domain::EmailAddress;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "orgportal",
-    version,
-    about = "Self-hosted portal for administering organizations (tenants)"
-)]
+#[command(name = "orgportal", version, about = "Self-hosted portal for administering organizations (tenants)")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -52,10 +48,7 @@ pub enum AdminCommand {
 /// Parse the command line and run it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
-    )
-    .init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,actix_server=warn")).init();
     let config = match Config::from_settings(&cli.settings) {
         Ok(config) => config,
         Err(problems) => {
@@ -88,8 +81,7 @@ fn pool_size(target: &DatabaseTarget) -> u32 {
 fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)> {
     if let DatabaseTarget::Sqlite(path) = &config.database {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
         }
     }
     let mut conn = ConnectionManager::new(config.database.clone()).open()?;
@@ -117,9 +109,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 state.config.base_url
             );
             if bootstrap == Bootstrap::AlreadyDone {
-                println!(
-                    "Sign in with a platform administrator account (`orgportal admin add EMAIL` creates one)."
-                );
+                println!("Sign in with a platform administrator account (`orgportal admin add EMAIL` creates one).");
             }
             actix_web::rt::System::new().block_on(app::serve(state))
         }
@@ -127,9 +117,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("The database schema is up to date.");
             Ok(())
         }
-        Command::Admin {
-            command: AdminCommand::Add { email },
-        } => {
+        Command::Admin { command: AdminCommand::Add { email } } => {
             let email = EmailAddress::parse(&email).map_err(|why| anyhow::anyhow!("{why}"))?;
             let password = if admins::needs_password(&mut conn, &email)? {
                 Some(admins::read_new_password(&email)?)
@@ -145,9 +133,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Admin {
-            command: AdminCommand::SetPassword { email },
-        } => {
+        Command::Admin { command: AdminCommand::SetPassword { email } } => {
             let email = EmailAddress::parse(&email).map_err(|why| anyhow::anyhow!("{why}"))?;
             let password = admins::read_new_password(&email)?;
             admins::set_password(&mut conn, &email, &password, clock.now())?;
@@ -166,10 +152,7 @@ fn announce_bootstrap(bootstrap: &Bootstrap) {
         ),
         Bootstrap::GeneratedPassword(password) => {
             println!("================================================================");
-            println!(
-                " Set up a new instance. Sign in as {} with",
-                bootstrap::ADMIN_EMAIL
-            );
+            println!(" Set up a new instance. Sign in as {} with", bootstrap::ADMIN_EMAIL);
             println!("   password: {password}");
             println!(" This password is shown only now; you will choose a new one at");
             println!(" first sign-in.");

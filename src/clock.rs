@@ -17,15 +17,13 @@ impl Clock {
 
     /// The current UTC time, at microsecond precision (what both backends store).
     pub fn now(&self) -> NaiveDateTime {
-        let now =
-            Utc::now().naive_utc() + Duration::seconds(self.offset_seconds.load(Ordering::Relaxed));
+        let now = Utc::now().naive_utc() + Duration::seconds(self.offset_seconds.load(Ordering::Relaxed));
         now.with_nanosecond_truncated()
     }
 
     /// Move this clock forward (tests only: no route reaches it).
     pub fn advance(&self, by: Duration) {
-        self.offset_seconds
-            .fetch_add(by.num_seconds(), Ordering::Relaxed);
+        self.offset_seconds.fetch_add(by.num_seconds(), Ordering::Relaxed);
     }
 }
 

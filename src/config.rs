@@ -20,21 +20,11 @@ pub struct Settings {
     pub database_url: Option<String>,
 
     /// Folder for the SQLite database, the generated secret key and emails written as files
-    #[arg(
-        long,
-        env = "ORGPORTAL_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
+    #[arg(long, env = "ORGPORTAL_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
     /// Address and port to listen on
-    #[arg(
-        long,
-        env = "ORGPORTAL_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "ORGPORTAL_BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,
 
     /// Public address of the portal, the only source of links in emails [default: http://BIND]
@@ -43,31 +33,16 @@ pub struct Settings {
 
     /// Key for session cookies, 64+ characters; generated into DATA_DIR on SQLite when unset,
     /// required with PostgreSQL
-    #[arg(
-        long,
-        env = "ORGPORTAL_SECRET_KEY",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ORGPORTAL_SECRET_KEY", global = true, hide_env_values = true)]
     pub secret_key: Option<String>,
 
     /// Password of admin@default.com when an empty database is first set up
-    #[arg(
-        long,
-        env = "ORGPORTAL_ADMIN_PASSWORD",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ORGPORTAL_ADMIN_PASSWORD", global = true, hide_env_values = true)]
     pub admin_password: Option<String>,
 
     /// Outgoing mail server: smtp://[user:password@]host[:port] (STARTTLS when offered),
     /// smtps://… (TLS); unset: emails are written as .eml files to DATA_DIR/mail/
-    #[arg(
-        long,
-        env = "ORGPORTAL_SMTP_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ORGPORTAL_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
 
     /// Sender of the portal's emails, e.g. "Org Portal <portal@example.com>"
@@ -77,21 +52,11 @@ pub struct Settings {
 
     /// Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For
     /// is believed
-    #[arg(
-        long,
-        env = "ORGPORTAL_TRUSTED_PROXIES",
-        global = true,
-        default_value = ""
-    )]
+    #[arg(long, env = "ORGPORTAL_TRUSTED_PROXIES", global = true, default_value = "")]
     pub trusted_proxies: String,
 
     /// Require platform administrators to use a second factor (takes effect with second factors)
-    #[arg(
-        long,
-        env = "ORGPORTAL_REQUIRE_ADMIN_2FA",
-        global = true,
-        default_value = "true"
-    )]
+    #[arg(long, env = "ORGPORTAL_REQUIRE_ADMIN_2FA", global = true, default_value = "true")]
     pub require_admin_2fa: String,
 }
 
@@ -158,15 +123,10 @@ impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
 
-        let database_url = settings
-            .database_url
-            .clone()
-            .filter(|u| !u.trim().is_empty());
+        let database_url = settings.database_url.clone().filter(|u| !u.trim().is_empty());
         let database = match database_url {
             Some(url) => DatabaseTarget::parse(&url).map_err(|e| format!("DATABASE_URL: {e}")),
-            None => Ok(DatabaseTarget::Sqlite(
-                settings.data_dir.join("orgportal.db"),
-            )),
+            None => Ok(DatabaseTarget::Sqlite(settings.data_dir.join("orgportal.db"))),
         }
         .map_err(|e| problems.push(e))
         .ok();
@@ -184,9 +144,9 @@ impl Config {
             .ok();
 
         let base_url = match (&settings.base_url, bind) {
-            (Some(raw), _) if !raw.trim().is_empty() => parse_base_url(raw)
-                .map_err(|e| problems.push(format!("ORGPORTAL_BASE_URL: {e}")))
-                .ok(),
+            (Some(raw), _) if !raw.trim().is_empty() => {
+                parse_base_url(raw).map_err(|e| problems.push(format!("ORGPORTAL_BASE_URL: {e}"))).ok()
+            }
             (_, Some(bind)) => Some(format!("http://{bind}")),
             _ => None,
         };
@@ -215,9 +175,7 @@ impl Config {
 
         let admin_password = settings.admin_password.clone().filter(|p| !p.is_empty());
         if let Some(password) = &admin_password {
-            if let Err(why) =
-                crate::auth::password::check_policy(password, crate::bootstrap::ADMIN_EMAIL)
-            {
+            if let Err(why) = crate::auth::password::check_policy(password, crate::bootstrap::ADMIN_EMAIL) {
                 problems.push(format!("ORGPORTAL_ADMIN_PASSWORD: {why}"));
             }
         }
@@ -231,13 +189,11 @@ impl Config {
         };
 
         let mail_from = match settings.mail_from.as_deref().map(str::trim) {
-            Some(raw) if !raw.is_empty() => parse_mail_from(raw)
-                .map_err(|e| problems.push(format!("ORGPORTAL_MAIL_FROM: {e}")))
-                .ok(),
+            Some(raw) if !raw.is_empty() => {
+                parse_mail_from(raw).map_err(|e| problems.push(format!("ORGPORTAL_MAIL_FROM: {e}"))).ok()
+            }
             _ => base_url.as_deref().and_then(|url| {
-                default_mail_from(url)
-                    .map_err(|e| problems.push(format!("ORGPORTAL_MAIL_FROM: {e}")))
-                    .ok()
+                default_mail_from(url).map_err(|e| problems.push(format!("ORGPORTAL_MAIL_FROM: {e}"))).ok()
             }),
         };
 
@@ -249,15 +205,7 @@ impl Config {
             .map_err(|e| problems.push(format!("ORGPORTAL_REQUIRE_ADMIN_2FA: {e}")))
             .ok();
 
-        match (
-            database,
-            bind,
-            base_url,
-            mail_transport,
-            mail_from,
-            trusted_proxies,
-            require_admin_2fa,
-        ) {
+        match (database, bind, base_url, mail_transport, mail_from, trusted_proxies, require_admin_2fa) {
             (
                 Some(database),
                 Some(bind),
@@ -323,9 +271,9 @@ fn check_smtp_url(raw: &str) -> Result<(), String> {
 fn parse_mail_from(raw: &str) -> Result<MailFrom, String> {
     let (name, address) = match raw.rsplit_once('<') {
         Some((name, rest)) => {
-            let address = rest.strip_suffix('>').ok_or_else(|| {
-                format!("`{raw}`: a name form is written Name <address@example.com>")
-            })?;
+            let address = rest
+                .strip_suffix('>')
+                .ok_or_else(|| format!("`{raw}`: a name form is written Name <address@example.com>"))?;
             let name = name.trim().trim_matches('"').trim();
             (Some(name.to_owned()).filter(|n| !n.is_empty()), address)
         }
@@ -339,16 +287,11 @@ fn parse_mail_from(raw: &str) -> Result<MailFrom, String> {
 }
 
 fn default_mail_from(base_url: &str) -> Result<MailFrom, String> {
-    let host = Url::parse(base_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".into());
+    let host =
+        Url::parse(base_url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "localhost".into());
     let address = EmailAddress::parse(&format!("orgportal@{host}"))
         .map_err(|_| format!("orgportal@{host} is not a usable sender; set ORGPORTAL_MAIL_FROM"))?;
-    Ok(MailFrom {
-        name: Some("orgportal".into()),
-        address,
-    })
+    Ok(MailFrom { name: Some("orgportal".into()), address })
 }
 
 pub fn parse_trusted_proxies(raw: &str) -> Result<Vec<IpNet>, String> {
@@ -389,8 +332,7 @@ fn load_or_create_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
                     .with_context(|| format!("cannot create data folder {}", parent.display()))?;
             }
             let key = crate::auth::random_token(72);
-            write_private_file(path, &key)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_private_file(path, &key).with_context(|| format!("cannot write {}", path.display()))?;
             Ok(key.into_bytes())
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -429,16 +371,10 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_use_sqlite_in_the_data_dir() {
         let config = Config::from_settings(&settings(&["--data-dir", "/tmp/x"])).unwrap();
-        assert_eq!(
-            config.database,
-            DatabaseTarget::Sqlite(PathBuf::from("/tmp/x/orgportal.db"))
-        );
+        assert_eq!(config.database, DatabaseTarget::Sqlite(PathBuf::from("/tmp/x/orgportal.db")));
         assert_eq!(config.base_url, "http://127.0.0.1:8080");
         assert!(!config.secure_cookies);
-        assert_eq!(
-            config.mail_transport,
-            MailTransport::Files(PathBuf::from("/tmp/x/mail"))
-        );
+        assert_eq!(config.mail_transport, MailTransport::Files(PathBuf::from("/tmp/x/mail")));
     }
 
     #[test]
@@ -457,13 +393,7 @@ mod tests {
         ]))
         .unwrap_err();
         let all = problems.join("\n");
-        for needle in [
-            "ORGPORTAL_SECRET_KEY",
-            "ORGPORTAL_BIND",
-            "ORGPORTAL_SMTP_URL",
-            "bogus",
-            "maybe",
-        ] {
+        for needle in ["ORGPORTAL_SECRET_KEY", "ORGPORTAL_BIND", "ORGPORTAL_SMTP_URL", "bogus", "maybe"] {
             assert!(all.contains(needle), "{needle} missing from {all}");
         }
     }
@@ -476,15 +406,10 @@ mod tests {
 
     #[test]
     fn https_base_url_makes_cookies_secure() {
-        let config =
-            Config::from_settings(&settings(&["--base-url", "https://portal.example.com/"]))
-                .unwrap();
+        let config = Config::from_settings(&settings(&["--base-url", "https://portal.example.com/"])).unwrap();
         assert!(config.secure_cookies);
         assert_eq!(config.base_url, "https://portal.example.com");
-        assert_eq!(
-            config.mail_from.address.as_str(),
-            "orgportal@portal.example.com"
-        );
+        assert_eq!(config.mail_from.address.as_str(), "orgportal@portal.example.com");
     }
 
     #[test]
@@ -505,8 +430,7 @@ mod tests {
 
     #[test]
     fn weak_admin_password_is_refused_at_start() {
-        let problems =
-            Config::from_settings(&settings(&["--admin-password", "short"])).unwrap_err();
+        let problems = Config::from_settings(&settings(&["--admin-password", "short"])).unwrap_err();
         assert!(problems[0].starts_with("ORGPORTAL_ADMIN_PASSWORD"));
     }
 }

@@ -64,33 +64,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             }
             let mut body = Vec::with_capacity(declared_length.unwrap_or(1024).min(MAX_FORM_BYTES));
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    AppError::Unprocessable(format!("The form could not be read: {e}"))
-                })?;
+                let chunk = chunk.map_err(|e| AppError::Unprocessable(format!("The form could not be read: {e}")))?;
                 if body.len() + chunk.len() > MAX_FORM_BYTES {
                     return Err(AppError::PayloadTooLarge);
                 }
                 body.extend_from_slice(&chunk);
             }
             // The token is checked before the rest of the form is even looked at.
-            let sent = serde_urlencoded::from_bytes::<TokenOnly>(&body)
-                .map(|t| t.csrf_token)
-                .unwrap_or_default();
-            let expected = session
-                .get::<String>(SESSION_KEY)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            let matches =
-                !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
+            let sent = serde_urlencoded::from_bytes::<TokenOnly>(&body).map(|t| t.csrf_token).unwrap_or_default();
+            let expected = session.get::<String>(SESSION_KEY).ok().flatten().unwrap_or_default();
+            let matches = !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
             if !matches {
                 return Err(AppError::CsrfRejected);
             }
             serde_urlencoded::from_bytes::<T>(&body)
                 .map(CsrfForm)
-                .map_err(|e| {
-                    AppError::Unprocessable(format!("The form could not be understood: {e}."))
-                })
+                .map_err(|e| AppError::Unprocessable(format!("The form could not be understood: {e}.")))
         })
     }
 }

@@ -62,17 +62,15 @@ impl AppError {
                  Go back, reload the page and submit it again."
                     .into(),
             ),
-            Self::PayloadTooLarge => (
-                "Request too large",
-                "The submitted form is larger than 64 KiB and was not accepted.".into(),
-            ),
+            Self::PayloadTooLarge => {
+                ("Request too large", "The submitted form is larger than 64 KiB and was not accepted.".into())
+            }
             Self::Unprocessable(why) => ("Request not accepted", why.clone()),
             Self::Conflict(why) => ("Request not accepted", why.clone()),
             Self::SignInRequired { .. } | Self::PasswordChangeRequired => ("Redirecting", String::new()),
             Self::Unexpected(_) => (
                 "Something went wrong",
-                "The server could not complete this request. It has been logged; please try again later."
-                    .into(),
+                "The server could not complete this request. It has been logged; please try again later.".into(),
             ),
         }
     }
@@ -104,16 +102,8 @@ impl ResponseError for AppError {
         }
         let status = self.status_code();
         let (title, message) = self.title_and_message();
-        let page = ErrorPage {
-            status: status.as_u16(),
-            title,
-            message: &message,
-        };
-        let body = page
-            .render()
-            .unwrap_or_else(|_| format!("{} {title}", status.as_u16()));
-        HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .body(body)
+        let page = ErrorPage { status: status.as_u16(), title, message: &message };
+        let body = page.render().unwrap_or_else(|_| format!("{} {title}", status.as_u16()));
+        HttpResponse::build(status).insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(body)
     }
 }

@@ -29,15 +29,9 @@ pub struct AccountPage {
     pub errors: FieldErrors,
 }
 
-async fn account_page(
-    account: &CurrentAccount,
-    db: &Db,
-    errors: FieldErrors,
-) -> Result<AccountPage, AppError> {
+async fn account_page(account: &CurrentAccount, db: &Db, errors: FieldErrors) -> Result<AccountPage, AppError> {
     let account_id = account.id();
-    let memberships = db
-        .run(move |conn| queries::own_memberships(conn, account_id))
-        .await?;
+    let memberships = db.run(move |conn| queries::own_memberships(conn, account_id)).await?;
     Ok(AccountPage {
         layout: account.layout("Your account", Section::Account)?,
         email: account.email().to_owned(),
@@ -73,25 +67,17 @@ pub async fn change_password(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
-    let stored = db
-        .run(move |conn| crate::auth::queries::password_hash(conn, account_id))
-        .await?;
+    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if form.current_password.is_empty() {
         errors.add("current_password", "Enter your current password.");
-    } else if !passwords
-        .verify(form.current_password.clone(), stored)
-        .await?
-    {
+    } else if !passwords.verify(form.current_password.clone(), stored).await? {
         errors.add("current_password", "This is not your current password.");
     }
     if let Err(why) = check_policy(&form.password, account.email()) {
         errors.add("password", why);
     } else if form.password == form.current_password {
-        errors.add(
-            "password",
-            "Choose a password different from the current one.",
-        );
+        errors.add("password", "Choose a password different from the current one.");
     }
     if form.password_confirm != form.password {
         errors.add("password_confirm", "The two new passwords differ.");
@@ -102,21 +88,13 @@ pub async fn change_password(
     }
 
     let hash = passwords.hash(form.password).await?;
-    let actor = Actor {
-        id: Some(account_id),
-        email: account.email().to_owned(),
-        client,
-    };
+    let actor = Actor { id: Some(account_id), email: account.email().to_owned(), client };
     let now = clock.now();
     let epoch = db
         .run(move |conn| {
             db::write_transaction(conn, |conn| {
                 let epoch = queries::set_password(conn, account_id, &hash, now)?;
-                audit::record(
-                    conn,
-                    &NewEvent::platform(&actor, "account.password_changed", &actor.email),
-                    now,
-                )?;
+                audit::record(conn, &NewEvent::platform(&actor, "account.password_changed", &actor.email), now)?;
                 Ok::<_, diesel::result::Error>(epoch)
             })
         })

@@ -6,8 +6,6 @@ pub mod queries;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/account", web::get().to(handlers::show)).route(
-        "/account/password",
-        web::post().to(handlers::change_password),
-    );
+    cfg.route("/account", web::get().to(handlers::show))
+        .route("/account/password", web::post().to(handlers::change_password));
 }

@@ -27,22 +27,13 @@ pub fn own_memberships(conn: &mut DbConn, account_id: i64) -> QueryResult<Vec<Ow
         .filter(memberships::account_id.eq(account_id))
         .filter(memberships::status.ne("removed"))
         .order((organizations::name_key.asc(), organizations::id.asc()))
-        .select((
-            organizations::name,
-            memberships::status,
-            memberships::is_delegate,
-        ))
+        .select((organizations::name, memberships::status, memberships::is_delegate))
         .load(conn)
 }
 
 /// Store a new password hash and bump the session epoch, which ends every other session.
 /// Returns the new epoch.
-pub fn set_password(
-    conn: &mut DbConn,
-    account_id: i64,
-    hash: &str,
-    now: NaiveDateTime,
-) -> QueryResult<i64> {
+pub fn set_password(conn: &mut DbConn, account_id: i64, hash: &str, now: NaiveDateTime) -> QueryResult<i64> {
     diesel::update(accounts::table.find(account_id))
         .set((
             accounts::password_hash.eq(hash),
@@ -51,8 +42,5 @@ pub fn set_password(
             accounts::updated_at.eq(now),
         ))
         .execute(conn)?;
-    accounts::table
-        .find(account_id)
-        .select(accounts::session_epoch)
-        .first(conn)
+    accounts::table.find(account_id).select(accounts::session_epoch).first(conn)
 }

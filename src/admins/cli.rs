@@ -25,14 +25,10 @@ pub fn read_new_password(email: &EmailAddress) -> anyhow::Result<String> {
         first
     } else {
         let mut line = String::new();
-        stdin
-            .lock()
-            .read_line(&mut line)
-            .context("cannot read the password from standard input")?;
+        stdin.lock().read_line(&mut line).context("cannot read the password from standard input")?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
-    check_policy(&password, email.as_str())
-        .map_err(|why| anyhow::anyhow!("password refused: {why}"))?;
+    check_policy(&password, email.as_str()).map_err(|why| anyhow::anyhow!("password refused: {why}"))?;
     Ok(password)
 }
 
@@ -94,9 +90,7 @@ pub fn add_admin(
                 }
             }
             None => {
-                let Some(hash) = &hash else {
-                    bail!("a new account needs a password")
-                };
+                let Some(hash) = &hash else { bail!("a new account needs a password") };
                 diesel::insert_into(accounts::table)
                     .values((
                         accounts::email.eq(email.as_str()),
@@ -111,23 +105,14 @@ pub fn add_admin(
             }
         };
         if outcome != Added::AlreadyAdmin {
-            audit::record(
-                conn,
-                &NewEvent::platform(&actor, "platform_admin.added", email.as_str()),
-                now,
-            )?;
+            audit::record(conn, &NewEvent::platform(&actor, "platform_admin.added", email.as_str()), now)?;
         }
         Ok(outcome)
     })
 }
 
 /// Set an existing account's password; every session of it ends.
-pub fn set_password(
-    conn: &mut DbConn,
-    email: &EmailAddress,
-    password: &str,
-    now: NaiveDateTime,
-) -> anyhow::Result<()> {
+pub fn set_password(conn: &mut DbConn, email: &EmailAddress, password: &str, now: NaiveDateTime) -> anyhow::Result<()> {
     let hash = hash_blocking(password)?;
     db::write_transaction(conn, |conn| {
         let changed = diesel::update(accounts::table.filter(accounts::email.eq(email.as_str())))
@@ -143,11 +128,7 @@ pub fn set_password(
             bail!("no account has the email {email}");
         }
         let actor = Actor::command_line();
-        audit::record(
-            conn,
-            &NewEvent::platform(&actor, "account.password_set", email.as_str()),
-            now,
-        )?;
+        audit::record(conn, &NewEvent::platform(&actor, "account.password_set", email.as_str()), now)?;
         Ok(())
     })
 }

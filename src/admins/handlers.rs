@@ -60,24 +60,12 @@ async fn page(
 }
 
 fn actor(admin: &PlatformAdmin, client: ClientAddr) -> Actor {
-    Actor {
-        id: Some(admin.id()),
-        email: admin.email().to_owned(),
-        client,
-    }
+    Actor { id: Some(admin.id()), email: admin.email().to_owned(), client }
 }
 
 /// `GET /admin/administrators`
 pub async fn show(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    page(
-        &admin,
-        &db,
-        StatusCode::OK,
-        String::new(),
-        FieldErrors::default(),
-        None,
-    )
-    .await
+    page(&admin, &db, StatusCode::OK, String::new(), FieldErrors::default(), None).await
 }
 
 #[derive(Deserialize)]
@@ -111,30 +99,21 @@ pub async fn add(
     let actor = actor(&admin, client);
     let now = clock.now();
     let target = email.clone();
-    let outcome = db
-        .run(move |conn| Ok::<_, AppError>(queries::add(conn, &actor, &target, now)))
-        .await?;
+    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &actor, &target, now))).await?;
     match outcome {
         Ok(added) => {
             let message = match added {
                 Added::Promoted => format!("{email} is now a platform administrator."),
-                Added::Invited => format!("{email} is invited as a platform administrator and can sign in once registered."),
+                Added::Invited => {
+                    format!("{email} is invited as a platform administrator and can sign in once registered.")
+                }
             };
             flash::set(admin.session(), FlashKind::Success, message);
             Ok(see_other("/admin/administrators"))
         }
         Err(AddError::AlreadyAdmin) => {
-            let errors =
-                FieldErrors::one("email", "This account already is a platform administrator.");
-            page(
-                &admin,
-                &db,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form.email,
-                errors,
-                None,
-            )
-            .await
+            let errors = FieldErrors::one("email", "This account already is a platform administrator.");
+            page(&admin, &db, StatusCode::UNPROCESSABLE_ENTITY, form.email, errors, None).await
         }
         Err(AddError::Database(e)) => Err(e.into()),
     }
@@ -155,29 +134,16 @@ pub async fn remove(
     let target = path.into_inner();
     let actor = actor(&admin, client);
     let now = clock.now();
-    let outcome = db
-        .run(move |conn| Ok::<_, AppError>(queries::remove(conn, &actor, target, now)))
-        .await?;
+    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::remove(conn, &actor, target, now))).await?;
     match outcome {
         Ok(email) => {
-            flash::set(
-                admin.session(),
-                FlashKind::Success,
-                format!("{email} is no longer a platform administrator."),
-            );
+            flash::set(admin.session(), FlashKind::Success, format!("{email} is no longer a platform administrator."));
             Ok(see_other("/admin/administrators"))
         }
         Err(RemoveError::Database(e)) => Err(e.into()),
         Err(refused) => {
-            page(
-                &admin,
-                &db,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
+            page(&admin, &db, StatusCode::CONFLICT, String::new(), FieldErrors::default(), Some(refused.to_string()))
+                .await
         }
     }
 }

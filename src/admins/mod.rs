@@ -10,8 +10,5 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/administrators", web::get().to(handlers::show))
         .route("/admin/administrators", web::post().to(handlers::add))
-        .route(
-            "/admin/administrators/{account_id}/remove",
-            web::post().to(handlers::remove),
-        );
+        .route("/admin/administrators/{account_id}/remove", web::post().to(handlers::remove));
 }

@@ -24,12 +24,7 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<AdminRow>> {
     accounts::table
         .filter(accounts::is_platform_admin.eq(true))
         .order((accounts::email.asc(), accounts::id.asc()))
-        .select((
-            accounts::id,
-            accounts::email,
-            accounts::status,
-            accounts::created_at,
-        ))
+        .select((accounts::id, accounts::email, accounts::status, accounts::created_at))
         .load(conn)
 }
 
@@ -48,12 +43,7 @@ pub enum AddError {
 }
 
 /// Promote an existing account, or create an invited one (it gets its password by registering).
-pub fn add(
-    conn: &mut DbConn,
-    actor: &Actor,
-    email: &EmailAddress,
-    now: NaiveDateTime,
-) -> Result<Added, AddError> {
+pub fn add(conn: &mut DbConn, actor: &Actor, email: &EmailAddress, now: NaiveDateTime) -> Result<Added, AddError> {
     db::write_transaction(conn, |conn| {
         let existing: Option<(i64, bool)> = accounts::table
             .filter(accounts::email.eq(email.as_str()))
@@ -64,10 +54,7 @@ pub fn add(
             Some((_, true)) => return Err(AddError::AlreadyAdmin),
             Some((id, false)) => {
                 diesel::update(accounts::table.find(id))
-                    .set((
-                        accounts::is_platform_admin.eq(true),
-                        accounts::updated_at.eq(now),
-                    ))
+                    .set((accounts::is_platform_admin.eq(true), accounts::updated_at.eq(now)))
                     .execute(conn)?;
                 Added::Promoted
             }
@@ -77,11 +64,7 @@ pub fn add(
             }
         };
         let details = serde_json::json!({ "account": if outcome == Added::Invited { "invited" } else { "existing" } });
-        audit::record(
-            conn,
-            &NewEvent::platform(actor, "platform_admin.added", email.as_str()).details(details),
-            now,
-        )?;
+        audit::record(conn, &NewEvent::platform(actor, "platform_admin.added", email.as_str()).details(details), now)?;
         Ok(outcome)
     })
 }
@@ -99,12 +82,7 @@ pub enum RemoveError {
 }
 
 /// Take the platform administrator role from `target`; returns its email.
-pub fn remove(
-    conn: &mut DbConn,
-    actor: &Actor,
-    target: i64,
-    now: NaiveDateTime,
-) -> Result<String, RemoveError> {
+pub fn remove(conn: &mut DbConn, actor: &Actor, target: i64, now: NaiveDateTime) -> Result<String, RemoveError> {
     if actor.id == Some(target) {
         return Err(RemoveError::Yourself);
     }
@@ -130,16 +108,9 @@ pub fn remove(
             return Err(RemoveError::LastAdmin);
         }
         diesel::update(accounts::table.find(target))
-            .set((
-                accounts::is_platform_admin.eq(false),
-                accounts::updated_at.eq(now),
-            ))
+            .set((accounts::is_platform_admin.eq(false), accounts::updated_at.eq(now)))
             .execute(conn)?;
-        audit::record(
-            conn,
-            &NewEvent::platform(actor, "platform_admin.removed", &email),
-            now,
-        )?;
+        audit::record(conn, &NewEvent::platform(actor, "platform_admin.removed", &email), now)?;
         Ok(email)
     })
 }

@@ -24,48 +24,26 @@ impl AuditPage {
     fn details_text(event: &EventRow) -> String {
         match serde_json::from_str::<serde_json::Value>(&event.details) {
             Ok(serde_json::Value::Object(map)) if map.is_empty() => String::new(),
-            Ok(serde_json::Value::Object(map)) => map
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join("; "),
+            Ok(serde_json::Value::Object(map)) => {
+                map.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
+            }
             _ => event.details.clone(),
         }
     }
 }
 
 /// `GET /admin/audit`
-pub async fn platform(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+pub async fn platform(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let per_page = pager::parse_page_size(get("per_page"));
     let requested = pager::parse_page(get("page"));
-    let (events, total, page) = db
-        .run(move |conn| queries::platform_page(conn, requested, per_page))
-        .await?;
+    let (events, total, page) = db.run(move |conn| queries::platform_page(conn, requested, per_page)).await?;
     let href = |n: i64| {
-        let size = if per_page == pager::DEFAULT_PAGE_SIZE {
-            String::new()
-        } else {
-            format!("&per_page={per_page}")
-        };
+        let size = if per_page == pager::DEFAULT_PAGE_SIZE { String::new() } else { format!("&per_page={per_page}") };
         format!("/admin/audit?page={n}{size}")
     };
     let pager = Pager::new(page, per_page, events.len() as i64, total, href);
-    render(&AuditPage {
-        layout: admin.layout("Audit log", Section::Platform)?,
-        events,
-        pager,
-    })
+    render(&AuditPage { layout: admin.layout("Audit log", Section::Platform)?, events, pager })
 }

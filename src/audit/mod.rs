@@ -26,11 +26,7 @@ pub struct Actor {
 impl Actor {
     /// Changes made on the command line (`orgportal admin …`, the bootstrap).
     pub fn command_line() -> Self {
-        Self {
-            id: None,
-            email: "command line".into(),
-            client: ClientAddr(None),
-        }
+        Self { id: None, email: "command line".into(), client: ClientAddr(None) }
     }
 }
 
@@ -79,8 +75,7 @@ pub fn record(conn: &mut DbConn, event: &NewEvent<'_>, at: NaiveDateTime) -> Que
             audit_events::actor_id.eq(event.actor.id),
             audit_events::actor_email.eq(&event.actor.email),
             audit_events::organization_id.eq(event.organization.map(|(id, _)| id)),
-            audit_events::organization_name
-                .eq(event.organization.map(|(_, name)| name).unwrap_or_default()),
+            audit_events::organization_name.eq(event.organization.map(|(_, name)| name).unwrap_or_default()),
             audit_events::action.eq(event.action),
             audit_events::target.eq(event.target),
             audit_events::details.eq(event.details.to_string()),

@@ -19,15 +19,8 @@ pub struct EventRow {
 }
 
 /// One page of platform-level events, newest first, and how many there are.
-pub fn platform_page(
-    conn: &mut DbConn,
-    page: i64,
-    per_page: i64,
-) -> QueryResult<(Vec<EventRow>, i64, i64)> {
-    let total: i64 = audit_events::table
-        .filter(audit_events::scope.eq("platform"))
-        .count()
-        .get_result(conn)?;
+pub fn platform_page(conn: &mut DbConn, page: i64, per_page: i64) -> QueryResult<(Vec<EventRow>, i64, i64)> {
+    let total: i64 = audit_events::table.filter(audit_events::scope.eq("platform")).count().get_result(conn)?;
     let page = crate::web::pager::clamp_page(page, per_page, total);
     let rows = audit_events::table
         .filter(audit_events::scope.eq("platform"))

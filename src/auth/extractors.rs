@@ -63,11 +63,7 @@ async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
     let session = req.get_session();
     let sign_in_required = || AppError::SignInRequired {
         // A GET can be repeated after sign-in; a form post cannot, so go back home instead.
-        next: if req.method() == actix_web::http::Method::GET {
-            requested_path(&req)
-        } else {
-            "/".into()
-        },
+        next: if req.method() == actix_web::http::Method::GET { requested_path(&req) } else { "/".into() },
     };
     let state = SessionState::read(&session).ok_or_else(sign_in_required)?;
     let (db, clock) = app_parts(&req)?;
@@ -75,9 +71,7 @@ async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
     if let Some(expiry) = state.expiry(now) {
         session::end(&session);
         let why = match expiry {
-            session::Expiry::Idle => {
-                "Your session ended after 30 minutes without activity. Sign in again."
-            }
+            session::Expiry::Idle => "Your session ended after 30 minutes without activity. Sign in again.",
             session::Expiry::Absolute => "Your session reached its 12-hour limit. Sign in again.",
         };
         flash::set(&session, FlashKind::Info, why);
@@ -98,33 +92,18 @@ async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
         // Deleted, or signed out everywhere (password change): this session is over.
         _ => {
             session::end(&session);
-            flash::set(
-                &session,
-                FlashKind::Info,
-                "You were signed out. Sign in again.",
-            );
+            flash::set(&session, FlashKind::Info, "You were signed out. Sign in again.");
             return Err(sign_in_required());
         }
     };
     state.touch(&session, now)?;
-    Ok(CurrentAccount {
-        account,
-        administers_orgs: administered,
-        session,
-    })
+    Ok(CurrentAccount { account, administers_orgs: administered, session })
 }
 
 fn app_parts(req: &HttpRequest) -> Result<(web::Data<Db>, web::Data<Clock>), AppError> {
-    let missing =
-        |what| AppError::Unexpected(anyhow::anyhow!("{what} is not registered with the app"));
-    let db = req
-        .app_data::<web::Data<Db>>()
-        .cloned()
-        .ok_or_else(|| missing("Db"))?;
-    let clock = req
-        .app_data::<web::Data<Clock>>()
-        .cloned()
-        .ok_or_else(|| missing("Clock"))?;
+    let missing = |what| AppError::Unexpected(anyhow::anyhow!("{what} is not registered with the app"));
+    let db = req.app_data::<web::Data<Db>>().cloned().ok_or_else(|| missing("Db"))?;
+    let clock = req.app_data::<web::Data<Clock>>().cloned().ok_or_else(|| missing("Clock"))?;
     Ok((db, clock))
 }
 
@@ -151,11 +130,7 @@ impl std::ops::Deref for SignedIn {
 async fn load_signed_in(req: HttpRequest) -> Result<SignedIn, AppError> {
     let current = load_current(req).await?;
     if current.account.must_change_password {
-        flash::set(
-            current.session(),
-            FlashKind::Warning,
-            "Choose a new password before you continue.",
-        );
+        flash::set(current.session(), FlashKind::Warning, "Choose a new password before you continue.");
         return Err(AppError::PasswordChangeRequired);
     }
     Ok(SignedIn(current))
@@ -190,9 +165,7 @@ impl FromRequest for PlatformAdmin {
         Box::pin(async move {
             let signed_in = load_signed_in(req).await?;
             if !signed_in.account.is_platform_admin {
-                return Err(AppError::Forbidden(
-                    "This page is for platform administrators.",
-                ));
+                return Err(AppError::Forbidden("This page is for platform administrators."));
             }
             Ok(PlatformAdmin(signed_in))
         })
@@ -225,14 +198,10 @@ impl FromRequest for OrgAdmin {
         Box::pin(async move {
             let raw_id = req.match_info().get("id").map(str::to_owned);
             let signed_in = load_signed_in(req.clone()).await?;
-            let org_id = raw_id
-                .and_then(|id| id.parse::<i64>().ok())
-                .ok_or(AppError::Forbidden(NOT_YOUR_ORG))?;
+            let org_id = raw_id.and_then(|id| id.parse::<i64>().ok()).ok_or(AppError::Forbidden(NOT_YOUR_ORG))?;
             let (db, _) = app_parts(&req)?;
             let account_id = signed_in.id();
-            let allowed = db
-                .run(move |conn| queries::is_org_admin(conn, account_id, org_id))
-                .await?;
+            let allowed = db.run(move |conn| queries::is_org_admin(conn, account_id, org_id)).await?;
             if !allowed {
                 return Err(AppError::Forbidden(NOT_YOUR_ORG));
             }

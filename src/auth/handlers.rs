@@ -34,10 +34,7 @@ pub struct NextQuery {
 }
 
 /// `GET /login`
-pub async fn login_page(
-    session: Session,
-    query: Option<web::Query<NextQuery>>,
-) -> Result<HttpResponse, AppError> {
+pub async fn login_page(session: Session, query: Option<web::Query<NextQuery>>) -> Result<HttpResponse, AppError> {
     let next = query.map(|q| q.into_inner().next).unwrap_or_default();
     let page = LoginPage {
         layout: Layout::new(&session, "Sign in", Section::SignIn, None)?,
@@ -72,9 +69,7 @@ pub async fn login(
     // Looked up loosely: a malformed email simply matches no account and costs a dummy hash.
     let email = fold(form.email.trim());
     let lookup_email = email.clone();
-    let account = db
-        .run(move |conn| queries::credentials_by_email(conn, &lookup_email))
-        .await?;
+    let account = db.run(move |conn| queries::credentials_by_email(conn, &lookup_email)).await?;
     let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let verified = passwords.verify(form.password, stored_hash).await?;
 
@@ -91,28 +86,13 @@ pub async fn login(
         }
     };
 
-    let actor = Actor {
-        id: Some(account.id),
-        email,
-        client,
-    };
+    let actor = Actor { id: Some(account.id), email, client };
     let now = clock.now();
-    db.run(move |conn| {
-        audit::record(
-            conn,
-            &NewEvent::platform(&actor, "account.sign_in", &actor.email),
-            now,
-        )
-    })
-    .await?;
+    db.run(move |conn| audit::record(conn, &NewEvent::platform(&actor, "account.sign_in", &actor.email), now)).await?;
     // Only once everything is recorded does the browser get a signed-in session.
     session::begin(&session, account.id, account.session_epoch, now)?;
     if account.must_change_password {
-        flash::set(
-            &session,
-            FlashKind::Warning,
-            "Choose a new password before you continue.",
-        );
+        flash::set(&session, FlashKind::Warning, "Choose a new password before you continue.");
         return Ok(see_other("/account"));
     }
     Ok(see_other(local_path(&form.next)))

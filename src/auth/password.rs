@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use tokio::sync::Semaphore;
 
@@ -83,9 +81,7 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), String> {
         return Err(format!("Use at most {MAX_LEN} characters."));
     }
     if password.chars().any(char::is_control) {
-        return Err(
-            "A password cannot contain control characters such as tabs or line breaks.".into(),
-        );
+        return Err("A password cannot contain control characters such as tabs or line breaks.".into());
     }
     let folded = fold(password);
     let email = fold(email.trim());
@@ -101,9 +97,7 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), String> {
 
 fn is_common(folded: &str) -> bool {
     // Padding a common word with digits or symbols ("Password2026!") does not make it uncommon.
-    let stem = folded
-        .trim_end_matches(|c: char| !c.is_alphabetic())
-        .trim_start_matches(|c: char| !c.is_alphabetic());
+    let stem = folded.trim_end_matches(|c: char| !c.is_alphabetic()).trim_start_matches(|c: char| !c.is_alphabetic());
     if COMMON.contains(&folded) || COMMON.contains(&stem) {
         return true;
     }
@@ -132,14 +126,9 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new() -> anyhow::Result<Self> {
-        let cores = std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(1);
+        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
         let dummy_hash = hash_blocking("a password nobody has, used to even out timing")?;
-        Ok(Self {
-            permits: Arc::new(Semaphore::new(2 * cores)),
-            dummy_hash: dummy_hash.into(),
-        })
+        Ok(Self { permits: Arc::new(Semaphore::new(2 * cores)), dummy_hash: dummy_hash.into() })
     }
 
     /// A PHC-format argon2id hash of `password`.
@@ -187,11 +176,7 @@ pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
 /// True when `password` matches the PHC string `hash`; a malformed hash never matches.
 pub fn verify_blocking(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
@@ -216,14 +201,9 @@ mod tests {
 
     #[test]
     fn common_and_padded_common_passwords_are_refused() {
-        for weak in [
-            "Password2026!",
-            "qwertyuiop12",
-            "123456789012",
-            "aaaaaaaaaaaaaa",
-            "!!Welcome!!2025",
-            "abcdefghijklmn",
-        ] {
+        for weak in
+            ["Password2026!", "qwertyuiop12", "123456789012", "aaaaaaaaaaaaaa", "!!Welcome!!2025", "abcdefghijklmn"]
+        {
             assert!(check_policy(weak, "a@b.co").is_err(), "{weak} accepted");
         }
         assert!(check_policy("violet-harbour-92-kettle", "a@b.co").is_ok());

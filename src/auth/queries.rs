@@ -78,19 +78,11 @@ pub fn credentials_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Optio
     accounts::table
         .filter(accounts::email.eq(email))
         .filter(accounts::status.eq("active"))
-        .select((
-            accounts::id,
-            accounts::password_hash,
-            accounts::session_epoch,
-            accounts::must_change_password,
-        ))
+        .select((accounts::id, accounts::password_hash, accounts::session_epoch, accounts::must_change_password))
         .first(conn)
         .optional()
 }
 
 pub fn password_hash(conn: &mut DbConn, account_id: i64) -> QueryResult<Option<String>> {
-    accounts::table
-        .find(account_id)
-        .select(accounts::password_hash)
-        .first(conn)
+    accounts::table.find(account_id).select(accounts::password_hash).first(conn)
 }

@@ -66,12 +66,7 @@ impl SessionState {
 }
 
 /// Begin a signed-in session: a fresh session id, the account and its epoch, and a new CSRF token.
-pub fn begin(
-    session: &Session,
-    account_id: i64,
-    epoch: i64,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
+pub fn begin(session: &Session, account_id: i64, epoch: i64, now: NaiveDateTime) -> Result<(), AppError> {
     let now = now.and_utc().timestamp();
     // renew + clear rather than purge: actix-session ignores writes after a purge.
     session.renew();
@@ -100,7 +95,5 @@ pub fn end(session: &Session) {
 }
 
 fn insert(session: &Session, key: &str, value: i64) -> Result<(), AppError> {
-    session
-        .insert(key, value)
-        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("cannot write session: {e}")))
+    session.insert(key, value).map_err(|e| AppError::Unexpected(anyhow::anyhow!("cannot write session: {e}")))
 }

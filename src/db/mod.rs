@@ -1,7 +1,9 @@
 //! The database kernel: one connection type over PostgreSQL and SQLite, the pool, migrations,
 //! and the few places where the two backends need different SQL.
 
+pub mod org_index;
 pub mod schema;
+pub mod search;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -101,10 +103,7 @@ pub enum ConnectError {
     #[error("cannot connect to PostgreSQL: {0}")]
     Postgres(ConnectionError),
     #[error("cannot open SQLite database {path}: {source}")]
-    Sqlite {
-        path: String,
-        source: ConnectionError,
-    },
+    Sqlite { path: String, source: ConnectionError },
     #[error("cannot prepare SQLite connection: {0}")]
     SqliteSetup(diesel::result::Error),
     #[error("connection check failed: {0}")]
@@ -126,18 +125,13 @@ impl ConnectionManager {
     /// Open one connection, prepared as every pooled connection is.
     pub fn open(&self) -> Result<DbConn, ConnectError> {
         match &self.target {
-            DatabaseTarget::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConn::Pg)
-                .map_err(ConnectError::Postgres),
+            DatabaseTarget::Postgres(url) => {
+                diesel::PgConnection::establish(url).map(DbConn::Pg).map_err(ConnectError::Postgres)
+            }
             DatabaseTarget::Sqlite(path) => {
                 let path_text = path.to_string_lossy().into_owned();
-                let mut conn =
-                    diesel::SqliteConnection::establish(&path_text).map_err(|source| {
-                        ConnectError::Sqlite {
-                            path: path_text.clone(),
-                            source,
-                        }
-                    })?;
+                let mut conn = diesel::SqliteConnection::establish(&path_text)
+                    .map_err(|source| ConnectError::Sqlite { path: path_text.clone(), source })?;
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
@@ -205,9 +199,7 @@ impl Db {
 
     /// A pooled connection for blocking code (CLI commands, the bootstrap, tests).
     pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
-        self.pool
-            .get()
-            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))
+        self.pool.get().map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))
     }
 
     /// Run blocking database work off the async executor.
@@ -219,9 +211,7 @@ impl Db {
     {
         let pool = self.pool.clone();
         web::block(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))?;
+            let mut conn = pool.get().map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))?;
             work(&mut conn).map_err(Into::into)
         })
         .await
@@ -259,9 +249,7 @@ where
     };
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     let outcome = work(conn);
-    let DbConn::Sqlite(sqlite) = conn else {
-        unreachable!("a connection does not change its backend")
-    };
+    let DbConn::Sqlite(sqlite) = conn else { unreachable!("a connection does not change its backend") };
     match outcome {
         Ok(value) => {
             AnsiTransactionManager::commit_transaction(sqlite)?;
@@ -278,27 +266,17 @@ where
 
 /// True when a diesel error is a unique-constraint violation (a race a form can lose).
 pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
-    matches!(
-        error,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
 /// True when `error` broke the unique index `index` (a race a form can lose, such as a taken
 /// name). PostgreSQL names the index; SQLite names its columns, so both are accepted.
 pub fn violates_unique_index(error: &diesel::result::Error, index: &str) -> bool {
-    let diesel::result::Error::DatabaseError(
-        diesel::result::DatabaseErrorKind::UniqueViolation,
-        info,
-    ) = error
-    else {
+    let diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info) = error else {
         return false;
     };
-    let column_form = index
-        .split_once('_')
-        .map(|(table, column)| format!("{table}.{column}"));
-    info.constraint_name() == Some(index)
-        || column_form.is_some_and(|c| info.message().contains(&c))
+    let column_form = index.split_once('_').map(|(table, column)| format!("{table}.{column}"));
+    info.constraint_name() == Some(index) || column_form.is_some_and(|c| info.message().contains(&c))
 }
 
 /// Serialise a one-off piece of work across instances sharing a PostgreSQL database
@@ -322,37 +300,23 @@ mod tests {
 
     #[test]
     fn postgres_urls_are_postgres() {
-        for url in [
-            "postgres://u@h/db",
-            "postgresql://h/db",
-            "  postgres://h/db  ",
-        ] {
-            assert!(
-                matches!(DatabaseTarget::parse(url), Ok(DatabaseTarget::Postgres(_))),
-                "{url}"
-            );
+        for url in ["postgres://u@h/db", "postgresql://h/db", "  postgres://h/db  "] {
+            assert!(matches!(DatabaseTarget::parse(url), Ok(DatabaseTarget::Postgres(_))), "{url}");
         }
     }
 
     #[test]
     fn sqlite_urls_and_plain_paths_are_sqlite() {
-        assert_eq!(
-            DatabaseTarget::parse("sqlite://data/x.db"),
-            Ok(DatabaseTarget::Sqlite(PathBuf::from("data/x.db")))
-        );
+        assert_eq!(DatabaseTarget::parse("sqlite://data/x.db"), Ok(DatabaseTarget::Sqlite(PathBuf::from("data/x.db"))));
         assert_eq!(
             DatabaseTarget::parse("/var/lib/orgportal.db"),
-            Ok(DatabaseTarget::Sqlite(PathBuf::from(
-                "/var/lib/orgportal.db"
-            )))
+            Ok(DatabaseTarget::Sqlite(PathBuf::from("/var/lib/orgportal.db")))
         );
     }
 
     #[test]
     fn unknown_schemes_and_empty_urls_are_refused() {
-        assert!(DatabaseTarget::parse("mysql://h/db")
-            .unwrap_err()
-            .contains("mysql://"));
+        assert!(DatabaseTarget::parse("mysql://h/db").unwrap_err().contains("mysql://"));
         assert!(DatabaseTarget::parse("").is_err());
         assert!(DatabaseTarget::parse("sqlite://").is_err());
     }

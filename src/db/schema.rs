@@ -84,5 +84,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     memberships,
     platform_properties,
-    audit_events
+    audit_events,
+    platform_counters
 );
+
+diesel::table! {
+    platform_counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}

@@ -22,17 +22,12 @@ impl EmailAddress {
         }
         let email = text.to_lowercase();
         if email.chars().count() > Self::MAX_LEN {
-            return Err(format!(
-                "An email address has at most {} characters.",
-                Self::MAX_LEN
-            ));
+            return Err(format!("An email address has at most {} characters.", Self::MAX_LEN));
         }
         let well_formed = email_address::EmailAddress::is_valid(&email)
             && !email.chars().any(char::is_whitespace)
             && !email.contains('"')
-            && email
-                .rsplit_once('@')
-                .is_some_and(|(_, domain)| !domain.starts_with('['));
+            && email.rsplit_once('@').is_some_and(|(_, domain)| !domain.starts_with('['));
         if !well_formed {
             return Err("Enter an email address like name@example.com.".into());
         }
@@ -96,12 +91,7 @@ impl QuotaGb {
         }
         parse_whole_number(text, 0, Self::MAX)
             .map(Self)
-            .ok_or_else(|| {
-                format!(
-                    "Enter a whole number of GB from 0 to {}.",
-                    group_thousands(Self::MAX)
-                )
-            })
+            .ok_or_else(|| format!("Enter a whole number of GB from 0 to {}.", group_thousands(Self::MAX)))
     }
 
     pub fn gb(self) -> i64 {
@@ -124,14 +114,12 @@ impl Seats {
         if text.is_empty() {
             return Ok(Self::Unlimited);
         }
-        parse_whole_number(text, 1, Self::MAX)
-            .map(Self::Limited)
-            .ok_or_else(|| {
-                format!(
-                    "Enter a whole number of seats from 1 to {}, or leave it empty for unlimited.",
-                    group_thousands(Self::MAX)
-                )
-            })
+        parse_whole_number(text, 1, Self::MAX).map(Self::Limited).ok_or_else(|| {
+            format!(
+                "Enter a whole number of seats from 1 to {}, or leave it empty for unlimited.",
+                group_thousands(Self::MAX)
+            )
+        })
     }
 
     /// The stored form: NULL for unlimited.

@@ -25,12 +25,8 @@ impl fmt::Display for TextError {
 /// Trim surrounding whitespace, normalise to NFC, and refuse control and format characters.
 pub fn normalize(raw: &str) -> Result<String, TextError> {
     let text: String = raw.trim().nfc().collect();
-    let hidden = text.chars().any(|c| {
-        matches!(
-            c.general_category(),
-            GeneralCategory::Control | GeneralCategory::Format
-        )
-    });
+    let hidden =
+        text.chars().any(|c| matches!(c.general_category(), GeneralCategory::Control | GeneralCategory::Format));
     if hidden {
         return Err(TextError::HiddenCharacter);
     }

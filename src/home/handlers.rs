@@ -20,9 +20,7 @@ pub struct HomePage {
 /// `GET /`
 pub async fn home(account: SignedIn, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
-    let administered = db
-        .run(move |conn| crate::auth::queries::administered_orgs(conn, account_id))
-        .await?;
+    let administered = db.run(move |conn| crate::auth::queries::administered_orgs(conn, account_id)).await?;
     render(&HomePage {
         layout: account.layout("Home", Section::Home)?,
         is_platform_admin: account.account.is_platform_admin,
@@ -44,15 +42,9 @@ impl PlatformHomePage {
 }
 
 /// `GET /admin`
-pub async fn platform_home(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
+pub async fn platform_home(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let overview = db.run(queries::platform_overview).await?;
-    render(&PlatformHomePage {
-        layout: admin.layout("Platform administration", Section::Platform)?,
-        overview,
-    })
+    render(&PlatformHomePage { layout: admin.layout("Platform administration", Section::Platform)?, overview })
 }
 
 #[derive(Template)]
@@ -65,32 +57,19 @@ pub struct OrgHomePage {
 impl OrgHomePage {
     fn seats_label(&self) -> String {
         match self.org.seats {
-            Some(total) => format!(
-                "{} of {}",
-                group_thousands(self.org.member_count),
-                group_thousands(total)
-            ),
+            Some(total) => format!("{} of {}", group_thousands(self.org.member_count), group_thousands(total)),
             None => format!("{} (unlimited)", group_thousands(self.org.member_count)),
         }
     }
 
     fn quota_label(&self) -> String {
-        format!(
-            "{} of {} GB",
-            group_thousands(self.org.quota_allocated_gb),
-            group_thousands(self.org.quota_gb)
-        )
+        format!("{} of {} GB", group_thousands(self.org.quota_allocated_gb), group_thousands(self.org.quota_gb))
     }
 }
 
 /// `GET /orgs/{id}`
 pub async fn org_home(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let org_id = admin.org_id;
-    let org = db
-        .run(move |conn| queries::org_summary(conn, org_id))
-        .await?;
-    render(&OrgHomePage {
-        layout: admin.layout(org.name.clone(), Section::Organization)?,
-        org,
-    })
+    let org = db.run(move |conn| queries::org_summary(conn, org_id)).await?;
+    render(&OrgHomePage { layout: admin.layout(org.name.clone(), Section::Organization)?, org })
 }

@@ -12,10 +12,7 @@ pub struct PlatformOverview {
 pub fn platform_overview(conn: &mut DbConn) -> QueryResult<PlatformOverview> {
     Ok(PlatformOverview {
         organizations: organizations::table.count().get_result(conn)?,
-        platform_admins: accounts::table
-            .filter(accounts::is_platform_admin.eq(true))
-            .count()
-            .get_result(conn)?,
+        platform_admins: accounts::table.filter(accounts::is_platform_admin.eq(true)).count().get_result(conn)?,
     })
 }
 

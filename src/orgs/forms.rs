@@ -34,12 +34,9 @@ impl NewOrg {
         let seats = errors.check("seats", Seats::parse(&form.seats));
         let administrator = errors.check("admin_email", EmailAddress::parse(&form.admin_email));
         match (name, quota, seats, administrator) {
-            (Some(name), Some(quota), Some(seats), Some(administrator)) => Ok(Self {
-                name,
-                quota,
-                seats,
-                administrator,
-            }),
+            (Some(name), Some(quota), Some(seats), Some(administrator)) => {
+                Ok(Self { name, quota, seats, administrator })
+            }
             _ => Err(errors),
         }
     }
@@ -62,19 +59,12 @@ impl OrgChanges {
         let quota = errors.check("quota_gb", QuotaGb::parse(&form.quota_gb));
         let seats = errors.check("seats", Seats::parse(&form.seats));
         let contact = if is_default {
-            errors
-                .check("admin_email", EmailAddress::parse(&form.admin_email))
-                .map(Some)
+            errors.check("admin_email", EmailAddress::parse(&form.admin_email)).map(Some)
         } else {
             Some(None)
         };
         match (name, quota, seats, contact) {
-            (Some(name), Some(quota), Some(seats), Some(contact)) => Ok(Self {
-                name,
-                quota,
-                seats,
-                contact,
-            }),
+            (Some(name), Some(quota), Some(seats), Some(contact)) => Ok(Self { name, quota, seats, contact }),
             _ => Err(errors),
         }
     }
@@ -85,12 +75,7 @@ mod tests {
     use super::*;
 
     fn form(name: &str, quota: &str, seats: &str, admin: &str) -> OrgForm {
-        OrgForm {
-            name: name.into(),
-            quota_gb: quota.into(),
-            seats: seats.into(),
-            admin_email: admin.into(),
-        }
+        OrgForm { name: name.into(), quota_gb: quota.into(), seats: seats.into(), admin_email: admin.into() }
     }
 
     #[test]
@@ -111,10 +96,7 @@ mod tests {
 
     #[test]
     fn only_the_default_organization_needs_a_contact_on_edit() {
-        assert!(OrgChanges::parse(&form("Acme", "1", "", ""), false)
-            .unwrap()
-            .contact
-            .is_none());
+        assert!(OrgChanges::parse(&form("Acme", "1", "", ""), false).unwrap().contact.is_none());
         let errors = OrgChanges::parse(&form("Acme", "1", "", ""), true).unwrap_err();
         assert!(errors.get("admin_email").is_some());
     }

@@ -20,11 +20,7 @@ use crate::web::{render, render_422, see_other, urlencode};
 /// What the form edits: a new organization, or an existing one.
 pub enum FormMode {
     Add,
-    Edit {
-        id: i64,
-        is_default: bool,
-        contact_email: String,
-    },
+    Edit { id: i64, is_default: bool, contact_email: String },
 }
 
 #[derive(Template)]
@@ -53,14 +49,7 @@ impl OrgFormPage {
 
     /// The Administrator field: editable when adding, and on the default organization.
     fn admin_editable(&self) -> bool {
-        matches!(
-            self.mode,
-            FormMode::Add
-                | FormMode::Edit {
-                    is_default: true,
-                    ..
-                }
-        )
+        matches!(self.mode, FormMode::Add | FormMode::Edit { is_default: true, .. })
     }
 
     /// "Administrator" until a contact is set, "Contact Person" after.
@@ -95,37 +84,18 @@ impl OrgFormPage {
         }
     }
 
-    fn new(
-        admin: &PlatformAdmin,
-        mode: FormMode,
-        form: OrgForm,
-        errors: FieldErrors,
-    ) -> Result<Self, AppError> {
-        Ok(Self {
-            layout: admin.layout(Self::title(&mode), Section::Platform)?,
-            mode,
-            form,
-            errors,
-        })
+    fn new(admin: &PlatformAdmin, mode: FormMode, form: OrgForm, errors: FieldErrors) -> Result<Self, AppError> {
+        Ok(Self { layout: admin.layout(Self::title(&mode), Section::Platform)?, mode, form, errors })
     }
 }
 
 fn actor(admin: &PlatformAdmin, client: ClientAddr) -> Actor {
-    Actor {
-        id: Some(admin.id()),
-        email: admin.email().to_owned(),
-        client,
-    }
+    Actor { id: Some(admin.id()), email: admin.email().to_owned(), client }
 }
 
 /// `GET /admin/organizations/new`
 pub async fn new_form(admin: PlatformAdmin) -> Result<HttpResponse, AppError> {
-    render(&OrgFormPage::new(
-        &admin,
-        FormMode::Add,
-        OrgForm::default(),
-        FieldErrors::default(),
-    )?)
+    render(&OrgFormPage::new(&admin, FormMode::Add, OrgForm::default(), FieldErrors::default())?)
 }
 
 /// `POST /admin/organizations`
@@ -144,20 +114,12 @@ pub async fn create(
     let now = clock.now();
     let saved = {
         let new_org = new_org.clone();
-        db.run(move |conn| Ok::<_, AppError>(queries::insert_org(conn, &actor, &new_org, now)))
-            .await?
+        db.run(move |conn| Ok::<_, AppError>(queries::insert_org(conn, &actor, &new_org, now))).await?
     };
     match saved {
         Ok(_) => {
-            flash::set(
-                admin.session(),
-                FlashKind::Success,
-                format!("Organization “{}” added.", new_org.name.as_str()),
-            );
-            Ok(see_other(&format!(
-                "/admin/organizations?q={}&by=name",
-                urlencode(new_org.name.as_str())
-            )))
+            flash::set(admin.session(), FlashKind::Success, format!("Organization “{}” added.", new_org.name.as_str()));
+            Ok(see_other(&format!("/admin/organizations?q={}&by=name", urlencode(new_org.name.as_str()))))
         }
         Err(SaveError::NameTaken) => {
             let errors = FieldErrors::one(
@@ -167,24 +129,16 @@ pub async fn create(
             render_422(&OrgFormPage::new(&admin, FormMode::Add, form, errors)?)
         }
         Err(SaveError::Database(e)) => Err(e.into()),
-        Err(other) => Err(AppError::Unexpected(anyhow::anyhow!(
-            "adding an organization: {other}"
-        ))),
+        Err(other) => Err(AppError::Unexpected(anyhow::anyhow!("adding an organization: {other}"))),
     }
 }
 
 fn edit_mode(org: &OrgForEdit) -> FormMode {
-    FormMode::Edit {
-        id: org.id,
-        is_default: org.is_default,
-        contact_email: org.contact_email.clone(),
-    }
+    FormMode::Edit { id: org.id, is_default: org.is_default, contact_email: org.contact_email.clone() }
 }
 
 async fn load(db: &Db, org_id: i64) -> Result<OrgForEdit, AppError> {
-    db.run(move |conn| queries::load_for_edit(conn, org_id))
-        .await?
-        .ok_or(AppError::NotFound)
+    db.run(move |conn| queries::load_for_edit(conn, org_id)).await?.ok_or(AppError::NotFound)
 }
 
 /// `GET /admin/organizations/{id}/edit`
@@ -200,12 +154,7 @@ pub async fn edit_form(
         seats: org.seats.map(|s| s.to_string()).unwrap_or_default(),
         admin_email: org.contact_email.clone(),
     };
-    render(&OrgFormPage::new(
-        &admin,
-        edit_mode(&org),
-        form,
-        FieldErrors::default(),
-    )?)
+    render(&OrgFormPage::new(&admin, edit_mode(&org), form, FieldErrors::default())?)
 }
 
 /// `POST /admin/organizations/{id}/edit`
@@ -224,55 +173,37 @@ pub async fn update(
     }
     let changes = match OrgChanges::parse(&form, org.is_default) {
         Ok(changes) => changes,
-        Err(errors) => {
-            return render_422(&OrgFormPage::new(&admin, edit_mode(&org), form, errors)?)
-        }
+        Err(errors) => return render_422(&OrgFormPage::new(&admin, edit_mode(&org), form, errors)?),
     };
     let actor = actor(&admin, client);
     let now = clock.now();
     let org_id = org.id;
     let saved = {
         let changes = changes.clone();
-        db.run(move |conn| {
-            Ok::<_, AppError>(queries::update_org(conn, &actor, org_id, &changes, now))
-        })
-        .await?
+        db.run(move |conn| Ok::<_, AppError>(queries::update_org(conn, &actor, org_id, &changes, now))).await?
     };
     let errors = match saved {
         Ok(()) => {
-            flash::set(
-                admin.session(),
-                FlashKind::Success,
-                format!("Organization “{}” saved.", changes.name.as_str()),
-            );
-            return Ok(see_other(&format!(
-                "/admin/organizations?q={}&by=name",
-                urlencode(changes.name.as_str())
-            )));
+            flash::set(admin.session(), FlashKind::Success, format!("Organization “{}” saved.", changes.name.as_str()));
+            return Ok(see_other(&format!("/admin/organizations?q={}&by=name", urlencode(changes.name.as_str()))));
         }
         Err(SaveError::NameTaken) => FieldErrors::one(
             "name",
             "An organization with this name already exists (names are compared ignoring case).",
         ),
-        Err(SaveError::BelowUsage {
-            quota_allocated,
-            seats_used,
-        }) => {
+        Err(SaveError::BelowUsage { quota_allocated, seats_used }) => {
             let mut errors = FieldErrors::default();
             if let Some(allocated) = quota_allocated {
                 errors.add(
                     "quota_gb",
-                    format!("{} GB are allocated to this organization's users; the quota cannot be lower.", group_thousands(allocated)),
+                    format!(
+                        "{} GB are allocated to this organization's users; the quota cannot be lower.",
+                        group_thousands(allocated)
+                    ),
                 );
             }
             if let Some(used) = seats_used {
-                errors.add(
-                    "seats",
-                    format!(
-                        "{} seats are in use; the seats cannot be fewer.",
-                        group_thousands(used)
-                    ),
-                );
+                errors.add("seats", format!("{} seats are in use; the seats cannot be fewer.", group_thousands(used)));
             }
             errors
         }

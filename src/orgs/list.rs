@@ -4,16 +4,21 @@ use std::collections::HashSet;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use base64::Engine;
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::PlatformAdmin;
 use crate::db::schema::{memberships, organizations};
-use crate::db::{like_contains, Backend, Db, DbConn};
+use crate::db::search::{org_filter, OrgField};
+use crate::db::{org_index, Backend, Db, DbConn};
 use crate::domain::{fold, group_thousands};
 use crate::error::AppError;
 use crate::web::layout::{Layout, Section};
-use crate::web::pager::{self, Pager};
+use crate::web::pager::{self, PageLink, Pager, Total};
 use crate::web::{render, urlencode};
 
 /// Which fields the Search By box looks in.
@@ -40,6 +45,14 @@ impl SearchField {
             Self::Contact => "contact",
         }
     }
+
+    fn db_field(self) -> OrgField {
+        match self {
+            Self::All => OrgField::All,
+            Self::Name => OrgField::Name,
+            Self::Contact => OrgField::Contact,
+        }
+    }
 }
 
 /// A sortable column.
@@ -53,13 +66,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 5] = [
-        Self::Name,
-        Self::Contact,
-        Self::Quota,
-        Self::Users,
-        Self::Created,
-    ];
+    pub const ALL: [SortKey; 5] = [Self::Name, Self::Contact, Self::Quota, Self::Users, Self::Created];
 
     fn parse(raw: Option<&str>) -> Option<Self> {
         Self::ALL.into_iter().find(|key| Some(key.as_str()) == raw)
@@ -119,6 +126,62 @@ pub struct ListParams {
     pub dir: Direction,
     pub per_page: i64,
     pub page: i64,
+    /// A keyset position from a next/previous link; wins over `page` when it fits the sort.
+    pub cursor: Option<Cursor>,
+}
+
+/// The value of the sort key at a row, as a cursor carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortValue {
+    /// Natural order: the id alone.
+    Id,
+    Text(String),
+    Int(i64),
+    /// `%Y-%m-%dT%H:%M:%S%.6f`
+    Time(String),
+}
+
+/// Where a next or previous page starts: just after (or before) a row, and which page that is,
+/// so "Showing 26–50 of N" stays right without counting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// True for `after` (the next page), false for `before` (the previous one).
+    #[serde(rename = "a")]
+    pub after: bool,
+    #[serde(rename = "k")]
+    pub key: SortValue,
+    #[serde(rename = "i")]
+    pub id: i64,
+    #[serde(rename = "p")]
+    pub page: i64,
+}
+
+impl Cursor {
+    /// Opaque text for a URL.
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// `None` for anything that is not a cursor we made (or no longer fits the sort).
+    fn decode(text: &str, after: bool, sort: Option<SortKey>) -> Option<Self> {
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+        let cursor: Self = serde_json::from_slice(&json).ok()?;
+        let fits = match (&cursor.key, sort) {
+            (SortValue::Id, None) => true,
+            (SortValue::Text(_), Some(SortKey::Name | SortKey::Contact)) => true,
+            (SortValue::Int(_), Some(SortKey::Quota | SortKey::Users)) => true,
+            (SortValue::Time(t), Some(SortKey::Created)) => parse_time(t).is_some(),
+            _ => false,
+        };
+        (fits && cursor.after == after && cursor.page >= 1).then_some(cursor)
+    }
+}
+
+const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
+
+fn parse_time(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
 }
 
 /// The longest search text looked at; a longer one cannot match a 100-character name anyway
@@ -127,29 +190,30 @@ const MAX_SEARCH_CHARS: usize = 254;
 
 impl ListParams {
     pub fn parse(query_string: &str) -> Self {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query_string.as_bytes())
-            .into_owned()
-            .collect();
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let q: String = get("q")
-            .unwrap_or_default()
-            .trim()
-            .chars()
-            .take(MAX_SEARCH_CHARS)
-            .collect();
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query_string.as_bytes()).into_owned().collect();
+        let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let q: String = get("q").unwrap_or_default().trim().chars().take(MAX_SEARCH_CHARS).collect();
+        let sort = SortKey::parse(get("sort"));
+        let cursor = get("after")
+            .and_then(|c| Cursor::decode(c, true, sort))
+            .or_else(|| get("before").and_then(|c| Cursor::decode(c, false, sort)));
         Self {
             q,
             by: SearchField::parse(get("by")),
-            sort: SortKey::parse(get("sort")),
+            sort,
             dir: Direction::parse(get("dir")),
             per_page: pager::parse_page_size(get("per_page")),
             page: pager::parse_page(get("page")),
+            cursor,
         }
+    }
+
+    /// The URL of the page next to a row: `after` it (the next page) or `before` it.
+    pub fn cursor_href(&self, cursor: &Cursor) -> String {
+        let base = self.href_with(self.sort, self.dir, 1);
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let name = if cursor.after { "after" } else { "before" };
+        format!("{base}{separator}{name}={}", cursor.encode())
     }
 
     /// The URL of this list at another page, leaving out defaults.
@@ -196,84 +260,203 @@ impl ListParams {
 pub struct OrgRow {
     pub id: i64,
     pub name: String,
+    pub name_key: String,
     pub contact_email: String,
+    pub contact_key: String,
     pub quota_gb: i64,
     pub member_count: i64,
     pub created_at: NaiveDateTime,
 }
 
-/// A page of rows and the total they were taken from.
+impl OrgRow {
+    fn sort_value(&self, sort: Option<SortKey>) -> SortValue {
+        match sort {
+            None => SortValue::Id,
+            Some(SortKey::Name) => SortValue::Text(self.name_key.clone()),
+            Some(SortKey::Contact) => SortValue::Text(self.contact_key.clone()),
+            Some(SortKey::Quota) => SortValue::Int(self.quota_gb),
+            Some(SortKey::Users) => SortValue::Int(self.member_count),
+            Some(SortKey::Created) => SortValue::Time(self.created_at.format(TIME_FORMAT).to_string()),
+        }
+    }
+}
+
+/// A filtered total is counted only up to here; past it the page says "more than 10,000".
+pub const COUNT_CAP: i64 = 10_000;
+
+/// A page of rows and where it stands.
 #[derive(Debug, Clone)]
 pub struct OrgPage {
     pub rows: Vec<OrgRow>,
-    pub total: i64,
+    pub total: Total,
     /// The page shown (a page past the end shows the last one).
     pub page: i64,
+    pub has_next: bool,
 }
 
 type OrgQuery = organizations::BoxedQuery<'static, Backend>;
+type Condition = Box<dyn diesel::expression::BoxableExpression<organizations::table, Backend, SqlType = Bool>>;
 
-fn filtered(params: &ListParams) -> OrgQuery {
+fn filtered(conn: &DbConn, params: &ListParams) -> OrgQuery {
     let query = organizations::table.into_boxed();
     if params.q.is_empty() {
         return query;
     }
-    let pattern = like_contains(&fold(&params.q));
-    match params.by {
-        SearchField::Name => query.filter(organizations::name_key.like(pattern).escape('\\')),
-        SearchField::Contact => query.filter(organizations::contact_key.like(pattern).escape('\\')),
-        SearchField::All => query.filter(
-            organizations::name_key
-                .like(pattern.clone())
-                .escape('\\')
-                .or(organizations::contact_key.like(pattern).escape('\\')),
-        ),
-    }
+    query.filter(org_filter(conn, params.by.db_field(), &fold(&params.q)))
 }
 
-fn sorted(query: OrgQuery, sort: Option<SortKey>, dir: Direction) -> OrgQuery {
+/// The sort column's SQL name (for row-value comparisons), `None` in natural order.
+fn sort_column(sort: Option<SortKey>) -> Option<&'static str> {
+    sort.map(|key| match key {
+        SortKey::Name => "organizations.name_key",
+        SortKey::Contact => "organizations.contact_key",
+        SortKey::Quota => "organizations.quota_gb",
+        SortKey::Users => "organizations.member_count",
+        SortKey::Created => "organizations.created_at",
+    })
+}
+
+/// Order by the sort key then the id, so rows with equal keys keep one order across pages.
+/// `forward` false gives the reverse order (previous and last pages read backwards).
+fn sorted(query: OrgQuery, sort: Option<SortKey>, dir: Direction, forward: bool) -> OrgQuery {
     use organizations::*;
-    // Every order ends on the id, so rows with equal keys keep one stable order across pages.
-    match (sort, dir) {
-        (None, _) => query.order(id.asc()),
-        (Some(SortKey::Name), Direction::Asc) => query.order((name_key.asc(), id.asc())),
-        (Some(SortKey::Name), Direction::Desc) => query.order((name_key.desc(), id.desc())),
-        (Some(SortKey::Contact), Direction::Asc) => query.order((contact_key.asc(), id.asc())),
-        (Some(SortKey::Contact), Direction::Desc) => query.order((contact_key.desc(), id.desc())),
-        (Some(SortKey::Quota), Direction::Asc) => query.order((quota_gb.asc(), id.asc())),
-        (Some(SortKey::Quota), Direction::Desc) => query.order((quota_gb.desc(), id.desc())),
-        (Some(SortKey::Users), Direction::Asc) => query.order((member_count.asc(), id.asc())),
-        (Some(SortKey::Users), Direction::Desc) => query.order((member_count.desc(), id.desc())),
-        (Some(SortKey::Created), Direction::Asc) => query.order((created_at.asc(), id.asc())),
-        (Some(SortKey::Created), Direction::Desc) => query.order((created_at.desc(), id.desc())),
+    let ascending = match sort {
+        None => forward,
+        Some(_) => (dir == Direction::Asc) == forward,
+    };
+    match (sort, ascending) {
+        (None, true) => query.order(id.asc()),
+        (None, false) => query.order(id.desc()),
+        (Some(SortKey::Name), true) => query.order((name_key.asc(), id.asc())),
+        (Some(SortKey::Name), false) => query.order((name_key.desc(), id.desc())),
+        (Some(SortKey::Contact), true) => query.order((contact_key.asc(), id.asc())),
+        (Some(SortKey::Contact), false) => query.order((contact_key.desc(), id.desc())),
+        (Some(SortKey::Quota), true) => query.order((quota_gb.asc(), id.asc())),
+        (Some(SortKey::Quota), false) => query.order((quota_gb.desc(), id.desc())),
+        (Some(SortKey::Users), true) => query.order((member_count.asc(), id.asc())),
+        (Some(SortKey::Users), false) => query.order((member_count.desc(), id.desc())),
+        (Some(SortKey::Created), true) => query.order((created_at.asc(), id.asc())),
+        (Some(SortKey::Created), false) => query.order((created_at.desc(), id.desc())),
     }
 }
 
-/// The rows of one page: a count and one query for the rows, whatever the page size.
+/// Rows strictly past the cursor's row in the direction read (a keyset condition over
+/// `(sort key, id)`, which the sort index answers without skipping rows).
+fn past(cursor: &Cursor, sort: Option<SortKey>, dir: Direction) -> Option<Condition> {
+    let ascending = match sort {
+        None => cursor.after,
+        Some(_) => (dir == Direction::Asc) == cursor.after,
+    };
+    let op = if ascending { ">" } else { "<" };
+    let Some(column) = sort_column(sort) else {
+        return Some(Box::new(sql::<Bool>(&format!("organizations.id {op} ")).bind::<BigInt, _>(cursor.id)));
+    };
+    let head = format!("({column}, organizations.id) {op} (");
+    let condition: Condition = match &cursor.key {
+        SortValue::Text(key) => {
+            Box::new(sql::<Bool>(&head).bind::<Text, _>(key.clone()).sql(", ").bind::<BigInt, _>(cursor.id).sql(")"))
+        }
+        SortValue::Int(key) => {
+            Box::new(sql::<Bool>(&head).bind::<BigInt, _>(*key).sql(", ").bind::<BigInt, _>(cursor.id).sql(")"))
+        }
+        SortValue::Time(key) => Box::new(
+            sql::<Bool>(&head).bind::<Timestamp, _>(parse_time(key)?).sql(", ").bind::<BigInt, _>(cursor.id).sql(")"),
+        ),
+        SortValue::Id => return None,
+    };
+    Some(condition)
+}
+
+type RowColumns = (
+    organizations::id,
+    organizations::name,
+    organizations::name_key,
+    organizations::contact_email,
+    organizations::contact_key,
+    organizations::quota_gb,
+    organizations::member_count,
+    organizations::created_at,
+);
+
+const ROW_COLUMNS: RowColumns = (
+    organizations::id,
+    organizations::name,
+    organizations::name_key,
+    organizations::contact_email,
+    organizations::contact_key,
+    organizations::quota_gb,
+    organizations::member_count,
+    organizations::created_at,
+);
+
+/// The total: the counter when unfiltered, else the matches counted up to the cap.
+fn total(conn: &mut DbConn, params: &ListParams) -> QueryResult<Total> {
+    if params.q.is_empty() {
+        return org_index::count(conn).map(Total::Exact);
+    }
+    let ids: Vec<i64> = filtered(conn, params).select(organizations::id).limit(COUNT_CAP + 1).load(conn)?;
+    let found = ids.len() as i64;
+    Ok(if found > COUNT_CAP { Total::MoreThan(COUNT_CAP) } else { Total::Exact(found) })
+}
+
+/// One page of rows. The cost does not grow with the table: the total comes from a counter (or
+/// a capped count), next and previous pages from keyset cursors, the last page from the
+/// reversed order, and a page number typed into the URL skips rows in a covering index.
 pub fn list(conn: &mut DbConn, params: &ListParams) -> QueryResult<OrgPage> {
-    let total: i64 = filtered(params).count().get_result(conn)?;
-    let page = pager::clamp_page(params.page, params.per_page, total);
-    let rows = sorted(filtered(params), params.sort, params.dir)
-        .select((
-            organizations::id,
-            organizations::name,
-            organizations::contact_email,
-            organizations::quota_gb,
-            organizations::member_count,
-            organizations::created_at,
-        ))
-        .limit(params.per_page)
-        .offset((page - 1) * params.per_page)
-        .load(conn)?;
-    Ok(OrgPage { rows, total, page })
+    let total = total(conn, params)?;
+    let per_page = params.per_page;
+    let (sort, dir) = (params.sort, params.dir);
+    let read = |conn: &mut DbConn, query: OrgQuery, limit: i64| -> QueryResult<Vec<OrgRow>> {
+        query.select(ROW_COLUMNS).limit(limit).load(conn)
+    };
+
+    let keyset = params.cursor.as_ref().and_then(|cursor| Some((cursor, past(cursor, sort, dir)?)));
+    let (rows, page) = if let Some((cursor, condition)) = keyset {
+        let query = sorted(filtered(conn, params).filter(condition), sort, dir, cursor.after);
+        let mut rows = read(conn, query, per_page)?;
+        if !cursor.after {
+            rows.reverse();
+        }
+        (rows, cursor.page)
+    } else {
+        let page = match total {
+            Total::Exact(n) => pager::clamp_page(params.page, per_page, n),
+            Total::MoreThan(_) => params.page,
+        };
+        let last_page = match total {
+            Total::Exact(n) if page > 1 => (page == pager::page_count(n, per_page)).then_some(n),
+            _ => None,
+        };
+        if page == 1 {
+            (read(conn, sorted(filtered(conn, params), sort, dir, true), per_page)?, page)
+        } else if let Some(n) = last_page {
+            // The last page read backwards: only the remainder, however deep it is.
+            let remainder = n - (page - 1) * per_page;
+            let mut rows = read(conn, sorted(filtered(conn, params), sort, dir, false), remainder)?;
+            rows.reverse();
+            (rows, page)
+        } else {
+            // A page number typed into the URL: skip rows in the sort index (a query that reads
+            // only the index), then fetch just this page's rows by id.
+            let skipped: Vec<i64> = sorted(filtered(conn, params), sort, dir, true)
+                .select(organizations::id)
+                .limit(per_page)
+                .offset((page - 1).saturating_mul(per_page))
+                .load(conn)?;
+            let query =
+                sorted(organizations::table.into_boxed().filter(organizations::id.eq_any(skipped)), sort, dir, true);
+            (read(conn, query, per_page)?, page)
+        }
+    };
+    let has_next = match total {
+        Total::Exact(n) => page < pager::page_count(n, per_page),
+        Total::MoreThan(_) => rows.len() as i64 == per_page,
+    };
+    Ok(OrgPage { rows, total, page, has_next })
 }
 
 /// Of `org_ids`, those the account administers (their rows get a Manage link).
-pub fn administered_among(
-    conn: &mut DbConn,
-    account_id: i64,
-    org_ids: &[i64],
-) -> QueryResult<HashSet<i64>> {
+pub fn administered_among(conn: &mut DbConn, account_id: i64, org_ids: &[i64]) -> QueryResult<HashSet<i64>> {
     let ids: Vec<i64> = memberships::table
         .filter(memberships::account_id.eq(account_id))
         .filter(memberships::status.eq("active"))
@@ -329,11 +512,7 @@ impl OrgListPage {
 }
 
 /// `GET /admin/organizations`
-pub async fn show(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
+pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let params = ListParams::parse(req.query_string());
     let account_id = admin.id();
     let query = params.clone();
@@ -367,13 +546,31 @@ pub async fn show(
         })
         .collect();
     let shown_page = page.page;
-    let pager = Pager::new(
-        shown_page,
-        params.per_page,
-        page.rows.len() as i64,
-        page.total,
-        |n| params.href(n),
-    );
+    let mut links = Vec::new();
+    if shown_page > 1 {
+        links.push(PageLink { rel: "first", label: "« First", href: params.href(1) });
+        let prev = match page.rows.first() {
+            Some(row) => params.cursor_href(&Cursor {
+                after: false,
+                key: row.sort_value(params.sort),
+                id: row.id,
+                page: shown_page - 1,
+            }),
+            None => params.href(shown_page - 1),
+        };
+        links.push(PageLink { rel: "prev", label: "‹ Previous", href: prev });
+    }
+    if let (true, Some(row)) = (page.has_next, page.rows.last()) {
+        let cursor = Cursor { after: true, key: row.sort_value(params.sort), id: row.id, page: shown_page + 1 };
+        links.push(PageLink { rel: "next", label: "Next ›", href: params.cursor_href(&cursor) });
+    }
+    if let Total::Exact(n) = page.total {
+        let pages = pager::page_count(n, params.per_page);
+        if shown_page < pages {
+            links.push(PageLink { rel: "last", label: "Last »", href: params.href(pages) });
+        }
+    }
+    let pager = Pager::with_links(shown_page, params.per_page, page.rows.len() as i64, page.total, links);
     let rows = page
         .rows
         .into_iter()
@@ -390,10 +587,7 @@ pub async fn show(
         .collect();
     render(&OrgListPage {
         layout: admin.layout("Organizations", Section::Platform)?,
-        params: ListParams {
-            page: shown_page,
-            ..params
-        },
+        params: ListParams { page: shown_page, ..params },
         headers,
         rows,
         pager,
@@ -407,9 +601,7 @@ mod tests {
 
     #[test]
     fn junk_parameters_fall_back_to_defaults() {
-        let params = ListParams::parse(
-            "q=%ZZ&by=bogus&sort=drop+table&dir=sideways&per_page=7&page=-3&page=9",
-        );
+        let params = ListParams::parse("q=%ZZ&by=bogus&sort=drop+table&dir=sideways&per_page=7&page=-3&page=9");
         assert_eq!(params.by, SearchField::All);
         assert_eq!(params.sort, None);
         assert_eq!(params.dir, Direction::Asc);
@@ -420,19 +612,10 @@ mod tests {
     #[test]
     fn clicking_the_sorted_header_toggles_direction() {
         let params = ListParams::parse("sort=name&dir=asc&q=ab&by=name&page=3");
-        assert_eq!(
-            params.sort_href(SortKey::Name),
-            "/admin/organizations?q=ab&by=name&sort=name&dir=desc"
-        );
-        assert_eq!(
-            params.sort_href(SortKey::Quota),
-            "/admin/organizations?q=ab&by=name&sort=quota&dir=asc"
-        );
+        assert_eq!(params.sort_href(SortKey::Name), "/admin/organizations?q=ab&by=name&sort=name&dir=desc");
+        assert_eq!(params.sort_href(SortKey::Quota), "/admin/organizations?q=ab&by=name&sort=quota&dir=asc");
         let desc = ListParams::parse("sort=name&dir=desc");
-        assert_eq!(
-            desc.sort_href(SortKey::Name),
-            "/admin/organizations?sort=name&dir=asc"
-        );
+        assert_eq!(desc.sort_href(SortKey::Name), "/admin/organizations?sort=name&dir=asc");
     }
 
     #[test]

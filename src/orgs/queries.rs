@@ -8,7 +8,7 @@ use serde_json::json;
 use super::forms::{NewOrg, OrgChanges};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships, organizations};
-use crate::db::{self, DbConn};
+use crate::db::{self, org_index, DbConn};
 use crate::domain::{fold, EmailAddress};
 
 /// Why a save was refused.
@@ -17,10 +17,7 @@ pub enum SaveError {
     #[error("an organization with this name exists")]
     NameTaken,
     #[error("below what is in use")]
-    BelowUsage {
-        quota_allocated: Option<i64>,
-        seats_used: Option<i64>,
-    },
+    BelowUsage { quota_allocated: Option<i64>, seats_used: Option<i64> },
     #[error("no such organization")]
     NotFound,
     #[error(transparent)]
@@ -102,20 +99,12 @@ pub fn find_or_invite_account(
             accounts::updated_at.eq(now),
         ))
         .execute(conn)?;
-    let id = accounts::table
-        .filter(accounts::email.eq(email.as_str()))
-        .select(accounts::id)
-        .first(conn)?;
+    let id = accounts::table.filter(accounts::email.eq(email.as_str())).select(accounts::id).first(conn)?;
     Ok((id, "invited".into(), true))
 }
 
 /// Add an organization with its first administrator (a Delegate at Account Quota 0).
-pub fn insert_org(
-    conn: &mut DbConn,
-    actor: &Actor,
-    new: &NewOrg,
-    now: NaiveDateTime,
-) -> Result<i64, SaveError> {
+pub fn insert_org(conn: &mut DbConn, actor: &Actor, new: &NewOrg, now: NaiveDateTime) -> Result<i64, SaveError> {
     db::write_transaction(conn, |conn| {
         // The unique index decides races; this check only spares the common case an error.
         if name_taken(conn, new.name.key(), None)? {
@@ -140,15 +129,11 @@ pub fn insert_org(
             .filter(organizations::name_key.eq(new.name.key()))
             .select(organizations::id)
             .first(conn)?;
+        org_index::inserted(conn, org_id)?;
 
-        let (account_id, account_status, invited) =
-            find_or_invite_account(conn, &new.administrator, false, now)?;
+        let (account_id, account_status, invited) = find_or_invite_account(conn, &new.administrator, false, now)?;
         // Named by a platform administrator: no validation step; active once registered.
-        let membership_status = if account_status == "active" {
-            "active"
-        } else {
-            "invited"
-        };
+        let membership_status = if account_status == "active" { "active" } else { "invited" };
         diesel::insert_into(memberships::table)
             .values((
                 memberships::organization_id.eq(org_id),
@@ -213,11 +198,13 @@ pub fn update_org(
                 organizations::updated_at.eq(now),
             ))
             .execute(conn)?;
+        if updated > 0 {
+            org_index::updated(conn, org_id)?;
+        }
         if updated == 0 {
             let now_in_use = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
             return Err(SaveError::BelowUsage {
-                quota_allocated: (now_in_use.quota_allocated_gb > new_quota)
-                    .then_some(now_in_use.quota_allocated_gb),
+                quota_allocated: (now_in_use.quota_allocated_gb > new_quota).then_some(now_in_use.quota_allocated_gb),
                 seats_used: changes
                     .seats
                     .as_option()

@@ -52,15 +52,8 @@ impl FromRequest for ClientAddr {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trusted = req
-            .app_data::<web::Data<Config>>()
-            .map(|c| c.trusted_proxies.clone())
-            .unwrap_or_default();
-        let headers: Vec<&str> = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        let trusted = req.app_data::<web::Data<Config>>().map(|c| c.trusted_proxies.clone()).unwrap_or_default();
+        let headers: Vec<&str> = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect();
         let peer = req.peer_addr().map(|a| a.ip());
         ready(Ok(ClientAddr(resolve(peer, &headers, &trusted))))
     }
@@ -76,21 +69,14 @@ mod tests {
 
     #[test]
     fn untrusted_peer_header_is_ignored() {
-        assert_eq!(
-            resolve(Some(ip("203.0.113.9")), &["1.2.3.4"], &[]),
-            Some(ip("203.0.113.9"))
-        );
+        assert_eq!(resolve(Some(ip("203.0.113.9")), &["1.2.3.4"], &[]), Some(ip("203.0.113.9")));
     }
 
     #[test]
     fn trusted_proxy_passes_on_the_nearest_untrusted_hop() {
         let trusted = vec!["10.0.0.0/8".parse().unwrap()];
         assert_eq!(
-            resolve(
-                Some(ip("10.0.0.2")),
-                &["6.6.6.6, 198.51.100.7, 10.0.0.5"],
-                &trusted
-            ),
+            resolve(Some(ip("10.0.0.2")), &["6.6.6.6, 198.51.100.7, 10.0.0.5"], &trusted),
             Some(ip("198.51.100.7"))
         );
     }
@@ -98,9 +84,6 @@ mod tests {
     #[test]
     fn malformed_header_from_trusted_proxy_falls_back_to_peer() {
         let trusted = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(
-            resolve(Some(ip("10.0.0.2")), &["not-an-ip"], &trusted),
-            Some(ip("10.0.0.2"))
-        );
+        assert_eq!(resolve(Some(ip("10.0.0.2")), &["not-an-ip"], &trusted), Some(ip("10.0.0.2")));
     }
 }

@@ -31,13 +31,7 @@ impl Flash {
 
 /// Leave a message for the next page. Losing it is harmless, so a failure is only logged.
 pub fn set(session: &Session, kind: FlashKind, message: impl Into<String>) {
-    if let Err(e) = session.insert(
-        SESSION_KEY,
-        Flash {
-            kind,
-            message: message.into(),
-        },
-    ) {
+    if let Err(e) = session.insert(SESSION_KEY, Flash { kind, message: message.into() }) {
         log::warn!("cannot store flash message: {e}");
     }
 }

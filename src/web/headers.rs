@@ -15,10 +15,7 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     if https {
-        headers.add((
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ))
+        headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"))
     } else {
         headers
     }

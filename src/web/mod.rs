@@ -18,9 +18,7 @@ pub use layout::Layout;
 
 /// 303 See Other to a local path.
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
 /// Render a page with status 200.
@@ -33,14 +31,9 @@ pub fn render_422<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
     render_with(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, page)
 }
 
-pub fn render_with<T: Template>(
-    status: actix_web::http::StatusCode,
-    page: &T,
-) -> Result<HttpResponse, AppError> {
+pub fn render_with<T: Template>(status: actix_web::http::StatusCode, page: &T) -> Result<HttpResponse, AppError> {
     let body = page.render()?;
-    Ok(HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-        .body(body))
+    Ok(HttpResponse::build(status).insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(body))
 }
 
 /// Percent-encode a query-string value.
@@ -83,10 +76,7 @@ mod tests {
             "javascript:alert(1)",
         ] {
             let target = local_path(hostile);
-            assert!(
-                target == "/" || target == "/%0a",
-                "{hostile:?} -> {target:?}"
-            );
+            assert!(target == "/" || target == "/%0a", "{hostile:?} -> {target:?}");
         }
     }
 }

@@ -9,16 +9,12 @@ pub const DEFAULT_PAGE_SIZE: i64 = 25;
 
 /// Read a page size leniently.
 pub fn parse_page_size(raw: Option<&str>) -> i64 {
-    raw.and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|n| PAGE_SIZES.contains(n))
-        .unwrap_or(DEFAULT_PAGE_SIZE)
+    raw.and_then(|v| v.trim().parse::<i64>().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(DEFAULT_PAGE_SIZE)
 }
 
 /// Read a 1-based page number leniently (junk, zero and negatives mean the first page).
 pub fn parse_page(raw: Option<&str>) -> i64 {
-    raw.and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or(1)
+    raw.and_then(|v| v.trim().parse::<i64>().ok()).filter(|n| *n >= 1).unwrap_or(1)
 }
 
 /// One link of the pager.
@@ -29,92 +25,76 @@ pub struct PageLink {
     pub href: String,
 }
 
+/// How many rows a list has: counted, or only known to pass a cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    MoreThan(i64),
+}
+
 /// Where a list stands: which rows of how many, and the links around it.
 #[derive(Debug, Clone)]
 pub struct Pager {
     pub page: i64,
-    pub pages: i64,
+    /// Unknown when the total is only known to pass a cap.
+    pub pages: Option<i64>,
     pub first_row: i64,
     pub last_row: i64,
-    pub total: i64,
+    pub total: Total,
     pub links: Vec<PageLink>,
 }
 
 impl Pager {
-    /// `page` is clamped into range by `clamp_page` before the rows are read.
-    pub fn new(
-        page: i64,
-        per_page: i64,
-        rows_on_page: i64,
-        total: i64,
-        href: impl Fn(i64) -> String,
-    ) -> Self {
-        let pages = page_count(total, per_page);
-        let first_row = if rows_on_page == 0 {
-            0
-        } else {
-            (page - 1) * per_page + 1
+    /// A pager whose links the list built itself (keyset cursors).
+    pub fn with_links(page: i64, per_page: i64, rows_on_page: i64, total: Total, links: Vec<PageLink>) -> Self {
+        let first_row = if rows_on_page == 0 { 0 } else { (page - 1) * per_page + 1 };
+        let last_row = if rows_on_page == 0 { 0 } else { first_row + rows_on_page - 1 };
+        let pages = match total {
+            Total::Exact(n) => Some(page_count(n, per_page)),
+            Total::MoreThan(_) => None,
         };
-        let last_row = if rows_on_page == 0 {
-            0
-        } else {
-            first_row + rows_on_page - 1
-        };
-        let mut links = Vec::new();
-        if page > 1 {
-            links.push(PageLink {
-                rel: "first",
-                label: "« First",
-                href: href(1),
-            });
-            links.push(PageLink {
-                rel: "prev",
-                label: "‹ Previous",
-                href: href(page - 1),
-            });
-        }
-        if page < pages {
-            links.push(PageLink {
-                rel: "next",
-                label: "Next ›",
-                href: href(page + 1),
-            });
-            links.push(PageLink {
-                rel: "last",
-                label: "Last »",
-                href: href(pages),
-            });
-        }
-        Self {
-            page,
-            pages,
-            first_row,
-            last_row,
-            total,
-            links,
-        }
+        Self { page, pages, first_row, last_row, total, links }
     }
 
-    /// "Showing 26–50 of 1,234", or "No results".
-    pub fn summary(&self) -> String {
-        if self.total == 0 {
-            "No results".into()
-        } else {
-            format!(
-                "Showing {}–{} of {}",
-                group_thousands(self.first_row),
-                group_thousands(self.last_row),
-                group_thousands(self.total)
-            )
+    /// Numbered links for a counted list; `page` is clamped by `clamp_page` before the rows
+    /// are read.
+    pub fn new(page: i64, per_page: i64, rows_on_page: i64, total: i64, href: impl Fn(i64) -> String) -> Self {
+        let pages = page_count(total, per_page);
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(PageLink { rel: "first", label: "« First", href: href(1) });
+            links.push(PageLink { rel: "prev", label: "‹ Previous", href: href(page - 1) });
         }
+        if page < pages {
+            links.push(PageLink { rel: "next", label: "Next ›", href: href(page + 1) });
+            links.push(PageLink { rel: "last", label: "Last »", href: href(pages) });
+        }
+        Self::with_links(page, per_page, rows_on_page, Total::Exact(total), links)
+    }
+
+    /// "Showing 26–50 of 1,234", "Showing 1–25 of more than 10,000", or "No results".
+    pub fn summary(&self) -> String {
+        let of = match self.total {
+            Total::Exact(0) => return "No results".into(),
+            Total::Exact(n) => group_thousands(n),
+            Total::MoreThan(n) => format!("more than {}", group_thousands(n)),
+        };
+        if self.last_row == 0 {
+            return format!("No rows on this page (of {of})");
+        }
+        format!("Showing {}–{} of {of}", group_thousands(self.first_row), group_thousands(self.last_row))
+    }
+
+    /// True when the total was not counted past the cap (the page says so).
+    pub fn is_capped(&self) -> bool {
+        matches!(self.total, Total::MoreThan(_))
     }
 
     pub fn position(&self) -> String {
-        format!(
-            "Page {} of {}",
-            group_thousands(self.page),
-            group_thousands(self.pages)
-        )
+        match self.pages {
+            Some(pages) => format!("Page {} of {}", group_thousands(self.page), group_thousands(pages)),
+            None => format!("Page {}", group_thousands(self.page)),
+        }
     }
 }
 
@@ -147,17 +127,19 @@ mod tests {
 
     #[test]
     fn first_and_last_pages_drop_the_links_that_go_nowhere() {
-        assert!(Pager::new(1, 25, 25, 60, href)
-            .links
-            .iter()
-            .all(|l| l.rel == "next" || l.rel == "last"));
+        assert!(Pager::new(1, 25, 25, 60, href).links.iter().all(|l| l.rel == "next" || l.rel == "last"));
         let last = Pager::new(3, 25, 10, 60, href);
         assert_eq!(last.summary(), "Showing 51–60 of 60");
-        assert!(last
-            .links
-            .iter()
-            .all(|l| l.rel == "first" || l.rel == "prev"));
+        assert!(last.links.iter().all(|l| l.rel == "first" || l.rel == "prev"));
         assert_eq!(Pager::new(1, 25, 0, 0, href).summary(), "No results");
+    }
+
+    #[test]
+    fn capped_totals_say_so() {
+        let capped = Pager::with_links(2, 25, 25, Total::MoreThan(10_000), Vec::new());
+        assert_eq!(capped.summary(), "Showing 26–50 of more than 10,000");
+        assert_eq!(capped.position(), "Page 2");
+        assert!(capped.is_capped());
     }
 
     #[test]

@@ -17,16 +17,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../static/style.css"),
     },
-    Asset {
-        name: "favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../static/favicon.svg"),
-    },
+    Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_bytes!("../../static/favicon.svg") },
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/{name}", web::get().to(asset))
-        .route("/favicon.ico", web::get().to(favicon));
+    cfg.route("/static/{name}", web::get().to(asset)).route("/favicon.ico", web::get().to(favicon));
 }
 
 /// `GET /static/{name}`
@@ -40,10 +35,7 @@ async fn favicon() -> Result<HttpResponse, AppError> {
 }
 
 fn serve(name: &str) -> Result<HttpResponse, AppError> {
-    let asset = ASSETS
-        .iter()
-        .find(|a| a.name == name)
-        .ok_or(AppError::NotFound)?;
+    let asset = ASSETS.iter().find(|a| a.name == name).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, asset.content_type))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))

@@ -36,23 +36,15 @@ async fn adding_promotes_existing_and_invites_unknown_accounts(mut app: TestApp)
     app.insert_account(OTHER, OTHER_PASSWORD, false);
     app.login_as_admin().await;
     app.get("/admin/administrators").await.assert_status(200);
-    app.post(
-        "/admin/administrators",
-        &[("email", " Second.Admin@Example.com ")],
-    )
-    .await
-    .assert_redirect("/admin/administrators");
+    app.post("/admin/administrators", &[("email", " Second.Admin@Example.com ")])
+        .await
+        .assert_redirect("/admin/administrators");
     assert!(is_admin(&app, OTHER));
     let page = app.get("/admin/administrators").await;
     assert!(page.body.contains("is now a platform administrator"));
     assert_eq!(row_ids(&page.body, "account").len(), 2);
 
-    app.post(
-        "/admin/administrators",
-        &[("email", "newcomer@example.com")],
-    )
-    .await
-    .assert_status(303);
+    app.post("/admin/administrators", &[("email", "newcomer@example.com")]).await.assert_status(303);
     let (status, admin): (String, bool) = accounts::table
         .filter(accounts::email.eq("newcomer@example.com"))
         .select((accounts::status, accounts::is_platform_admin))
@@ -68,10 +60,7 @@ async fn adding_promotes_existing_and_invites_unknown_accounts(mut app: TestApp)
         .select(audit_events::target)
         .load(&mut *app.conn())
         .unwrap();
-    assert_eq!(
-        added,
-        vec![OTHER.to_owned(), "newcomer@example.com".to_owned()]
-    );
+    assert_eq!(added, vec![OTHER.to_owned(), "newcomer@example.com".to_owned()]);
 }
 
 async fn add_refuses_bad_and_duplicate_emails(mut app: TestApp) {
@@ -82,33 +71,21 @@ async fn add_refuses_bad_and_duplicate_emails(mut app: TestApp) {
         response.assert_status(422);
         assert!(response.body.contains(r#"id="email-error""#));
     }
-    let duplicate = app
-        .post("/admin/administrators", &[("email", "ADMIN@default.com")])
-        .await;
+    let duplicate = app.post("/admin/administrators", &[("email", "ADMIN@default.com")]).await;
     duplicate.assert_status(422);
-    assert!(duplicate
-        .body
-        .contains("already is a platform administrator"));
-    assert!(
-        duplicate.body.contains(r#"value="ADMIN@default.com""#),
-        "the value typed is kept"
-    );
+    assert!(duplicate.body.contains("already is a platform administrator"));
+    assert!(duplicate.body.contains(r#"value="ADMIN@default.com""#), "the value typed is kept");
 }
 
 async fn removing_another_administrator_takes_effect_at_once(mut app: TestApp) {
     let other = app.insert_account(OTHER, OTHER_PASSWORD, true);
     let mut second = app.client();
-    second
-        .login(OTHER, OTHER_PASSWORD)
-        .await
-        .assert_redirect("/");
+    second.login(OTHER, OTHER_PASSWORD).await.assert_redirect("/");
     second.get("/admin").await.assert_status(200);
 
     app.login_as_admin().await;
     app.get("/admin/administrators").await;
-    app.post(&format!("/admin/administrators/{other}/remove"), &[])
-        .await
-        .assert_redirect("/admin/administrators");
+    app.post(&format!("/admin/administrators/{other}/remove"), &[]).await.assert_redirect("/admin/administrators");
     assert!(!is_admin(&app, OTHER));
     second.get("/admin").await.assert_status(403);
     let removed: i64 = audit_events::table
@@ -124,39 +101,21 @@ async fn you_cannot_remove_yourself_or_the_last_administrator(mut app: TestApp) 
     app.login_as_admin().await;
     let me = account_id(&mut app.conn(), ADMIN_EMAIL);
     let page = app.get("/admin/administrators").await;
-    assert!(
-        !page
-            .body
-            .contains(&format!("/admin/administrators/{me}/remove")),
-        "no Remove button on yourself"
-    );
-    let refused = app
-        .post(&format!("/admin/administrators/{me}/remove"), &[])
-        .await;
+    assert!(!page.body.contains(&format!("/admin/administrators/{me}/remove")), "no Remove button on yourself");
+    let refused = app.post(&format!("/admin/administrators/{me}/remove"), &[]).await;
     refused.assert_status(409);
     assert!(refused.body.contains("cannot remove yourself"));
     assert!(is_admin(&app, ADMIN_EMAIL));
 
     // A second administrator who has not registered yet cannot run the platform alone.
-    app.post("/admin/administrators", &[("email", "pending@example.com")])
-        .await
-        .assert_status(303);
+    app.post("/admin/administrators", &[("email", "pending@example.com")]).await.assert_status(303);
     let pending = account_id(&mut app.conn(), "pending@example.com");
-    let actor = Actor {
-        id: Some(pending),
-        email: "pending@example.com".into(),
-        client: ClientAddr(None),
-    };
+    let actor = Actor { id: Some(pending), email: "pending@example.com".into(), client: ClientAddr(None) };
     let outcome = queries::remove(&mut app.conn(), &actor, me, app.clock.now());
-    assert!(
-        matches!(outcome, Err(RemoveError::LastAdmin)),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, Err(RemoveError::LastAdmin)), "{outcome:?}");
     assert!(is_admin(&app, ADMIN_EMAIL));
     app.get("/admin/administrators").await;
-    app.post("/admin/administrators/424242/remove", &[])
-        .await
-        .assert_status(409);
+    app.post("/admin/administrators/424242/remove", &[]).await.assert_status(409);
 }
 
 async fn two_administrators_removing_each_other_at_once_leave_one(app: TestApp) {
@@ -171,11 +130,7 @@ async fn two_administrators_removing_each_other_at_once_leave_one(app: TestApp) 
                 let barrier = barrier.clone();
                 let mut conn = app.conn();
                 std::thread::spawn(move || {
-                    let actor = Actor {
-                        id: Some(actor_id),
-                        email: email.into(),
-                        client: ClientAddr(None),
-                    };
+                    let actor = Actor { id: Some(actor_id), email: email.into(), client: ClientAddr(None) };
                     barrier.wait();
                     queries::remove(&mut conn, &actor, target, now)
                 })
@@ -184,14 +139,9 @@ async fn two_administrators_removing_each_other_at_once_leave_one(app: TestApp) 
         let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         let successes = outcomes.iter().filter(|o| o.is_ok()).count();
         assert_eq!(successes, 1, "round {round}: {outcomes:?}");
-        assert!(outcomes
-            .iter()
-            .any(|o| matches!(o, Err(RemoveError::LastAdmin) | Err(RemoveError::NotAdmin))));
-        let admins: i64 = accounts::table
-            .filter(accounts::is_platform_admin.eq(true))
-            .count()
-            .get_result(&mut *app.conn())
-            .unwrap();
+        assert!(outcomes.iter().any(|o| matches!(o, Err(RemoveError::LastAdmin) | Err(RemoveError::NotAdmin))));
+        let admins: i64 =
+            accounts::table.filter(accounts::is_platform_admin.eq(true)).count().get_result(&mut *app.conn()).unwrap();
         assert_eq!(admins, 1, "round {round}");
         diesel::update(accounts::table)
             .set(accounts::is_platform_admin.eq(true))
@@ -205,12 +155,7 @@ async fn audit_page_lists_platform_events_newest_first(mut app: TestApp) {
     app.login_as_admin().await;
     app.get("/admin/administrators").await;
     for i in 0..30 {
-        app.post(
-            "/admin/administrators",
-            &[("email", &format!("invitee{i}@example.com"))],
-        )
-        .await
-        .assert_status(303);
+        app.post("/admin/administrators", &[("email", &format!("invitee{i}@example.com"))]).await.assert_status(303);
     }
     let page = app.get("/admin/audit").await;
     page.assert_status(200);
@@ -240,12 +185,6 @@ async fn unique_name_violation_is_recognised_on_this_backend(app: TestApp) {
         ))
         .execute(&mut *app.conn())
         .unwrap_err();
-    assert!(
-        orgportal::db::violates_unique_index(&duplicate, "organizations_name_key"),
-        "{duplicate:?}"
-    );
-    assert!(!orgportal::db::violates_unique_index(
-        &duplicate,
-        "accounts_email"
-    ));
+    assert!(orgportal::db::violates_unique_index(&duplicate, "organizations_name_key"), "{duplicate:?}");
+    assert!(!orgportal::db::violates_unique_index(&duplicate, "accounts_email"));
 }

@@ -47,51 +47,26 @@ async fn bootstrap_creates_default_org_and_admin(app: TestApp) {
         ))
         .first(&mut *conn)
         .unwrap();
-    assert_eq!(
-        (
-            name.as_str(),
-            is_default,
-            contact.as_str(),
-            admin_email.as_str()
-        ),
-        ("Default", true, "", "")
-    );
+    assert_eq!((name.as_str(), is_default, contact.as_str(), admin_email.as_str()), ("Default", true, "", ""));
     assert_eq!((quota, members), (0, 1));
 
     let (account_id, is_admin, must_change): (i64, bool, bool) = accounts::table
         .filter(accounts::email.eq(ADMIN_EMAIL))
-        .select((
-            accounts::id,
-            accounts::is_platform_admin,
-            accounts::must_change_password,
-        ))
+        .select((accounts::id, accounts::is_platform_admin, accounts::must_change_password))
         .first(&mut *conn)
         .unwrap();
     assert!(is_admin);
-    assert!(
-        !must_change,
-        "a password given by ORGPORTAL_ADMIN_PASSWORD is not forced to change"
-    );
+    assert!(!must_change, "a password given by ORGPORTAL_ADMIN_PASSWORD is not forced to change");
 
     let (status, delegate, membership_quota): (String, bool, i64) = memberships::table
         .filter(memberships::account_id.eq(account_id))
         .filter(memberships::organization_id.eq(org_id))
-        .select((
-            memberships::status,
-            memberships::is_delegate,
-            memberships::quota_gb,
-        ))
+        .select((memberships::status, memberships::is_delegate, memberships::quota_gb))
         .first(&mut *conn)
         .unwrap();
-    assert_eq!(
-        (status.as_str(), delegate, membership_quota),
-        ("active", true, 0)
-    );
+    assert_eq!((status.as_str(), delegate, membership_quota), ("active", true, 0));
 
-    let events: Vec<String> = audit_events::table
-        .select(audit_events::action)
-        .load(&mut *conn)
-        .unwrap();
+    let events: Vec<String> = audit_events::table.select(audit_events::action).load(&mut *conn).unwrap();
     assert_eq!(events, vec!["platform.bootstrap".to_owned()]);
 }
 
@@ -105,26 +80,17 @@ async fn bootstrap_runs_once(app: TestApp) {
 
 async fn generated_password_must_be_changed_at_first_sign_in(app: TestApp) {
     // A second, empty database of the same backend, bootstrapped without a given password.
-    let database = if app.is_postgres() {
-        TestDatabase::postgres().unwrap()
-    } else {
-        TestDatabase::sqlite()
-    };
+    let database = if app.is_postgres() { TestDatabase::postgres().unwrap() } else { TestDatabase::sqlite() };
     let config = crate::helpers::test_config(&database, &[]);
     let db = Db::connect(config.database.clone(), 2).unwrap();
     let mut conn = db.get().unwrap();
     db::run_migrations(&mut conn).unwrap();
-    let Bootstrap::GeneratedPassword(password) =
-        bootstrap::ensure(&mut conn, None, app.clock.now()).unwrap()
-    else {
+    let Bootstrap::GeneratedPassword(password) = bootstrap::ensure(&mut conn, None, app.clock.now()).unwrap() else {
         panic!("expected a generated password");
     };
     drop(conn);
     let mut browser = TestApp::start(database, &[]);
-    browser
-        .login(ADMIN_EMAIL, &password)
-        .await
-        .assert_redirect("/account");
+    browser.login(ADMIN_EMAIL, &password).await.assert_redirect("/account");
     // Until the password is changed, every other page sends the account back to change it.
     browser.get("/").await.assert_redirect("/account");
     browser.get("/admin").await.assert_redirect("/account");

@@ -21,13 +21,9 @@ on_both_backends!(
 
 fn orgportal(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_orgportal"));
-    for var in [
-        "DATABASE_URL",
-        "ORGPORTAL_ADMIN_PASSWORD",
-        "ORGPORTAL_SECRET_KEY",
-        "ORGPORTAL_SMTP_URL",
-        "ORGPORTAL_BASE_URL",
-    ] {
+    for var in
+        ["DATABASE_URL", "ORGPORTAL_ADMIN_PASSWORD", "ORGPORTAL_SECRET_KEY", "ORGPORTAL_SMTP_URL", "ORGPORTAL_BASE_URL"]
+    {
         command.env_remove(var);
     }
     command
@@ -48,20 +44,12 @@ fn orgportal(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
 async fn migrate_twice_bootstraps_once_and_changes_nothing(app: TestApp) {
     // A database the CLI sets up itself, with a generated password printed once.
-    let database = if app.is_postgres() {
-        TestDatabase::postgres().unwrap()
-    } else {
-        TestDatabase::sqlite()
-    };
+    let database = if app.is_postgres() { TestDatabase::postgres().unwrap() } else { TestDatabase::sqlite() };
     let fresh = TestApp::start_without_bootstrap(database);
     let first = orgportal(&fresh, &["migrate"], None);
     assert!(first.status.success(), "{}", text(&first));
@@ -70,10 +58,7 @@ async fn migrate_twice_bootstraps_once_and_changes_nothing(app: TestApp) {
     assert!(first_text.contains("The database schema is up to date."));
     let second = orgportal(&fresh, &["migrate"], None);
     assert!(second.status.success(), "{}", text(&second));
-    assert!(
-        !text(&second).contains("password: "),
-        "the password is printed only once"
-    );
+    assert!(!text(&second).contains("password: "), "the password is printed only once");
     assert!(!text(&second).contains("applied migration"));
     let must_change: bool = accounts::table
         .filter(accounts::email.eq(ADMIN_EMAIL))
@@ -84,16 +69,10 @@ async fn migrate_twice_bootstraps_once_and_changes_nothing(app: TestApp) {
 }
 
 async fn admin_add_creates_an_administrator_who_can_sign_in(mut app: TestApp) {
-    let output = orgportal(
-        &app,
-        &["admin", "add", "New.Admin@Example.com"],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let output = orgportal(&app, &["admin", "add", "New.Admin@Example.com"], Some(&format!("{PASSWORD}\n")));
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("Created platform administrator new.admin@example.com"));
-    app.login("new.admin@example.com", PASSWORD)
-        .await
-        .assert_redirect("/");
+    app.login("new.admin@example.com", PASSWORD).await.assert_redirect("/");
     app.get("/admin").await.assert_status(200);
 }
 
@@ -102,9 +81,7 @@ async fn admin_add_promotes_an_existing_account_without_a_password(mut app: Test
     let output = orgportal(&app, &["admin", "add", "member@example.com"], None);
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("is now a platform administrator"));
-    app.login("member@example.com", PASSWORD)
-        .await
-        .assert_redirect("/");
+    app.login("member@example.com", PASSWORD).await.assert_redirect("/");
     app.get("/admin").await.assert_status(200);
 
     let again = orgportal(&app, &["admin", "add", ADMIN_EMAIL], None);
@@ -113,49 +90,24 @@ async fn admin_add_promotes_an_existing_account_without_a_password(mut app: Test
 }
 
 async fn admin_add_refuses_a_weak_password(app: TestApp) {
-    let output = orgportal(
-        &app,
-        &["admin", "add", "weak@example.com"],
-        Some("password1234\n"),
-    );
+    let output = orgportal(&app, &["admin", "add", "weak@example.com"], Some("password1234\n"));
     assert!(!output.status.success());
-    assert!(
-        text(&output).contains("password refused"),
-        "{}",
-        text(&output)
-    );
-    let exists: i64 = accounts::table
-        .filter(accounts::email.eq("weak@example.com"))
-        .count()
-        .get_result(&mut *app.conn())
-        .unwrap();
+    assert!(text(&output).contains("password refused"), "{}", text(&output));
+    let exists: i64 =
+        accounts::table.filter(accounts::email.eq("weak@example.com")).count().get_result(&mut *app.conn()).unwrap();
     assert_eq!(exists, 0);
-    let invalid = orgportal(
-        &app,
-        &["admin", "add", "not an email"],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let invalid = orgportal(&app, &["admin", "add", "not an email"], Some(&format!("{PASSWORD}\n")));
     assert!(!invalid.status.success());
 }
 
 async fn admin_set_password_replaces_the_password_and_ends_sessions(mut app: TestApp) {
     app.login_as_admin().await;
-    let output = orgportal(
-        &app,
-        &["admin", "set-password", ADMIN_EMAIL],
-        Some(&format!("{PASSWORD}\r\n")),
-    );
+    let output = orgportal(&app, &["admin", "set-password", ADMIN_EMAIL], Some(&format!("{PASSWORD}\r\n")));
     assert!(output.status.success(), "{}", text(&output));
-    app.get("/account")
-        .await
-        .assert_redirect("/login?next=%2Faccount");
+    app.get("/account").await.assert_redirect("/login?next=%2Faccount");
     app.login(ADMIN_EMAIL, PASSWORD).await.assert_redirect("/");
 
-    let unknown = orgportal(
-        &app,
-        &["admin", "set-password", "ghost@example.com"],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let unknown = orgportal(&app, &["admin", "set-password", "ghost@example.com"], Some(&format!("{PASSWORD}\n")));
     assert!(!unknown.status.success());
     assert!(text(&unknown).contains("no account has the email ghost@example.com"));
 }
@@ -168,31 +120,15 @@ fn bad_settings_are_all_reported_before_anything_starts() {
         .env_remove("ORGPORTAL_SECRET_KEY")
         .args(["--data-dir"])
         .arg(dir.path())
-        .args([
-            "--bind",
-            "nowhere",
-            "--database-url",
-            "mysql://db/x",
-            "--smtp-url",
-            "ftp://mail",
-            "migrate",
-        ])
+        .args(["--bind", "nowhere", "--database-url", "mysql://db/x", "--smtp-url", "ftp://mail", "migrate"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for needle in [
-        "ORGPORTAL_BIND",
-        "DATABASE_URL",
-        "mysql://",
-        "ORGPORTAL_SMTP_URL",
-    ] {
+    for needle in ["ORGPORTAL_BIND", "DATABASE_URL", "mysql://", "ORGPORTAL_SMTP_URL"] {
         assert!(stderr.contains(needle), "{needle} missing from {stderr}");
     }
-    assert!(
-        !dir.path().join("orgportal.db").exists(),
-        "nothing was created"
-    );
+    assert!(!dir.path().join("orgportal.db").exists(), "nothing was created");
 }
 
 #[test]
@@ -203,27 +139,17 @@ fn postgres_without_a_secret_key_is_refused() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr)
-        .contains("ORGPORTAL_SECRET_KEY: required with PostgreSQL"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ORGPORTAL_SECRET_KEY: required with PostgreSQL"));
 }
 
 #[test]
 fn unreachable_postgres_reports_the_servers_own_error() {
     let output = Command::new(env!("CARGO_BIN_EXE_orgportal"))
-        .args([
-            "--database-url",
-            "postgres://127.0.0.1:1/none",
-            "--secret-key",
-            &"k".repeat(64),
-            "migrate",
-        ])
+        .args(["--database-url", "postgres://127.0.0.1:1/none", "--secret-key", &"k".repeat(64), "migrate"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot connect to PostgreSQL"), "{stderr}");
-    assert!(
-        stderr.contains("127.0.0.1"),
-        "libpq's own message is kept: {stderr}"
-    );
+    assert!(stderr.contains("127.0.0.1"), "libpq's own message is kept: {stderr}");
 }

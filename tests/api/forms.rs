@@ -27,9 +27,7 @@ async fn post_without_csrf_token_is_refused_and_changes_nothing(mut app: TestApp
     let refused = app.post_raw("/account/password", body.clone()).await;
     refused.assert_status(403);
     assert!(refused.body.contains("Form expired"));
-    let wrong = app
-        .post_raw("/account/password", format!("csrf_token=forged&{body}"))
-        .await;
+    let wrong = app.post_raw("/account/password", format!("csrf_token=forged&{body}")).await;
     wrong.assert_status(403);
     assert_eq!(app.password_hash(ADMIN_EMAIL), before);
     app.get("/account").await.assert_status(200);
@@ -52,26 +50,19 @@ async fn post_with_a_foreign_csrf_token_is_refused(mut app: TestApp) {
         ("password_confirm", NEW_PASSWORD),
     ])
     .unwrap();
-    app.post_raw("/account/password", body)
-        .await
-        .assert_status(403);
+    app.post_raw("/account/password", body).await.assert_status(403);
     assert_eq!(app.password_hash(ADMIN_EMAIL), before);
 }
 
 async fn sign_in_without_token_is_refused(mut app: TestApp) {
-    let body = serde_urlencoded::to_string([("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
-        .unwrap();
+    let body = serde_urlencoded::to_string([("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).unwrap();
     app.post_raw("/login", body).await.assert_status(403);
-    app.get("/account")
-        .await
-        .assert_redirect("/login?next=%2Faccount");
+    app.get("/account").await.assert_redirect("/login?next=%2Faccount");
 }
 
 async fn sign_out_without_token_keeps_the_session(mut app: TestApp) {
     app.login_as_admin().await;
-    app.post_raw("/logout", String::new())
-        .await
-        .assert_status(403);
+    app.post_raw("/logout", String::new()).await.assert_status(403);
     app.get("/account").await.assert_status(200);
 }
 
@@ -83,11 +74,7 @@ async fn form_over_64_kib_is_refused_with_413(mut app: TestApp) {
     let response = app
         .post(
             "/account/password",
-            &[
-                ("current_password", ADMIN_PASSWORD),
-                ("password", &huge),
-                ("password_confirm", &huge),
-            ],
+            &[("current_password", ADMIN_PASSWORD), ("password", &huge), ("password_confirm", &huge)],
         )
         .await;
     response.assert_status(413);
@@ -98,11 +85,7 @@ async fn form_over_64_kib_is_refused_with_413(mut app: TestApp) {
     let response = app
         .post(
             "/account/password",
-            &[
-                ("current_password", ADMIN_PASSWORD),
-                ("password", &big),
-                ("password_confirm", &big),
-            ],
+            &[("current_password", ADMIN_PASSWORD), ("password", &big), ("password_confirm", &big)],
         )
         .await;
     response.assert_status(422);
@@ -133,11 +116,6 @@ async fn junk_form_bodies_never_cause_a_500(mut app: TestApp) {
         format!("csrf_token={token}&&&==&"),
     ] {
         let response = app.post_raw("/account/password", junk.clone()).await;
-        assert!(
-            matches!(response.status.as_u16(), 403 | 422),
-            "{junk:?} gave {} {}",
-            response.status,
-            response.body
-        );
+        assert!(matches!(response.status.as_u16(), 403 | 422), "{junk:?} gave {} {}", response.status, response.body);
     }
 }

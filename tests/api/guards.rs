@@ -17,32 +17,19 @@ on_both_backends!(
 );
 
 async fn anonymous_requests_are_sent_to_sign_in(mut app: TestApp) {
-    app.get("/admin")
-        .await
-        .assert_redirect("/login?next=%2Fadmin");
+    app.get("/admin").await.assert_redirect("/login?next=%2Fadmin");
     app.get("/").await.assert_redirect("/login?next=%2F");
-    app.get("/account")
-        .await
-        .assert_redirect("/login?next=%2Faccount");
-    app.get("/orgs/1")
-        .await
-        .assert_redirect("/login?next=%2Forgs%2F1");
-    app.get("/admin?x=1&y=2")
-        .await
-        .assert_redirect("/login?next=%2Fadmin%3Fx%3D1%26y%3D2");
+    app.get("/account").await.assert_redirect("/login?next=%2Faccount");
+    app.get("/orgs/1").await.assert_redirect("/login?next=%2Forgs%2F1");
+    app.get("/admin?x=1&y=2").await.assert_redirect("/login?next=%2Fadmin%3Fx%3D1%26y%3D2");
 }
 
 async fn plain_account_cannot_open_the_platform_console(mut app: TestApp) {
     app.insert_account(PLAIN_EMAIL, PLAIN_PASSWORD, false);
-    app.login(PLAIN_EMAIL, PLAIN_PASSWORD)
-        .await
-        .assert_redirect("/");
+    app.login(PLAIN_EMAIL, PLAIN_PASSWORD).await.assert_redirect("/");
     let home = app.get("/").await;
     home.assert_status(200);
-    assert!(
-        !home.body.contains(r#"href="/admin""#),
-        "no link to a console the account may not use"
-    );
+    assert!(!home.body.contains(r#"href="/admin""#), "no link to a console the account may not use");
     let refused = app.get("/admin").await;
     refused.assert_status(403);
     assert!(refused.body.contains("platform administrators"));
@@ -51,9 +38,7 @@ async fn plain_account_cannot_open_the_platform_console(mut app: TestApp) {
 
 async fn revoked_platform_role_takes_effect_at_once(mut app: TestApp) {
     let id = app.insert_account(PLAIN_EMAIL, PLAIN_PASSWORD, true);
-    app.login(PLAIN_EMAIL, PLAIN_PASSWORD)
-        .await
-        .assert_redirect("/");
+    app.login(PLAIN_EMAIL, PLAIN_PASSWORD).await.assert_redirect("/");
     app.get("/admin").await.assert_status(200);
     diesel::update(accounts::table.find(id))
         .set(accounts::is_platform_admin.eq(false))
@@ -63,10 +48,7 @@ async fn revoked_platform_role_takes_effect_at_once(mut app: TestApp) {
 }
 
 async fn org_admin_guard_admits_only_active_delegates(mut app: TestApp) {
-    let default_org: i64 = organizations::table
-        .select(organizations::id)
-        .first(&mut *app.conn())
-        .unwrap();
+    let default_org: i64 = organizations::table.select(organizations::id).first(&mut *app.conn()).unwrap();
     let path = format!("/orgs/{default_org}");
 
     let mut admin = app.client();
@@ -79,9 +61,7 @@ async fn org_admin_guard_admits_only_active_delegates(mut app: TestApp) {
     admin.get("/orgs/not-a-number").await.assert_status(403);
 
     let plain = app.insert_account(PLAIN_EMAIL, PLAIN_PASSWORD, false);
-    app.login(PLAIN_EMAIL, PLAIN_PASSWORD)
-        .await
-        .assert_redirect("/");
+    app.login(PLAIN_EMAIL, PLAIN_PASSWORD).await.assert_redirect("/");
     app.get(&path).await.assert_status(403);
 
     // A member who is not a Delegate, then a Delegate not yet active: still refused.
@@ -100,17 +80,11 @@ async fn org_admin_guard_admits_only_active_delegates(mut app: TestApp) {
     app.get(&path).await.assert_status(403);
     let membership = memberships::table.filter(memberships::account_id.eq(plain));
     diesel::update(membership)
-        .set((
-            memberships::is_delegate.eq(true),
-            memberships::status.eq("awaiting_validation"),
-        ))
+        .set((memberships::is_delegate.eq(true), memberships::status.eq("awaiting_validation")))
         .execute(&mut *app.conn())
         .unwrap();
     app.get(&path).await.assert_status(403);
-    diesel::update(membership)
-        .set(memberships::status.eq("active"))
-        .execute(&mut *app.conn())
-        .unwrap();
+    diesel::update(membership).set(memberships::status.eq("active")).execute(&mut *app.conn()).unwrap();
     app.get(&path).await.assert_status(200);
     let home = app.get("/").await;
     assert!(home.body.contains(&format!(r#"href="{path}""#)));

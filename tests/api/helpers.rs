@@ -51,11 +51,7 @@ impl TestDatabase {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("orgportal.db").display());
-        Self {
-            url,
-            dir,
-            postgres: None,
-        }
+        Self { url, dir, postgres: None }
     }
 
     /// `None` when `TEST_DATABASE_URL` is unset (outside CI).
@@ -67,17 +63,10 @@ impl TestDatabase {
             eprintln!("TEST_DATABASE_URL is unset: skipping the PostgreSQL run of this test");
             return None;
         };
-        let name = format!(
-            "orgportal_test_{}",
-            orgportal::auth::random_token(9)
-                .to_lowercase()
-                .replace(['-', '_'], "x")
-        );
-        let mut admin = PgConnection::establish(&server_url)
-            .expect("TEST_DATABASE_URL must reach a PostgreSQL server");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .expect("create test database");
+        let name =
+            format!("orgportal_test_{}", orgportal::auth::random_token(9).to_lowercase().replace(['-', '_'], "x"));
+        let mut admin = PgConnection::establish(&server_url).expect("TEST_DATABASE_URL must reach a PostgreSQL server");
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
         let mut url = url::Url::parse(&server_url).expect("TEST_DATABASE_URL is a URL");
         url.set_path(&name);
         Some(Self {
@@ -96,8 +85,7 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((server_url, name)) = &self.postgres {
             if let Ok(mut admin) = PgConnection::establish(server_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin);
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
             }
         }
     }
@@ -124,9 +112,7 @@ pub fn test_config(database: &TestDatabase, extra: &[&str]) -> Config {
         ADMIN_PASSWORD.into(),
     ];
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let settings = Args::try_parse_from(args)
-        .expect("test settings parse")
-        .settings;
+    let settings = Args::try_parse_from(args).expect("test settings parse").settings;
     Config::from_settings(&settings).expect("test settings are valid")
 }
 
@@ -139,10 +125,7 @@ pub struct Response {
 
 impl Response {
     pub fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -151,12 +134,7 @@ impl Response {
 
     #[track_caller]
     pub fn assert_redirect(&self, to: &str) {
-        assert_eq!(
-            self.status,
-            StatusCode::SEE_OTHER,
-            "expected 303 to {to}, body: {}",
-            self.body
-        );
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "expected 303 to {to}, body: {}", self.body);
         assert_eq!(self.location(), to);
     }
 
@@ -193,17 +171,10 @@ impl TestApp {
         {
             let mut conn = db.get().expect("connection");
             db::run_migrations(&mut conn).expect("migrations");
-            orgportal::bootstrap::ensure(&mut conn, config.admin_password.as_deref(), clock.now())
-                .expect("bootstrap");
+            orgportal::bootstrap::ensure(&mut conn, config.admin_password.as_deref(), clock.now()).expect("bootstrap");
         }
         let state = AppState::new(config, db, clock.clone()).expect("app state");
-        Self {
-            state,
-            clock,
-            database: Arc::new(database),
-            cookies: HashMap::new(),
-            csrf_token: None,
-        }
+        Self { state, clock, database: Arc::new(database), cookies: HashMap::new(), csrf_token: None }
     }
 
     /// Only a handle on an empty database (for commands that set it up themselves).
@@ -212,13 +183,7 @@ impl TestApp {
         let db = Db::connect(config.database.clone(), 2).expect("connect to test database");
         let clock = Arc::new(Clock::system());
         let state = AppState::new(config, db, clock.clone()).expect("app state");
-        Self {
-            state,
-            clock,
-            database: Arc::new(database),
-            cookies: HashMap::new(),
-            csrf_token: None,
-        }
+        Self { state, clock, database: Arc::new(database), cookies: HashMap::new(), csrf_token: None }
     }
 
     /// Another browser (empty cookie jar) on the same application and database.
@@ -245,8 +210,7 @@ impl TestApp {
     }
 
     pub async fn get(&mut self, path: &str) -> Response {
-        self.send(test::TestRequest::default().method(Method::GET).uri(path))
-            .await
+        self.send(test::TestRequest::default().method(Method::GET).uri(path)).await
     }
 
     /// POST a form with the CSRF token of the last page seen, like a browser submitting it.
@@ -254,11 +218,7 @@ impl TestApp {
         let token = self.csrf_token.clone().unwrap_or_default();
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
         all.extend_from_slice(fields);
-        self.post_raw(
-            path,
-            serde_urlencoded::to_string(&all).expect("encode form"),
-        )
-        .await
+        self.post_raw(path, serde_urlencoded::to_string(&all).expect("encode form")).await
     }
 
     /// POST a body exactly as given (no CSRF token added).
@@ -274,12 +234,7 @@ impl TestApp {
     pub async fn send(&mut self, request: test::TestRequest) -> Response {
         let mut request = request.peer_addr("127.0.0.1:40000".parse().expect("addr"));
         if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
             request = request.insert_header((header::COOKIE, cookie));
         }
         let service = test::init_service(app::build(&self.state)).await;
@@ -293,39 +248,29 @@ impl TestApp {
             let Ok(cookie) = actix_web::cookie::Cookie::parse(text.to_owned()) else {
                 continue;
             };
-            let expired = cookie
-                .max_age()
-                .is_some_and(|age| age.is_zero() || age.is_negative());
+            let expired = cookie.max_age().is_some_and(|age| age.is_zero() || age.is_negative());
             if expired || cookie.value().is_empty() {
                 self.cookies.remove(cookie.name());
             } else {
-                self.cookies
-                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
+                self.cookies.insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
         let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap_or_default();
         if let Some(token) = find_csrf_token(&body) {
             self.csrf_token = Some(token);
         }
-        Response {
-            status,
-            headers,
-            body,
-        }
+        Response { status, headers, body }
     }
 
     /// Open the sign-in page and sign in.
     pub async fn login(&mut self, email: &str, password: &str) -> Response {
         self.get("/login").await.assert_status(200);
-        self.post("/login", &[("email", email), ("password", password)])
-            .await
+        self.post("/login", &[("email", email), ("password", password)]).await
     }
 
     /// Sign in as the bootstrap administrator and check it worked.
     pub async fn login_as_admin(&mut self) {
-        self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-            .await
-            .assert_redirect("/");
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_redirect("/");
     }
 
     /// An account straight in the database (registration comes in a later issue).
@@ -357,11 +302,7 @@ impl TestApp {
 }
 
 pub fn account_id(conn: &mut DbConn, email: &str) -> i64 {
-    accounts::table
-        .filter(accounts::email.eq(email))
-        .select(accounts::id)
-        .first(conn)
-        .expect("account exists")
+    accounts::table.filter(accounts::email.eq(email)).select(accounts::id).first(conn).expect("account exists")
 }
 
 fn find_csrf_token(html: &str) -> Option<String> {
@@ -398,11 +339,13 @@ impl TestApp {
             ))
             .execute(&mut *conn)
             .expect("insert organization");
-        organizations::table
+        let id = organizations::table
             .filter(organizations::name_key.eq(fold(org.name)))
             .select(organizations::id)
             .first(&mut *conn)
-            .expect("organization exists")
+            .expect("organization exists");
+        orgportal::db::org_index::inserted(&mut conn, id).expect("index the organization");
+        id
     }
 
     pub fn org_id(&self, name: &str) -> i64 {
@@ -428,9 +371,5 @@ pub fn row_ids(html: &str, attr: &str) -> Vec<i64> {
 
 /// Text as askama writes it into a page (numeric character references).
 pub fn escape_html(raw: &str) -> String {
-    raw.replace('&', "&#38;")
-        .replace('<', "&#60;")
-        .replace('>', "&#62;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
+    raw.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
 }

@@ -23,24 +23,10 @@ async fn open_form(app: &mut TestApp) {
     app.get("/admin/organizations/new").await.assert_status(200);
 }
 
-async fn add(
-    app: &mut TestApp,
-    name: &str,
-    quota: &str,
-    seats: &str,
-    admin: &str,
-) -> crate::helpers::Response {
+async fn add(app: &mut TestApp, name: &str, quota: &str, seats: &str, admin: &str) -> crate::helpers::Response {
     open_form(app).await;
-    app.post(
-        "/admin/organizations",
-        &[
-            ("name", name),
-            ("quota_gb", quota),
-            ("seats", seats),
-            ("admin_email", admin),
-        ],
-    )
-    .await
+    app.post("/admin/organizations", &[("name", name), ("quota_gb", quota), ("seats", seats), ("admin_email", admin)])
+        .await
 }
 
 fn org_row(app: &TestApp, name: &str) -> (i64, String, String, i64, Option<i64>, i64) {
@@ -64,30 +50,17 @@ async fn adding_with_own_email_makes_you_its_administrator(mut app: TestApp) {
     response.assert_redirect("/admin/organizations?q=Acme+Research&by=name");
     let (id, contact, admin_email, quota, seats, members) = org_row(&app, "Acme Research");
     assert_eq!(
-        (
-            contact.as_str(),
-            admin_email.as_str(),
-            quota,
-            seats,
-            members
-        ),
+        (contact.as_str(), admin_email.as_str(), quota, seats, members),
         (ADMIN_EMAIL, ADMIN_EMAIL, 250, Some(10), 1)
     );
     let (status, delegate, membership_quota): (String, bool, i64) = memberships::table
         .inner_join(accounts::table)
         .filter(memberships::organization_id.eq(id))
         .filter(accounts::email.eq(ADMIN_EMAIL))
-        .select((
-            memberships::status,
-            memberships::is_delegate,
-            memberships::quota_gb,
-        ))
+        .select((memberships::status, memberships::is_delegate, memberships::quota_gb))
         .first(&mut *app.conn())
         .unwrap();
-    assert_eq!(
-        (status.as_str(), delegate, membership_quota),
-        ("active", true, 0)
-    );
+    assert_eq!((status.as_str(), delegate, membership_quota), ("active", true, 0));
     // Manage appears at once on the new row, and the flash names the organization.
     let list = app.get(response.location()).await;
     assert!(list.body.contains("Organization “Acme Research” added."));
@@ -105,33 +78,21 @@ async fn adding_with_own_email_makes_you_its_administrator(mut app: TestApp) {
         ))
         .first(&mut *app.conn())
         .unwrap();
-    assert_eq!(
-        (event.0.as_str(), event.1, event.2.as_str()),
-        (ADMIN_EMAIL, Some(id), "Acme Research")
-    );
+    assert_eq!((event.0.as_str(), event.1, event.2.as_str()), (ADMIN_EMAIL, Some(id), "Acme Research"));
     assert!(event.3.contains(r#""quota_gb":250"#), "{}", event.3);
 }
 
 async fn adding_with_an_unknown_email_invites_an_account(mut app: TestApp) {
     app.login_as_admin().await;
-    add(&mut app, "Zentrum Nord", "0", "", "Chef@Zentrum.example")
-        .await
-        .assert_status(303);
+    add(&mut app, "Zentrum Nord", "0", "", "Chef@Zentrum.example").await.assert_status(303);
     let (id, contact, _, _, seats, _) = org_row(&app, "Zentrum Nord");
     assert_eq!((contact.as_str(), seats), ("chef@zentrum.example", None));
     let (account_status, password, admin_flag): (String, Option<String>, bool) = accounts::table
         .filter(accounts::email.eq("chef@zentrum.example"))
-        .select((
-            accounts::status,
-            accounts::password_hash,
-            accounts::is_platform_admin,
-        ))
+        .select((accounts::status, accounts::password_hash, accounts::is_platform_admin))
         .first(&mut *app.conn())
         .unwrap();
-    assert_eq!(
-        (account_status.as_str(), password, admin_flag),
-        ("invited", None, false)
-    );
+    assert_eq!((account_status.as_str(), password, admin_flag), ("invited", None, false));
     let status: String = memberships::table
         .filter(memberships::organization_id.eq(id))
         .select(memberships::status)
@@ -139,50 +100,31 @@ async fn adding_with_an_unknown_email_invites_an_account(mut app: TestApp) {
         .unwrap();
     assert_eq!(status, "invited");
     let list = app.get("/admin/organizations?q=zentrum").await;
-    assert!(
-        !list.body.contains(&format!(r#"href="/orgs/{id}""#)),
-        "no Manage on another's organization"
-    );
+    assert!(!list.body.contains(&format!(r#"href="/orgs/{id}""#)), "no Manage on another's organization");
 }
 
 async fn every_field_error_is_shown_at_once_with_values_kept(mut app: TestApp) {
     app.login_as_admin().await;
     let response = add(&mut app, "   ", "12.5", "0", "not-an-email").await;
     response.assert_status(422);
-    for id in [
-        "name-error",
-        "quota_gb-error",
-        "seats-error",
-        "admin_email-error",
-    ] {
-        assert!(
-            response.body.contains(&format!(r#"id="{id}""#)),
-            "{id} missing"
-        );
+    for id in ["name-error", "quota_gb-error", "seats-error", "admin_email-error"] {
+        assert!(response.body.contains(&format!(r#"id="{id}""#)), "{id} missing");
     }
     assert!(response.body.contains(r#"value="12.5""#));
     assert!(response.body.contains(r#"value="not-an-email""#));
-    let count: i64 = organizations::table
-        .count()
-        .get_result(&mut *app.conn())
-        .unwrap();
+    let count: i64 = organizations::table.count().get_result(&mut *app.conn()).unwrap();
     assert_eq!(count, 1, "nothing was added");
 }
 
 async fn names_are_unique_ignoring_case(mut app: TestApp) {
     app.login_as_admin().await;
-    add(&mut app, "Müller GmbH", "10", "", ADMIN_EMAIL)
-        .await
-        .assert_status(303);
+    add(&mut app, "Müller GmbH", "10", "", ADMIN_EMAIL).await.assert_status(303);
     for clash in ["MÜLLER GMBH", "müller gmbh", "  Mu\u{0308}ller GmbH "] {
         let response = add(&mut app, clash, "10", "", ADMIN_EMAIL).await;
         response.assert_status(422);
         assert!(response.body.contains("already exists"), "{clash}");
     }
-    let count: i64 = organizations::table
-        .count()
-        .get_result(&mut *app.conn())
-        .unwrap();
+    let count: i64 = organizations::table.count().get_result(&mut *app.conn()).unwrap();
     assert_eq!(count, 2);
 }
 
@@ -203,9 +145,7 @@ async fn bad_input_is_refused_or_stored_escaped_never_a_500(mut app: TestApp) {
         response.assert_status(422);
     }
     let hostile = "<script>alert('x')</script> & \"Co\"";
-    add(&mut app, hostile, "1", "", ADMIN_EMAIL)
-        .await
-        .assert_status(303);
+    add(&mut app, hostile, "1", "", ADMIN_EMAIL).await.assert_status(303);
     let list = app.get("/admin/organizations?q=script").await;
     assert!(!list.body.contains("<script>alert"));
     assert!(list.body.contains(&escape_html(hostile)), "shown escaped");
@@ -224,12 +164,7 @@ async fn two_simultaneous_adds_of_one_name_leave_one_organization(app: TestApp) 
         browser.login_as_admin().await;
         open_form(browser).await;
     }
-    let form = [
-        ("name", "Race Condition Ltd"),
-        ("quota_gb", "5"),
-        ("seats", ""),
-        ("admin_email", ADMIN_EMAIL),
-    ];
+    let form = [("name", "Race Condition Ltd"), ("quota_gb", "5"), ("seats", ""), ("admin_email", ADMIN_EMAIL)];
     let (a, b) = futures_util::future::join(
         first.post("/admin/organizations", &form),
         second.post("/admin/organizations", &form),
@@ -251,34 +186,23 @@ async fn two_simultaneous_adds_of_one_name_leave_one_organization(app: TestApp) 
         .count()
         .get_result(&mut *app.conn())
         .unwrap();
-    assert_eq!(
-        created, 1,
-        "the loser's audit event was rolled back with it"
-    );
+    assert_eq!(created, 1, "the loser's audit event was rolled back with it");
 }
 
 async fn edit_changes_name_quota_seats_and_is_audited(mut app: TestApp) {
     app.login_as_admin().await;
-    add(&mut app, "Old Name", "10", "3", "boss@old.example")
-        .await
-        .assert_status(303);
+    add(&mut app, "Old Name", "10", "3", "boss@old.example").await.assert_status(303);
     let id = app.org_id("Old Name");
     let form = app.get(&format!("/admin/organizations/{id}/edit")).await;
     form.assert_status(200);
     assert!(form.body.contains(r#"value="Old Name""#));
     assert!(form.body.contains("Contact Person"));
     let response = app
-        .post(
-            &format!("/admin/organizations/{id}/edit"),
-            &[("name", "New Name"), ("quota_gb", "20"), ("seats", "")],
-        )
+        .post(&format!("/admin/organizations/{id}/edit"), &[("name", "New Name"), ("quota_gb", "20"), ("seats", "")])
         .await;
     response.assert_redirect("/admin/organizations?q=New+Name&by=name");
     let (_, contact, _, quota, seats, _) = org_row(&app, "New Name");
-    assert_eq!(
-        (contact.as_str(), quota, seats),
-        ("boss@old.example", 20, None)
-    );
+    assert_eq!((contact.as_str(), quota, seats), ("boss@old.example", 20, None));
     let details: String = audit_events::table
         .filter(audit_events::action.eq("organization.updated"))
         .filter(audit_events::organization_id.eq(id))
@@ -291,33 +215,21 @@ async fn edit_changes_name_quota_seats_and_is_audited(mut app: TestApp) {
             && details.contains(r#""name":"New Name""#),
         "{details}"
     );
-    app.get("/admin/organizations/424242/edit")
-        .await
-        .assert_status(404);
-    app.get("/admin/organizations/abc/edit")
-        .await
-        .assert_status(404);
+    app.get("/admin/organizations/424242/edit").await.assert_status(404);
+    app.get("/admin/organizations/abc/edit").await.assert_status(404);
 }
 
 async fn edit_refuses_quota_or_seats_below_what_is_in_use(mut app: TestApp) {
     app.login_as_admin().await;
-    add(&mut app, "Busy Org", "100", "10", ADMIN_EMAIL)
-        .await
-        .assert_status(303);
+    add(&mut app, "Busy Org", "100", "10", ADMIN_EMAIL).await.assert_status(303);
     let id = app.org_id("Busy Org");
     diesel::update(organizations::table.find(id))
-        .set((
-            organizations::quota_allocated_gb.eq(60i64),
-            organizations::member_count.eq(4i64),
-        ))
+        .set((organizations::quota_allocated_gb.eq(60i64), organizations::member_count.eq(4i64)))
         .execute(&mut *app.conn())
         .unwrap();
     app.get(&format!("/admin/organizations/{id}/edit")).await;
     let response = app
-        .post(
-            &format!("/admin/organizations/{id}/edit"),
-            &[("name", "Busy Org"), ("quota_gb", "59"), ("seats", "3")],
-        )
+        .post(&format!("/admin/organizations/{id}/edit"), &[("name", "Busy Org"), ("quota_gb", "59"), ("seats", "3")])
         .await;
     response.assert_status(422);
     assert!(response.body.contains("60 GB are allocated"));
@@ -326,85 +238,52 @@ async fn edit_refuses_quota_or_seats_below_what_is_in_use(mut app: TestApp) {
     let (_, _, _, quota, seats, _) = org_row(&app, "Busy Org");
     assert_eq!((quota, seats), (100, Some(10)));
     // Exactly at the usage is fine.
-    app.post(
-        &format!("/admin/organizations/{id}/edit"),
-        &[("name", "Busy Org"), ("quota_gb", "60"), ("seats", "4")],
-    )
-    .await
-    .assert_status(303);
+    app.post(&format!("/admin/organizations/{id}/edit"), &[("name", "Busy Org"), ("quota_gb", "60"), ("seats", "4")])
+        .await
+        .assert_status(303);
 }
 
 async fn contact_person_is_read_only_except_on_the_default_organization(mut app: TestApp) {
     app.login_as_admin().await;
-    add(&mut app, "Fixed Contact", "1", "", "first@fixed.example")
-        .await
-        .assert_status(303);
+    add(&mut app, "Fixed Contact", "1", "", "first@fixed.example").await.assert_status(303);
     let id = app.org_id("Fixed Contact");
     let form = app.get(&format!("/admin/organizations/{id}/edit")).await;
     assert!(form.body.contains("readonly"));
     app.post(
         &format!("/admin/organizations/{id}/edit"),
-        &[
-            ("name", "Fixed Contact"),
-            ("quota_gb", "1"),
-            ("seats", ""),
-            ("admin_email", "sneaky@evil.example"),
-        ],
+        &[("name", "Fixed Contact"), ("quota_gb", "1"), ("seats", ""), ("admin_email", "sneaky@evil.example")],
     )
     .await
     .assert_status(303);
     assert_eq!(org_row(&app, "Fixed Contact").1, "first@fixed.example");
 
     let default = app.org_id("Default");
-    let form = app
-        .get(&format!("/admin/organizations/{default}/edit"))
-        .await;
-    assert!(
-        form.body.contains(">Administrator</label>"),
-        "labelled Administrator while no contact is set"
-    );
+    let form = app.get(&format!("/admin/organizations/{default}/edit")).await;
+    assert!(form.body.contains(">Administrator</label>"), "labelled Administrator while no contact is set");
     let missing = app
-        .post(
-            &format!("/admin/organizations/{default}/edit"),
-            &[("name", "Default"), ("quota_gb", "0"), ("seats", "")],
-        )
+        .post(&format!("/admin/organizations/{default}/edit"), &[("name", "Default"), ("quota_gb", "0"), ("seats", "")])
         .await;
     missing.assert_status(422);
     assert!(missing.body.contains(r#"id="admin_email-error""#));
     app.post(
         &format!("/admin/organizations/{default}/edit"),
-        &[
-            ("name", "Headquarters"),
-            ("quota_gb", "0"),
-            ("seats", ""),
-            ("admin_email", "Help@HQ.example"),
-        ],
+        &[("name", "Headquarters"), ("quota_gb", "0"), ("seats", ""), ("admin_email", "Help@HQ.example")],
     )
     .await
     .assert_status(303);
     let (_, contact, admin_email, _, _, _) = org_row(&app, "Headquarters");
-    assert_eq!(
-        (contact.as_str(), admin_email.as_str()),
-        ("help@hq.example", "help@hq.example")
-    );
+    assert_eq!((contact.as_str(), admin_email.as_str()), ("help@hq.example", "help@hq.example"));
     // Setting the contact does not make anyone an administrator.
-    let accounts_named: i64 = accounts::table
-        .filter(accounts::email.eq("help@hq.example"))
-        .count()
-        .get_result(&mut *app.conn())
-        .unwrap();
+    let accounts_named: i64 =
+        accounts::table.filter(accounts::email.eq("help@hq.example")).count().get_result(&mut *app.conn()).unwrap();
     assert_eq!(accounts_named, 0);
-    let form = app
-        .get(&format!("/admin/organizations/{default}/edit"))
-        .await;
+    let form = app.get(&format!("/admin/organizations/{default}/edit")).await;
     assert!(form.body.contains(">Contact Person</label>"));
 }
 
 async fn platform_pages_refuse_non_administrators(mut app: TestApp) {
     app.insert_account("user@example.com", "quiet-river-stone-41", false);
-    app.login("user@example.com", "quiet-river-stone-41")
-        .await
-        .assert_redirect("/");
+    app.login("user@example.com", "quiet-river-stone-41").await.assert_redirect("/");
     for path in [
         "/admin/organizations",
         "/admin/organizations/new",
@@ -416,19 +295,9 @@ async fn platform_pages_refuse_non_administrators(mut app: TestApp) {
     }
     app.get("/account").await;
     let response = app
-        .post(
-            "/admin/organizations",
-            &[
-                ("name", "Sneaky"),
-                ("quota_gb", "1"),
-                ("admin_email", "user@example.com"),
-            ],
-        )
+        .post("/admin/organizations", &[("name", "Sneaky"), ("quota_gb", "1"), ("admin_email", "user@example.com")])
         .await;
     response.assert_status(403);
-    let count: i64 = organizations::table
-        .count()
-        .get_result(&mut *app.conn())
-        .unwrap();
+    let count: i64 = organizations::table.count().get_result(&mut *app.conn()).unwrap();
     assert_eq!(count, 1);
 }

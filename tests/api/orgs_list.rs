@@ -63,21 +63,14 @@ const NAMES: &[&str] = &[
 ];
 
 fn seed(app: &TestApp) -> Vec<Model> {
-    let base = NaiveDate::from_ymd_opt(2026, 1, 1)
-        .unwrap()
-        .and_hms_opt(9, 0, 0)
-        .unwrap();
+    let base = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(9, 0, 0).unwrap();
     let mut model: Vec<Model> = Vec::new();
     // The default organization from the bootstrap is part of the list too.
     let default = app.org_id("Default");
     let default_created: chrono::NaiveDateTime = {
         use diesel::prelude::*;
         use orgportal::db::schema::organizations;
-        organizations::table
-            .find(default)
-            .select(organizations::created_at)
-            .first(&mut *app.conn())
-            .unwrap()
+        organizations::table.find(default).select(organizations::created_at).first(&mut *app.conn()).unwrap()
     };
     model.push(Model {
         id: default,
@@ -155,12 +148,7 @@ fn expected(
     let total = rows.len();
     let pages = total.div_ceil(per_page).max(1);
     let page = page.min(pages);
-    let ids = rows
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .map(|m| m.id)
-        .collect();
+    let ids = rows.iter().skip((page - 1) * per_page).take(per_page).map(|m| m.id).collect();
     (ids, total)
 }
 
@@ -168,25 +156,9 @@ async fn list_matches_the_model_for_every_combination(mut app: TestApp) {
     let model = seed(&app);
     app.login_as_admin().await;
     let per_page = 10;
-    for q in [
-        "",
-        "müll",
-        "ACME",
-        "%",
-        "_",
-        "café",
-        "北京",
-        "nothing-matches",
-    ] {
+    for q in ["", "müll", "ACME", "%", "_", "café", "北京", "nothing-matches"] {
         for by in ["all", "name", "contact"] {
-            for sort in [
-                None,
-                Some("name"),
-                Some("contact"),
-                Some("quota"),
-                Some("users"),
-                Some("created"),
-            ] {
+            for sort in [None, Some("name"), Some("contact"), Some("quota"), Some("users"), Some("created")] {
                 for dir in ["asc", "desc"] {
                     for page in [1, 2, 4, 99] {
                         let mut url = format!(
@@ -207,12 +179,7 @@ async fn list_matches_the_model_for_every_combination(mut app: TestApp) {
                             let shown = page.min(pages);
                             let first = (shown - 1) * per_page + 1;
                             let last = first + ids.len() - 1;
-                            assert!(
-                                response
-                                    .body
-                                    .contains(&format!("Showing {first}–{last} of {total}")),
-                                "{url}"
-                            );
+                            assert!(response.body.contains(&format!("Showing {first}–{last} of {total}")), "{url}");
                         }
                     }
                 }
@@ -238,17 +205,10 @@ async fn junk_query_parameters_never_fail(mut app: TestApp) {
     ] {
         let response = app.get(&format!("/admin/organizations?{query}")).await;
         response.assert_status(200);
-        assert!(
-            !response.body.contains("<script>alert"),
-            "search text is escaped"
-        );
+        assert!(!response.body.contains("<script>alert"), "search text is escaped");
     }
     let page = app.get("/admin/organizations?per_page=7").await;
-    assert_eq!(
-        row_ids(&page.body, "org").len(),
-        25,
-        "an unknown page size means the default"
-    );
+    assert_eq!(row_ids(&page.body, "org").len(), 25, "an unknown page size means the default");
 }
 
 async fn search_finds_unicode_case_insensitively(mut app: TestApp) {
@@ -256,23 +216,15 @@ async fn search_finds_unicode_case_insensitively(mut app: TestApp) {
     app.login_as_admin().await;
     let page = app.get("/admin/organizations?q=m%C3%BCller&by=name").await;
     let ids = row_ids(&page.body, "org");
-    assert_eq!(
-        ids,
-        vec![app.org_id("Müller GmbH"), app.org_id("MÜLLERSEN & Co")]
-    );
+    assert_eq!(ids, vec![app.org_id("Müller GmbH"), app.org_id("MÜLLERSEN & Co")]);
     // `%` and `_` are literal characters, not wildcards.
     let percent = app.get("/admin/organizations?q=%25&by=name").await;
-    assert_eq!(
-        row_ids(&percent.body, "org"),
-        vec![app.org_id("Beta_Percent% Ltd")]
-    );
+    assert_eq!(row_ids(&percent.body, "org"), vec![app.org_id("Beta_Percent% Ltd")]);
     // Sorted headers say so.
     let sorted = app.get("/admin/organizations?sort=quota&dir=desc").await;
     assert!(sorted.body.contains(r#"aria-sort="descending""#));
     assert!(
-        sorted
-            .body
-            .contains(&crate::helpers::escape_html("?sort=quota&dir=asc")),
+        sorted.body.contains(&crate::helpers::escape_html("?sort=quota&dir=asc")),
         "clicking the sorted header again sorts ascending"
     );
     assert!(sorted.body.contains(r#"rel="next""#));

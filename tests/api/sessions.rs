@@ -27,11 +27,7 @@ async fn changing_password_ends_every_other_session(mut app: TestApp) {
     let response = app
         .post(
             "/account/password",
-            &[
-                ("current_password", ADMIN_PASSWORD),
-                ("password", NEW_PASSWORD),
-                ("password_confirm", NEW_PASSWORD),
-            ],
+            &[("current_password", ADMIN_PASSWORD), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)],
         )
         .await;
     response.assert_redirect("/account");
@@ -39,20 +35,11 @@ async fn changing_password_ends_every_other_session(mut app: TestApp) {
     let page = app.get("/account").await;
     page.assert_status(200);
     assert!(page.body.contains("Your password is changed."));
-    other_browser
-        .get("/account")
-        .await
-        .assert_redirect("/login?next=%2Faccount");
+    other_browser.get("/account").await.assert_redirect("/login?next=%2Faccount");
 
     let mut fresh = app.client();
-    fresh
-        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .assert_status(422);
-    fresh
-        .login(ADMIN_EMAIL, NEW_PASSWORD)
-        .await
-        .assert_redirect("/");
+    fresh.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(422);
+    fresh.login(ADMIN_EMAIL, NEW_PASSWORD).await.assert_redirect("/");
 
     let changes: i64 = audit_events::table
         .filter(audit_events::action.eq("account.password_changed"))
@@ -69,23 +56,12 @@ async fn password_change_errors_are_shown_beside_each_field(mut app: TestApp) {
     let response = app
         .post(
             "/account/password",
-            &[
-                ("current_password", "wrong-current-password"),
-                ("password", "short"),
-                ("password_confirm", "different"),
-            ],
+            &[("current_password", "wrong-current-password"), ("password", "short"), ("password_confirm", "different")],
         )
         .await;
     response.assert_status(422);
-    for id in [
-        "current_password-error",
-        "password-error",
-        "password_confirm-error",
-    ] {
-        assert!(
-            response.body.contains(&format!(r#"id="{id}""#)),
-            "{id} missing"
-        );
+    for id in ["current_password-error", "password-error", "password_confirm-error"] {
+        assert!(response.body.contains(&format!(r#"id="{id}""#)), "{id} missing");
     }
     assert!(response.body.contains("This is not your current password."));
     assert!(response.body.contains("Use at least 12 characters."));
@@ -119,9 +95,7 @@ async fn idle_session_expires_after_30_minutes(mut app: TestApp) {
     app.clock.advance(Duration::minutes(29));
     app.get("/account").await.assert_status(200);
     app.clock.advance(Duration::minutes(31));
-    app.get("/account")
-        .await
-        .assert_redirect("/login?next=%2Faccount");
+    app.get("/account").await.assert_redirect("/login?next=%2Faccount");
     let login = app.get("/login?next=%2Faccount").await;
     assert!(login.body.contains("30 minutes without activity"));
 }
@@ -139,9 +113,7 @@ async fn busy_session_expires_after_12_hours(mut app: TestApp) {
         }
     }
     app.clock.advance(Duration::minutes(25));
-    app.get("/account")
-        .await
-        .assert_redirect("/login?next=%2Faccount");
+    app.get("/account").await.assert_redirect("/login?next=%2Faccount");
 }
 
 fn token_of(body: &str) -> String {
@@ -152,12 +124,7 @@ fn token_of(body: &str) -> String {
 
 async fn csrf_token_rotates_at_sign_in_and_sign_out(mut app: TestApp) {
     let anonymous = token_of(&app.get("/login").await.body);
-    app.post(
-        "/login",
-        &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)],
-    )
-    .await
-    .assert_redirect("/");
+    app.post("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await.assert_redirect("/");
     let signed_in = token_of(&app.get("/account").await.body);
     assert_ne!(anonymous, signed_in);
     app.post("/logout", &[]).await.assert_redirect("/login");

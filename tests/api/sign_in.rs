@@ -34,17 +34,10 @@ async fn right_password_signs_in(mut app: TestApp) {
 async fn wrong_password_is_refused_and_keeps_the_email(mut app: TestApp) {
     let response = app.login(ADMIN_EMAIL, "not-the-password-at-all").await;
     response.assert_status(422);
-    assert!(response
-        .body
-        .contains("The email address or password is not right."));
+    assert!(response.body.contains("The email address or password is not right."));
     assert!(response.body.contains(&format!(r#"value="{ADMIN_EMAIL}""#)));
-    assert!(
-        !response.body.contains("not-the-password-at-all"),
-        "a password is never echoed"
-    );
-    app.get("/account")
-        .await
-        .assert_redirect("/login?next=%2Faccount");
+    assert!(!response.body.contains("not-the-password-at-all"), "a password is never echoed");
+    app.get("/account").await.assert_redirect("/login?next=%2Faccount");
 }
 
 async fn unknown_email_gets_the_same_answer(mut app: TestApp) {
@@ -54,9 +47,7 @@ async fn unknown_email_gets_the_same_answer(mut app: TestApp) {
     let known = other.login(ADMIN_EMAIL, "not-the-password-at-all").await;
     // Same status and same message: the page does not reveal which accounts exist.
     assert_eq!(unknown.status, known.status);
-    assert!(unknown
-        .body
-        .contains("The email address or password is not right."));
+    assert!(unknown.body.contains("The email address or password is not right."));
 }
 
 async fn sign_out_ends_the_session(mut app: TestApp) {
@@ -66,9 +57,7 @@ async fn sign_out_ends_the_session(mut app: TestApp) {
     out.assert_redirect("/login");
     let login = app.get("/login").await;
     assert!(login.body.contains("You are signed out."));
-    app.get("/account")
-        .await
-        .assert_redirect("/login?next=%2Faccount");
+    app.get("/account").await.assert_redirect("/login?next=%2Faccount");
 }
 
 async fn next_is_followed_only_for_local_paths(mut app: TestApp) {
@@ -83,16 +72,8 @@ async fn next_is_followed_only_for_local_paths(mut app: TestApp) {
     ] {
         let mut browser = app.client();
         browser.get("/login").await;
-        let response = browser
-            .post(
-                "/login",
-                &[
-                    ("email", ADMIN_EMAIL),
-                    ("password", ADMIN_PASSWORD),
-                    ("next", next),
-                ],
-            )
-            .await;
+        let response =
+            browser.post("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", next)]).await;
         response.assert_redirect(expected);
     }
     // The sign-in page itself never carries a foreign target into its form.
@@ -103,9 +84,7 @@ async fn next_is_followed_only_for_local_paths(mut app: TestApp) {
 }
 
 async fn email_is_matched_case_insensitively(mut app: TestApp) {
-    app.login("  Admin@Default.COM ", ADMIN_PASSWORD)
-        .await
-        .assert_redirect("/");
+    app.login("  Admin@Default.COM ", ADMIN_PASSWORD).await.assert_redirect("/");
 }
 
 async fn client_address_comes_from_trusted_proxies_only(mut app: TestApp) {
@@ -133,19 +112,13 @@ async fn client_address_comes_from_trusted_proxies_only(mut app: TestApp) {
         .select(audit_events::client_addr)
         .first(&mut *app.conn())
         .unwrap();
-    assert_eq!(
-        recorded, "127.0.0.1",
-        "X-Forwarded-For from an untrusted peer is ignored"
-    );
+    assert_eq!(recorded, "127.0.0.1", "X-Forwarded-For from an untrusted peer is ignored");
 }
 
 #[actix_web::test]
 async fn trusted_proxy_forwards_the_client_address() {
     use actix_web::test::TestRequest;
-    let mut app = TestApp::start(
-        crate::helpers::TestDatabase::sqlite(),
-        &["--trusted-proxies", "127.0.0.0/8"],
-    );
+    let mut app = TestApp::start(crate::helpers::TestDatabase::sqlite(), &["--trusted-proxies", "127.0.0.0/8"]);
     let page = app.get("/login").await.body;
     let marker = r#"name="csrf_token" value=""#;
     let start = page.find(marker).unwrap() + marker.len();

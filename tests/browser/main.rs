@@ -21,10 +21,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 type Outcome = Result<(), Box<dyn std::error::Error>>;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// A child process killed when the test ends, however it ends.
@@ -44,10 +41,7 @@ fn wait_for_http(port: u16, path: &str) -> bool {
             use std::io::{Read, Write};
             // Only the status line matters; some servers keep the connection open after it.
             let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = write!(
-                stream,
-                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-            );
+            let _ = write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
             let mut head = [0u8; 16];
             if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200") {
                 return true;
@@ -63,24 +57,16 @@ fn repo_path(relative: &str) -> PathBuf {
 }
 
 fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join(program))
-        .find(|p| p.is_file())
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| Path::new(dir).join(program)).find(|p| p.is_file())
 }
 
 /// Why the journey cannot run here, if it cannot.
 fn missing_prerequisite() -> Option<String> {
     if which("chromedriver").is_none() {
-        return Some(
-            "chromedriver is not installed (apt-get install chromium chromium-driver)".into(),
-        );
+        return Some("chromedriver is not installed (apt-get install chromium chromium-driver)".into());
     }
     if !Path::new(CHROMIUM).is_file() {
-        return Some(format!(
-            "{CHROMIUM} is not installed (apt-get install chromium)"
-        ));
+        return Some(format!("{CHROMIUM} is not installed (apt-get install chromium)"));
     }
     if !repo_path("tests/browser/node_modules/axe-core/axe.min.js").is_file() {
         return Some("axe-core is not installed (npm ci --prefix tests/browser)".into());
@@ -126,10 +112,7 @@ async fn organizations_journey_in_chromium() {
             .spawn()
             .expect("start chromedriver"),
     );
-    assert!(
-        wait_for_http(driver_port, "/status"),
-        "chromedriver did not come up"
-    );
+    assert!(wait_for_http(driver_port, "/status"), "chromedriver did not come up");
 
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
@@ -152,10 +135,7 @@ async fn organizations_journey_in_chromium() {
     let outcome = journey(&client, &base).await;
     if let Err(error) = &outcome {
         save_artifacts(&client).await;
-        eprintln!(
-            "journey failed at {:?}: {error}",
-            client.current_url().await.ok().map(|u| u.to_string())
-        );
+        eprintln!("journey failed at {:?}: {error}", client.current_url().await.ok().map(|u| u.to_string()));
     }
     let _ = client.close().await;
     if let Err(error) = outcome {
@@ -168,9 +148,8 @@ fn seed_organizations(db: &Path, count: usize) {
     use diesel::prelude::*;
     use orgportal::db::schema::organizations;
     use orgportal::db::{ConnectionManager, DatabaseTarget};
-    let mut conn = ConnectionManager::new(DatabaseTarget::Sqlite(db.to_owned()))
-        .open()
-        .expect("open the server's database");
+    let mut conn =
+        ConnectionManager::new(DatabaseTarget::Sqlite(db.to_owned())).open().expect("open the server's database");
     let now = chrono::Utc::now().naive_utc();
     for i in 0..count {
         let name = format!("Seeded Org {i:02}");
@@ -186,6 +165,12 @@ fn seed_organizations(db: &Path, count: usize) {
             ))
             .execute(&mut conn)
             .expect("seed an organization");
+        let id: i64 = organizations::table
+            .filter(organizations::name.eq(&name))
+            .select(organizations::id)
+            .first(&mut conn)
+            .expect("seeded organization");
+        orgportal::db::org_index::inserted(&mut conn, id).expect("index the organization");
     }
 }
 
@@ -229,22 +214,14 @@ async fn journey(client: &Client, base: &str) -> Outcome {
     fill(client, "#admin_email", "jurgen@mueller.example").await?;
     click(client, "form.form button[type=submit]").await?;
     let error = text_of(client, "#quota_gb-error").await?;
-    ensure(
-        error.contains("whole number"),
-        format!("quota error shown: {error:?}"),
-    )?;
-    ensure(
-        value_of(client, "#name").await? == "Müller Logistik GmbH",
-        "the name typed is kept",
-    )?;
+    ensure(error.contains("whole number"), format!("quota error shown: {error:?}"))?;
+    ensure(value_of(client, "#name").await? == "Müller Logistik GmbH", "the name typed is kept")?;
     check_accessibility(client, "form with errors").await?;
     fill(client, "#quota_gb", "250").await?;
     click(client, "form.form button[type=submit]").await?;
     expect_text(client, ".flash", "Müller Logistik GmbH").await?;
-    for (name, quota, email) in [
-        ("Acme Research", "100", ADMIN_EMAIL),
-        ("Zentrum Nord AG", "5", "it@zentrum.example"),
-    ] {
+    for (name, quota, email) in [("Acme Research", "100", ADMIN_EMAIL), ("Zentrum Nord AG", "5", "it@zentrum.example")]
+    {
         click(client, ".subnav a[href='/admin/organizations']").await?;
         click_link(client, "Add organization").await?;
         fill(client, "#name", name).await?;
@@ -257,25 +234,13 @@ async fn journey(client: &Client, base: &str) -> Outcome {
     // Search each way.
     click(client, ".subnav a[href='/admin/organizations']").await?;
     search(client, "MÜLLER", "name").await?;
-    ensure(
-        row_names(client).await? == ["Müller Logistik GmbH"],
-        "search by name, ignoring case",
-    )?;
+    ensure(row_names(client).await? == ["Müller Logistik GmbH"], "search by name, ignoring case")?;
     search(client, "zentrum.example", "contact").await?;
-    ensure(
-        row_names(client).await? == ["Zentrum Nord AG"],
-        "search by contact person",
-    )?;
+    ensure(row_names(client).await? == ["Zentrum Nord AG"], "search by contact person")?;
     search(client, "acme", "all").await?;
+    ensure(row_names(client).await? == ["Acme Research"], "search all fields")?;
     ensure(
-        row_names(client).await? == ["Acme Research"],
-        "search all fields",
-    )?;
-    ensure(
-        client
-            .find(Locator::Css("tr[data-org-id] a[href^='/orgs/']"))
-            .await
-            .is_ok(),
+        client.find(Locator::Css("tr[data-org-id] a[href^='/orgs/']")).await.is_ok(),
         "Manage on an organization I administer",
     )?;
     check_accessibility(client, "search results").await?;
@@ -298,21 +263,14 @@ async fn journey(client: &Client, base: &str) -> Outcome {
     )?;
 
     // Page: 28 organizations, 10 a page.
-    client
-        .find(Locator::Css("#per_page"))
-        .await?
-        .select_by_value("10")
-        .await?;
+    client.find(Locator::Css("#per_page")).await?.select_by_value("10").await?;
     click(client, ".search-bar button[type=submit]").await?;
     expect_text(client, ".list-summary", "Showing 1–10 of 28").await?;
     click(client, "a[rel=next]").await?;
     expect_text(client, ".list-summary", "Showing 11–20 of 28").await?;
     click(client, "a[rel=last]").await?;
     expect_text(client, ".list-summary", "Showing 21–28 of 28").await?;
-    ensure(
-        client.find(Locator::Css("a[rel=next]")).await.is_err(),
-        "no next link on the last page",
-    )?;
+    ensure(client.find(Locator::Css("a[rel=next]")).await.is_err(), "no next link on the last page")?;
     click(client, "a[rel=first]").await?;
     expect_text(client, ".list-summary", "Showing 1–10 of 28").await?;
 
@@ -326,19 +284,12 @@ async fn journey(client: &Client, base: &str) -> Outcome {
     expect_text(client, "tr[data-org-id] td.num", "75").await?;
 
     // The pages of the README, at desktop and phone widths.
-    client
-        .goto(&format!("{base}/admin/organizations?sort=name&dir=asc"))
-        .await?;
+    client.goto(&format!("{base}/admin/organizations?sort=name&dir=asc")).await?;
     screenshot(client, 1280, 800, "organizations-1280.png").await?;
     screenshot(client, 390, 844, "organizations-390.png").await?;
     check_accessibility(client, "Organizations page at 390 px").await?;
-    let width: Value = client
-        .execute("return document.documentElement.scrollWidth", vec![])
-        .await?;
-    ensure(
-        width.as_i64().is_some_and(|w| w <= 390),
-        format!("no sideways scrolling at 390 px (scrollWidth {width})"),
-    )?;
+    let width: Value = client.execute("return document.documentElement.scrollWidth", vec![]).await?;
+    ensure(width.as_i64().is_some_and(|w| w <= 390), format!("no sideways scrolling at 390 px (scrollWidth {width})"))?;
     client.set_window_size(1280, 800).await?;
 
     // The other platform pages, then sign out.
@@ -389,9 +340,7 @@ async fn click_link(client: &Client, text: &str) -> Outcome {
 /// Click something that loads a new page, and wait until the new page has loaded: the old
 /// document is marked first, so a check cannot run against the page being left.
 async fn navigate_by(client: &Client, element: Element) -> Outcome {
-    client
-        .execute("window.__orgportalLeaving = true;", vec![])
-        .await?;
+    client.execute("window.__orgportalLeaving = true;", vec![]).await?;
     element.click().await?;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -414,44 +363,27 @@ async fn text_of(client: &Client, css: &str) -> Result<String, Box<dyn std::erro
 }
 
 async fn value_of(client: &Client, css: &str) -> Result<String, Box<dyn std::error::Error>> {
-    Ok(client
-        .find(Locator::Css(css))
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default())
+    Ok(client.find(Locator::Css(css)).await?.prop("value").await?.unwrap_or_default())
 }
 
 async fn expect_text(client: &Client, css: &str, needle: &str) -> Outcome {
     let text = text_of(client, css).await?;
-    ensure(
-        text.contains(needle),
-        format!("{css} to contain {needle:?}, it says {text:?}"),
-    )
+    ensure(text.contains(needle), format!("{css} to contain {needle:?}, it says {text:?}"))
 }
 
 async fn expect_attr(client: &Client, css: &str, attr: &str, value: &str) -> Outcome {
     let found = client.find(Locator::Css(css)).await?.attr(attr).await?;
-    ensure(
-        found.as_deref() == Some(value),
-        format!("{css} [{attr}] = {value}, found {found:?}"),
-    )
+    ensure(found.as_deref() == Some(value), format!("{css} [{attr}] = {value}, found {found:?}"))
 }
 
 async fn search(client: &Client, text: &str, by: &str) -> Outcome {
     fill(client, "#q", text).await?;
-    client
-        .find(Locator::Css("#by"))
-        .await?
-        .select_by_value(by)
-        .await?;
+    client.find(Locator::Css("#by")).await?.select_by_value(by).await?;
     click(client, ".search-bar button[type=submit]").await
 }
 
 async fn row_names(client: &Client) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let cells: Vec<Element> = client
-        .find_all(Locator::Css("tr[data-org-id] td:first-child"))
-        .await?;
+    let cells: Vec<Element> = client.find_all(Locator::Css("tr[data-org-id] td:first-child")).await?;
     let mut names = Vec::new();
     for cell in cells {
         names.push(cell.text().await?);
@@ -462,16 +394,9 @@ async fn row_names(client: &Client) -> Result<Vec<String>, Box<dyn std::error::E
 async fn screenshot(client: &Client, width: u32, height: u32, name: &str) -> Outcome {
     client.set_window_size(width, height).await?;
     // Chromium's window includes its frame: set the viewport itself to the size asked for.
-    let inner: Value = client
-        .execute("return [window.innerWidth, window.innerHeight]", vec![])
-        .await?;
-    let (w, h) = (
-        inner[0].as_u64().unwrap_or(width as u64) as u32,
-        inner[1].as_u64().unwrap_or(height as u64) as u32,
-    );
-    client
-        .set_window_size(2 * width - w, 2 * height - h)
-        .await?;
+    let inner: Value = client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await?;
+    let (w, h) = (inner[0].as_u64().unwrap_or(width as u64) as u32, inner[1].as_u64().unwrap_or(height as u64) as u32);
+    client.set_window_size(2 * width - w, 2 * height - h).await?;
     let png = client.screenshot().await?;
     let dir = repo_path("target/e2e-artifacts");
     std::fs::create_dir_all(&dir)?;
@@ -500,8 +425,5 @@ async fn check_accessibility(client: &Client, page: &str) -> Outcome {
         )
         .await?;
     let violations: Vec<String> = serde_json::from_value(result)?;
-    ensure(
-        violations.is_empty(),
-        format!("no serious accessibility violations on the {page}: {violations:#?}"),
-    )
+    ensure(violations.is_empty(), format!("no serious accessibility violations on the {page}: {violations:#?}"))
 }

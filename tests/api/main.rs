@@ -10,5 +10,6 @@ mod guards;
 mod headers;
 mod orgs_form;
 mod orgs_list;
+mod orgs_scale;
 mod sessions;
 mod sign_in;

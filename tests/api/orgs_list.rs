@@ -16,8 +16,8 @@ on_both_backends!(
 
 /// One row of the model.
 #[derive(Clone)]
-struct Model {
-    id: i64,
+pub struct Model {
+    pub id: i64,
     name_key: String,
     contact_key: String,
     quota: i64,
@@ -62,7 +62,7 @@ const NAMES: &[&str] = &[
     "cafe noir bis",
 ];
 
-fn seed(app: &TestApp) -> Vec<Model> {
+pub fn seed(app: &TestApp) -> Vec<Model> {
     let base = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(9, 0, 0).unwrap();
     let mut model: Vec<Model> = Vec::new();
     // The default organization from the bootstrap is part of the list too.
@@ -109,7 +109,7 @@ fn seed(app: &TestApp) -> Vec<Model> {
     model
 }
 
-fn expected(
+pub fn expected(
     model: &[Model],
     q: &str,
     by: &str,

@@ -29,6 +29,15 @@ pub enum Command {
     Serve,
     /// Bring the database schema up to date, then exit
     Migrate,
+    /// Bulk-insert synthetic organizations for benchmarks (safe while a server runs)
+    DemoData {
+        /// How many organizations to add
+        #[arg(long)]
+        orgs: u64,
+        /// Active members to add to each (accounts without passwords)
+        #[arg(long, default_value_t = 0)]
+        users_per_org: u64,
+    },
     /// Manage platform administrators
     Admin {
         #[command(subcommand)]
@@ -89,6 +98,8 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)
     for version in &applied {
         log::info!("applied migration {version}");
     }
+    // An interrupted `demo-data` may have left sort indexes dropped.
+    db::org_index::ensure_sort_indexes(&mut conn)?;
     let bootstrap = bootstrap::ensure(&mut conn, config.admin_password.as_deref(), clock.now())?;
     Ok((conn, bootstrap))
 }
@@ -115,6 +126,20 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             println!("The database schema is up to date.");
+            Ok(())
+        }
+        Command::DemoData { orgs, users_per_org } => {
+            let report = crate::demo::load(&mut conn, orgs, users_per_org, clock.now())?;
+            println!(
+                "Added {} organizations and {} users in {:.1} s (waiting for names {:.1} s, rows {:.1} s, search index {:.1} s, sort indexes and statistics {:.1} s).",
+                crate::domain::group_thousands(report.organizations as i64),
+                crate::domain::group_thousands(report.users as i64),
+                report.seconds,
+                report.phases[3],
+                report.phases[0],
+                report.phases[1],
+                report.phases[2],
+            );
             Ok(())
         }
         Command::Admin { command: AdminCommand::Add { email } } => {

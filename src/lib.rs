@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod csrf;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod home;

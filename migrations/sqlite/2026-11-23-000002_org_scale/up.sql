@@ -7,7 +7,11 @@ INSERT INTO platform_counters (name, value) SELECT 'organizations', COUNT(*) FRO
 
 -- Substring search over the folded keys: a trigram index, rowid = organizations.id, kept in
 -- sync by src/db/org_index.rs. Keys are folded in Rust already, so no case folding here.
-CREATE VIRTUAL TABLE organizations_search USING fts5 (name_key, contact_key, tokenize = 'trigram case_sensitive 1');
+-- Contentless (the keys live in organizations only), with deletes by rowid (SQLite 3.43+,
+-- which the bundled library is).
+CREATE VIRTUAL TABLE organizations_search USING fts5 (
+    name_key, contact_key, tokenize = 'trigram case_sensitive 1', content = '', contentless_delete = 1
+);
 INSERT INTO organizations_search (rowid, name_key, contact_key) SELECT id, name_key, contact_key FROM organizations;
 
 CREATE INDEX organizations_created ON organizations (created_at, id);

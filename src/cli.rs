@@ -98,8 +98,8 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)
     for version in &applied {
         log::info!("applied migration {version}");
     }
-    // An interrupted `demo-data` may have left sort indexes dropped.
-    db::org_index::ensure_sort_indexes(&mut conn)?;
+    // An interrupted `demo-data` may have left indexes dropped.
+    db::org_index::ensure_rebuilt_indexes(&mut conn)?;
     let bootstrap = bootstrap::ensure(&mut conn, config.admin_password.as_deref(), clock.now())?;
     Ok((conn, bootstrap))
 }

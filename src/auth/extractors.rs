@@ -78,15 +78,7 @@ async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
         return Err(sign_in_required());
     }
     let account_id = state.account_id;
-    let (account, administered) = db
-        .run(move |conn| -> Result<_, AppError> {
-            let Some(account) = queries::roles(conn, account_id)? else {
-                return Ok((None, false));
-            };
-            let administered = queries::administers_any(conn, account_id)?;
-            Ok((Some(account), administered))
-        })
-        .await?;
+    let account = db.run(move |conn| queries::roles(conn, account_id)).await?;
     let account = match account {
         Some(account) if account.session_epoch == state.epoch => account,
         // Deleted, or signed out everywhere (password change): this session is over.
@@ -97,7 +89,7 @@ async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
         }
     };
     state.touch(&session, now)?;
-    Ok(CurrentAccount { account, administers_orgs: administered, session })
+    Ok(CurrentAccount { administers_orgs: account.administers_orgs, account, session })
 }
 
 fn app_parts(req: &HttpRequest) -> Result<(web::Data<Db>, web::Data<Clock>), AppError> {

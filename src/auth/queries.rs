@@ -13,6 +13,8 @@ pub struct AccountRoles {
     pub is_platform_admin: bool,
     pub must_change_password: bool,
     pub session_epoch: i64,
+    /// An active Delegate of at least one organization.
+    pub administers_orgs: bool,
 }
 
 /// What sign-in needs to know of an account.
@@ -24,7 +26,15 @@ pub struct Credentials {
     pub must_change_password: bool,
 }
 
+/// One query per request, however many roles there are to check.
 pub fn roles(conn: &mut DbConn, account_id: i64) -> QueryResult<Option<AccountRoles>> {
+    let delegate_somewhere = diesel::dsl::exists(
+        memberships::table
+            .filter(memberships::account_id.eq(accounts::id))
+            .filter(memberships::status.eq("active"))
+            .filter(memberships::is_delegate.eq(true))
+            .select(memberships::id),
+    );
     accounts::table
         .find(account_id)
         .select((
@@ -33,6 +43,7 @@ pub fn roles(conn: &mut DbConn, account_id: i64) -> QueryResult<Option<AccountRo
             accounts::is_platform_admin,
             accounts::must_change_password,
             accounts::session_epoch,
+            delegate_somewhere,
         ))
         .first(conn)
         .optional()
@@ -48,18 +59,6 @@ pub fn administered_orgs(conn: &mut DbConn, account_id: i64) -> QueryResult<Vec<
         .order((organizations::name_key.asc(), organizations::id.asc()))
         .select((organizations::id, organizations::name))
         .load(conn)
-}
-
-/// True when the account is an active Delegate of any organization (for the navigation).
-pub fn administers_any(conn: &mut DbConn, account_id: i64) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        memberships::table
-            .filter(memberships::account_id.eq(account_id))
-            .filter(memberships::status.eq("active"))
-            .filter(memberships::is_delegate.eq(true))
-            .select(memberships::id),
-    ))
-    .get_result(conn)
 }
 
 /// True when the account is an active Delegate of the organization (false for a missing one).

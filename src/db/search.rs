@@ -6,7 +6,7 @@
 use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::schema::organizations;
 use super::{like_contains, Backend, DbConn};
@@ -21,24 +21,72 @@ pub enum OrgField {
 
 pub type OrgFilter = Box<dyn BoxableExpression<organizations::table, Backend, SqlType = Bool>>;
 
-/// The filter for organizations whose key(s) contain `folded` (already folded by the caller).
-pub fn org_filter(conn: &DbConn, field: OrgField, folded: &str) -> OrgFilter {
-    if matches!(conn, DbConn::Sqlite(_)) && folded.chars().count() >= 3 {
-        // An FTS5 phrase: everything inside the quotes is literal, quotes doubled.
-        let phrase = format!("\"{}\"", folded.replace('"', "\"\""));
-        let query = match field {
-            OrgField::All => phrase,
-            OrgField::Name => format!("name_key : {phrase}"),
-            OrgField::Contact => format!("contact_key : {phrase}"),
-        };
-        return Box::new(
-            sql::<Bool>(
-                "organizations.id IN (SELECT rowid FROM organizations_search WHERE organizations_search MATCH ",
-            )
-            .bind::<Text, _>(query)
-            .sql(")"),
-        );
+/// The trigram index query for a search, when SQLite's index can answer it (three characters
+/// or more); `None` means `like_filter`.
+pub fn fts_match(conn: &DbConn, field: OrgField, folded: &str) -> Option<String> {
+    if !matches!(conn, DbConn::Sqlite(_)) || folded.chars().count() < 3 {
+        return None;
     }
+    // An FTS5 phrase: everything inside the quotes is literal, quotes doubled.
+    let phrase = format!("\"{}\"", folded.replace('"', "\"\""));
+    Some(match field {
+        OrgField::All => phrase,
+        OrgField::Name => format!("name_key : {phrase}"),
+        OrgField::Contact => format!("contact_key : {phrase}"),
+    })
+}
+
+#[derive(QueryableByName)]
+struct Rowid {
+    #[diesel(sql_type = BigInt)]
+    rowid: i64,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many organizations match, counted inside the trigram index up to `cap + 1`.
+pub fn fts_count(conn: &mut DbConn, fts_match: &str, cap: i64) -> QueryResult<i64> {
+    let DbConn::Sqlite(sqlite) = conn else { return Ok(0) };
+    let row: Count = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM organizations_search WHERE organizations_search MATCH ? LIMIT ?)",
+    )
+    .bind::<Text, _>(fts_match)
+    .bind::<BigInt, _>(cap + 1)
+    .get_result(sqlite)?;
+    Ok(row.n)
+}
+
+/// Up to `limit` matching organization ids, straight from the trigram index (ascending).
+pub fn fts_ids(conn: &mut DbConn, fts_match: &str, limit: i64) -> QueryResult<Vec<i64>> {
+    let DbConn::Sqlite(sqlite) = conn else { return Ok(Vec::new()) };
+    let rows: Vec<Rowid> =
+        diesel::sql_query("SELECT rowid FROM organizations_search WHERE organizations_search MATCH ? LIMIT ?")
+            .bind::<Text, _>(fts_match)
+            .bind::<BigInt, _>(limit)
+            .load(sqlite)?;
+    Ok(rows.into_iter().map(|r| r.rowid).collect())
+}
+
+/// A row-by-row check against the trigram index, for scans in sort order over a common term:
+/// the scan stops after a page of matches instead of sorting all of them.
+pub fn fts_probe(fts_match: &str) -> OrgFilter {
+    Box::new(
+        sql::<Bool>(
+            "EXISTS (SELECT 1 FROM organizations_search WHERE organizations_search.rowid = organizations.id \
+             AND organizations_search MATCH ",
+        )
+        .bind::<Text, _>(fts_match.to_owned())
+        .sql(")"),
+    )
+}
+
+/// A plain `LIKE` over the folded keys: PostgreSQL's trigram GIN indexes answer it, and on
+/// SQLite it is the scan for searches too short for trigrams.
+pub fn like_filter(field: OrgField, folded: &str) -> OrgFilter {
     let pattern = like_contains(folded);
     match field {
         OrgField::Name => Box::new(organizations::name_key.like(pattern).escape('\\')),
@@ -50,4 +98,31 @@ pub fn org_filter(conn: &DbConn, field: OrgField, folded: &str) -> OrgFilter {
                 .or(organizations::contact_key.like(pattern).escape('\\')),
         ),
     }
+}
+
+/// One page of matching ids in natural (id) order, straight from the trigram index: after or
+/// before an id (`ascending` false reads backwards), or past `offset` matches.
+pub fn fts_window(
+    conn: &mut DbConn,
+    fts_match: &str,
+    from: Option<(i64, bool)>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let DbConn::Sqlite(sqlite) = conn else { return Ok(Vec::new()) };
+    let (condition, order, bound) = match from {
+        Some((id, true)) => ("AND rowid > ?", "ASC", id),
+        Some((id, false)) => ("AND rowid < ?", "DESC", id),
+        None => ("AND rowid > ?", "ASC", 0),
+    };
+    let rows: Vec<Rowid> = diesel::sql_query(format!(
+        "SELECT rowid FROM organizations_search WHERE organizations_search MATCH ? {condition} \
+         ORDER BY rowid {order} LIMIT ? OFFSET ?"
+    ))
+    .bind::<Text, _>(fts_match)
+    .bind::<BigInt, _>(bound)
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(offset)
+    .load(sqlite)?;
+    Ok(rows.into_iter().map(|r| r.rowid).collect())
 }

@@ -164,6 +164,10 @@ fn insert_rows(conn: &mut DbConn, rows: &[DemoRow], users_per_org: u64) -> Query
 /// Insert `orgs` organizations (and `users_per_org` active members each).
 pub fn load(conn: &mut DbConn, orgs: u64, users_per_org: u64, now: NaiveDateTime) -> anyhow::Result<Report> {
     let started = Instant::now();
+    if let DbConn::Pg(_) = conn {
+        // Memory for building the indexes again at the end, for this session only.
+        conn.batch_execute("SET maintenance_work_mem = '512MB'")?;
+    }
     if let DbConn::Sqlite(_) = conn {
         // For this connection only: index pages stay in memory (1 GiB cache), commits do not
         // fsync, and the WAL is copied back once at the end instead of after every chunk.
@@ -184,7 +188,7 @@ pub fn load(conn: &mut DbConn, orgs: u64, users_per_org: u64, now: NaiveDateTime
         indicatif::ProgressBar::hidden()
     };
     let mut phases = [0f64; 4];
-    org_index::drop_sort_indexes(conn)?;
+    org_index::drop_rebuilt_indexes(conn)?;
     let search_from = max_org_id(conn)?;
     // Names are numbered from the current largest id, so a second run adds new names; creation
     // times rise with the index, a minute and a half apart, ending now.
@@ -258,8 +262,8 @@ fn add_members(conn: &mut DbConn, after_id: i64, per_org: u64, now: NaiveDateTim
 /// PostgreSQL, the visibility map that index-only scans rely on).
 fn finish(conn: &mut DbConn) -> anyhow::Result<()> {
     let t = Instant::now();
-    org_index::ensure_sort_indexes(conn)?;
-    log::info!("sort indexes built in {:.1} s", t.elapsed().as_secs_f64());
+    org_index::ensure_rebuilt_indexes(conn)?;
+    log::info!("indexes built in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     match conn {
         DbConn::Sqlite(c) => {
@@ -269,7 +273,13 @@ fn finish(conn: &mut DbConn) -> anyhow::Result<()> {
             c.batch_execute("PRAGMA synchronous = NORMAL; PRAGMA wal_checkpoint(TRUNCATE);")?;
             log::info!("write-ahead log copied back in {:.1} s", t.elapsed().as_secs_f64());
         }
-        DbConn::Pg(c) => c.batch_execute("VACUUM ANALYZE organizations; ANALYZE accounts; ANALYZE memberships;")?,
+        DbConn::Pg(c) => {
+            // One statement per call: PostgreSQL runs a multi-statement string as one
+            // transaction, and VACUUM refuses to run inside one.
+            for statement in ["VACUUM ANALYZE organizations", "ANALYZE accounts", "ANALYZE memberships"] {
+                c.batch_execute(statement)?;
+            }
+        }
     }
     Ok(())
 }

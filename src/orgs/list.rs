@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::PlatformAdmin;
 use crate::db::schema::{memberships, organizations};
-use crate::db::search::{org_filter, OrgField};
+use crate::db::search::{self, OrgField};
 use crate::db::{org_index, Backend, Db, DbConn};
 use crate::domain::{fold, group_thousands};
 use crate::error::AppError;
@@ -283,6 +283,9 @@ impl OrgRow {
 
 /// A filtered total is counted only up to here; past it the page says "more than 10,000".
 pub const COUNT_CAP: i64 = 10_000;
+/// Up to this many matches, a search fetches exactly those rows and sorts them; beyond, it
+/// reads in sort order and checks each row (which stops after a page).
+const FEW_MATCHES: i64 = 1_000;
 
 /// A page of rows and where it stands.
 #[derive(Debug, Clone)]
@@ -297,12 +300,29 @@ pub struct OrgPage {
 type OrgQuery = organizations::BoxedQuery<'static, Backend>;
 type Condition = Box<dyn diesel::expression::BoxableExpression<organizations::table, Backend, SqlType = Bool>>;
 
-fn filtered(conn: &DbConn, params: &ListParams) -> OrgQuery {
+/// How the rows of a search are found, decided once per request from the (capped) count.
+enum Matching {
+    /// No search.
+    Everything,
+    /// SQLite, a term with few matches: exactly these ids.
+    Ids(Vec<i64>),
+    /// SQLite, a common term in natural order: this page's ids, already read from the trigram
+    /// index at the page's position (no offset or cursor applies any more).
+    Window(Vec<i64>),
+    /// SQLite, a common term: scan in sort order, checking each row in the trigram index.
+    Probe(String),
+    /// PostgreSQL (its trigram indexes answer `LIKE`), or a term too short for trigrams.
+    Like(OrgField, String),
+}
+
+fn filtered(matching: &Matching) -> OrgQuery {
     let query = organizations::table.into_boxed();
-    if params.q.is_empty() {
-        return query;
+    match matching {
+        Matching::Everything => query,
+        Matching::Ids(ids) | Matching::Window(ids) => query.filter(organizations::id.eq_any(ids.clone())),
+        Matching::Probe(fts_match) => query.filter(search::fts_probe(fts_match)),
+        Matching::Like(field, folded) => query.filter(search::like_filter(*field, folded)),
     }
-    query.filter(org_filter(conn, params.by.db_field(), &fold(&params.q)))
 }
 
 /// The sort column's SQL name (for row-value comparisons), `None` in natural order.
@@ -389,21 +409,51 @@ const ROW_COLUMNS: RowColumns = (
     organizations::created_at,
 );
 
-/// The total: the counter when unfiltered, else the matches counted up to the cap.
-fn total(conn: &mut DbConn, params: &ListParams) -> QueryResult<Total> {
+/// The total and how to find the rows: the counter when unfiltered, else the matches counted
+/// up to the cap (on SQLite straight from the trigram index).
+fn plan(conn: &mut DbConn, params: &ListParams) -> QueryResult<(Total, Matching)> {
     if params.q.is_empty() {
-        return org_index::count(conn).map(Total::Exact);
+        return Ok((Total::Exact(org_index::count(conn)?), Matching::Everything));
     }
-    let ids: Vec<i64> = filtered(conn, params).select(organizations::id).limit(COUNT_CAP + 1).load(conn)?;
-    let found = ids.len() as i64;
-    Ok(if found > COUNT_CAP { Total::MoreThan(COUNT_CAP) } else { Total::Exact(found) })
+    let folded = fold(&params.q);
+    let field = params.by.db_field();
+    let capped = |found: usize| {
+        let found = found as i64;
+        if found > COUNT_CAP {
+            Total::MoreThan(COUNT_CAP)
+        } else {
+            Total::Exact(found)
+        }
+    };
+    if let Some(fts_match) = search::fts_match(conn, field, &folded) {
+        let found = search::fts_count(conn, &fts_match, COUNT_CAP)?;
+        let total = capped(found as usize);
+        if found <= FEW_MATCHES {
+            return Ok((total, Matching::Ids(search::fts_ids(conn, &fts_match, FEW_MATCHES)?)));
+        }
+        if params.sort.is_none() {
+            // Natural order is the index's own order: read just this page's ids from it.
+            let from = params.cursor.as_ref().map(|c| (c.id, c.after));
+            let page = match total {
+                Total::Exact(n) => pager::clamp_page(params.page, params.per_page, n),
+                Total::MoreThan(_) => params.page,
+            };
+            let offset = if from.is_some() { 0 } else { (page - 1).saturating_mul(params.per_page) };
+            let window = search::fts_window(conn, &fts_match, from, offset, params.per_page)?;
+            return Ok((total, Matching::Window(window)));
+        }
+        return Ok((total, Matching::Probe(fts_match)));
+    }
+    let matching = Matching::Like(field, folded);
+    let ids: Vec<i64> = filtered(&matching).select(organizations::id).limit(COUNT_CAP + 1).load(conn)?;
+    Ok((capped(ids.len()), matching))
 }
 
 /// One page of rows. The cost does not grow with the table: the total comes from a counter (or
 /// a capped count), next and previous pages from keyset cursors, the last page from the
 /// reversed order, and a page number typed into the URL skips rows in a covering index.
 pub fn list(conn: &mut DbConn, params: &ListParams) -> QueryResult<OrgPage> {
-    let total = total(conn, params)?;
+    let (total, matching) = plan(conn, params)?;
     let per_page = params.per_page;
     let (sort, dir) = (params.sort, params.dir);
     let read = |conn: &mut DbConn, query: OrgQuery, limit: i64| -> QueryResult<Vec<OrgRow>> {
@@ -411,8 +461,15 @@ pub fn list(conn: &mut DbConn, params: &ListParams) -> QueryResult<OrgPage> {
     };
 
     let keyset = params.cursor.as_ref().and_then(|cursor| Some((cursor, past(cursor, sort, dir)?)));
-    let (rows, page) = if let Some((cursor, condition)) = keyset {
-        let query = sorted(filtered(conn, params).filter(condition), sort, dir, cursor.after);
+    let (rows, page) = if let Matching::Window(_) = matching {
+        let numbered = match total {
+            Total::Exact(n) => pager::clamp_page(params.page, per_page, n),
+            Total::MoreThan(_) => params.page,
+        };
+        let page = params.cursor.as_ref().map_or(numbered, |cursor| cursor.page);
+        (read(conn, sorted(filtered(&matching), None, dir, true), per_page)?, page)
+    } else if let Some((cursor, condition)) = keyset {
+        let query = sorted(filtered(&matching).filter(condition), sort, dir, cursor.after);
         let mut rows = read(conn, query, per_page)?;
         if !cursor.after {
             rows.reverse();
@@ -427,18 +484,24 @@ pub fn list(conn: &mut DbConn, params: &ListParams) -> QueryResult<OrgPage> {
             Total::Exact(n) if page > 1 => (page == pager::page_count(n, per_page)).then_some(n),
             _ => None,
         };
-        if page == 1 {
-            (read(conn, sorted(filtered(conn, params), sort, dir, true), per_page)?, page)
+        if page == 1 && sort.is_none() && matches!(matching, Matching::Everything) {
+            // The page everyone opens first: a static query, so its prepared statement is
+            // cached instead of being parsed again on every request.
+            let rows =
+                organizations::table.order(organizations::id.asc()).select(ROW_COLUMNS).limit(per_page).load(conn)?;
+            (rows, page)
+        } else if page == 1 {
+            (read(conn, sorted(filtered(&matching), sort, dir, true), per_page)?, page)
         } else if let Some(n) = last_page {
             // The last page read backwards: only the remainder, however deep it is.
             let remainder = n - (page - 1) * per_page;
-            let mut rows = read(conn, sorted(filtered(conn, params), sort, dir, false), remainder)?;
+            let mut rows = read(conn, sorted(filtered(&matching), sort, dir, false), remainder)?;
             rows.reverse();
             (rows, page)
         } else {
             // A page number typed into the URL: skip rows in the sort index (a query that reads
             // only the index), then fetch just this page's rows by id.
-            let skipped: Vec<i64> = sorted(filtered(conn, params), sort, dir, true)
+            let skipped: Vec<i64> = sorted(filtered(&matching), sort, dir, true)
                 .select(organizations::id)
                 .limit(per_page)
                 .offset((page - 1).saturating_mul(per_page))
@@ -511,6 +574,18 @@ impl OrgListPage {
     }
 }
 
+// Dates straight from their fields: chrono's format strings are parsed on every call, which
+// showed up in the page's profile.
+fn day(at: NaiveDateTime) -> String {
+    use chrono::Datelike;
+    format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
+}
+
+fn iso_time(at: NaiveDateTime) -> String {
+    use chrono::Timelike;
+    format!("{}T{:02}:{:02}:{:02}Z", day(at), at.hour(), at.minute(), at.second())
+}
+
 /// `GET /admin/organizations`
 pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let params = ListParams::parse(req.query_string());
@@ -581,8 +656,8 @@ pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> 
             contact_email: row.contact_email,
             quota: group_thousands(row.quota_gb),
             users: group_thousands(row.member_count),
-            created: row.created_at.format("%Y-%m-%d").to_string(),
-            created_iso: row.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            created: day(row.created_at),
+            created_iso: iso_time(row.created_at),
         })
         .collect();
     render(&OrgListPage {

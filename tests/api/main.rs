@@ -11,5 +11,6 @@ mod headers;
 mod orgs_form;
 mod orgs_list;
 mod orgs_scale;
+mod orgs_search;
 mod sessions;
 mod sign_in;

@@ -27,6 +27,7 @@ pub struct AppState {
     pub clock: Arc<Clock>,
     pub passwords: Passwords,
     pub session_key: Key,
+    pub common_terms: Arc<crate::orgs::list::CommonTerms>,
 }
 
 impl AppState {
@@ -34,7 +35,14 @@ impl AppState {
         let secret = config.load_secret_key()?;
         // HKDF-derived, so any secret of 64+ characters gives a full-strength key.
         let session_key = Key::derive_from(&secret);
-        Ok(Self { db, config: Arc::new(config), clock, passwords: Passwords::new()?, session_key })
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            clock,
+            passwords: Passwords::new()?,
+            session_key,
+            common_terms: Arc::default(),
+        })
     }
 }
 
@@ -77,6 +85,7 @@ pub fn build(
         .app_data(web::Data::from(state.config.clone()))
         .app_data(web::Data::from(state.clock.clone()))
         .app_data(web::Data::new(state.passwords.clone()))
+        .app_data(web::Data::from(state.common_terms.clone()))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(
             web::QueryConfig::default().error_handler(|e, _| {

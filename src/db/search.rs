@@ -12,7 +12,7 @@ use super::schema::organizations;
 use super::{like_contains, Backend, DbConn};
 
 /// Which folded keys a search looks in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrgField {
     All,
     Name,
@@ -125,4 +125,31 @@ pub fn fts_window(
     .bind::<BigInt, _>(offset)
     .load(sqlite)?;
     Ok(rows.into_iter().map(|r| r.rowid).collect())
+}
+
+/// How many organizations match a `LIKE` search, counted inside the database up to `cap + 1`
+/// (fetching the ids to count them cost 55 ms instead of 15 ms for a common term at a million).
+pub fn like_count(conn: &mut DbConn, field: OrgField, folded: &str, cap: i64) -> QueryResult<i64> {
+    let condition = match field {
+        OrgField::All => "name_key LIKE $1 ESCAPE '\\' OR contact_key LIKE $1 ESCAPE '\\'",
+        OrgField::Name => "name_key LIKE $1 ESCAPE '\\'",
+        OrgField::Contact => "contact_key LIKE $1 ESCAPE '\\'",
+    };
+    let pattern = like_contains(folded);
+    let row: Count = match conn {
+        DbConn::Pg(pg) => diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM organizations WHERE {condition} LIMIT $2) AS matches"
+        ))
+        .bind::<Text, _>(pattern)
+        .bind::<BigInt, _>(cap + 1)
+        .get_result(pg)?,
+        DbConn::Sqlite(sqlite) => diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM organizations WHERE {} LIMIT ?2) AS matches",
+            condition.replace("$1", "?1")
+        ))
+        .bind::<Text, _>(pattern)
+        .bind::<BigInt, _>(cap + 1)
+        .get_result(sqlite)?,
+    };
+    Ok(row.n)
 }

@@ -5,7 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::queries::{self, OwnMembership};
-use crate::audit::{self, Actor, NewEvent};
+use crate::audit::{self, NewEvent};
 use crate::auth::password::{check_policy, Passwords};
 use crate::auth::{session, CurrentAccount};
 use crate::clock::Clock;
@@ -88,7 +88,7 @@ pub async fn change_password(
     }
 
     let hash = passwords.hash(form.password).await?;
-    let actor = Actor { id: Some(account_id), email: account.email().to_owned(), client };
+    let actor = account.actor(client);
     let now = clock.now();
     let epoch = db
         .run(move |conn| {

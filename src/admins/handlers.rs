@@ -6,7 +6,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::queries::{self, AddError, Added, AdminRow, RemoveError};
-use crate::audit::Actor;
 use crate::auth::PlatformAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
@@ -59,10 +58,6 @@ async fn page(
     render_with(status, &page)
 }
 
-fn actor(admin: &PlatformAdmin, client: ClientAddr) -> Actor {
-    Actor { id: Some(admin.id()), email: admin.email().to_owned(), client }
-}
-
 /// `GET /admin/administrators`
 pub async fn show(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     page(&admin, &db, StatusCode::OK, String::new(), FieldErrors::default(), None).await
@@ -96,7 +91,7 @@ pub async fn add(
             .await
         }
     };
-    let actor = actor(&admin, client);
+    let actor = admin.actor(client);
     let now = clock.now();
     let target = email.clone();
     let outcome = db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &actor, &target, now))).await?;
@@ -132,7 +127,7 @@ pub async fn remove(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let target = path.into_inner();
-    let actor = actor(&admin, client);
+    let actor = admin.actor(client);
     let now = clock.now();
     let outcome = db.run(move |conn| Ok::<_, AppError>(queries::remove(conn, &actor, target, now))).await?;
     match outcome {

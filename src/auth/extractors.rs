@@ -41,6 +41,11 @@ impl CurrentAccount {
         &self.session
     }
 
+    /// This account as the author of a change, for the audit trail.
+    pub fn actor(&self, client: crate::web::client::ClientAddr) -> crate::audit::Actor {
+        crate::audit::Actor { id: Some(self.id()), email: self.email().to_owned(), client }
+    }
+
     /// The frame of a page shown to this account.
     pub fn layout(&self, title: impl Into<String>, section: Section) -> Result<Layout, AppError> {
         let nav = Nav {

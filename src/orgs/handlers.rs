@@ -5,7 +5,6 @@ use askama::Template;
 
 use super::forms::{NewOrg, OrgChanges, OrgForm};
 use super::queries::{self, OrgForEdit, SaveError};
-use crate::audit::Actor;
 use crate::auth::PlatformAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
@@ -89,10 +88,6 @@ impl OrgFormPage {
     }
 }
 
-fn actor(admin: &PlatformAdmin, client: ClientAddr) -> Actor {
-    Actor { id: Some(admin.id()), email: admin.email().to_owned(), client }
-}
-
 /// `GET /admin/organizations/new`
 pub async fn new_form(admin: PlatformAdmin) -> Result<HttpResponse, AppError> {
     render(&OrgFormPage::new(&admin, FormMode::Add, OrgForm::default(), FieldErrors::default())?)
@@ -110,7 +105,7 @@ pub async fn create(
         Ok(org) => org,
         Err(errors) => return render_422(&OrgFormPage::new(&admin, FormMode::Add, form, errors)?),
     };
-    let actor = actor(&admin, client);
+    let actor = admin.actor(client);
     let now = clock.now();
     let saved = {
         let new_org = new_org.clone();
@@ -175,7 +170,7 @@ pub async fn update(
         Ok(changes) => changes,
         Err(errors) => return render_422(&OrgFormPage::new(&admin, edit_mode(&org), form, errors)?),
     };
-    let actor = actor(&admin, client);
+    let actor = admin.actor(client);
     let now = clock.now();
     let org_id = org.id;
     let saved = {

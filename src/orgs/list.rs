@@ -256,7 +256,8 @@ impl ListParams {
 }
 
 /// One row of the Organizations page.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organizations)]
 pub struct OrgRow {
     pub id: i64,
     pub name: String,
@@ -387,28 +388,6 @@ fn past(cursor: &Cursor, sort: Option<SortKey>, dir: Direction) -> Option<Condit
     Some(condition)
 }
 
-type RowColumns = (
-    organizations::id,
-    organizations::name,
-    organizations::name_key,
-    organizations::contact_email,
-    organizations::contact_key,
-    organizations::quota_gb,
-    organizations::member_count,
-    organizations::created_at,
-);
-
-const ROW_COLUMNS: RowColumns = (
-    organizations::id,
-    organizations::name,
-    organizations::name_key,
-    organizations::contact_email,
-    organizations::contact_key,
-    organizations::quota_gb,
-    organizations::member_count,
-    organizations::created_at,
-);
-
 /// Searches known to match more than `COUNT_CAP` organizations, and when that was counted.
 /// Counting past the cap is the one costly part of such a search (15 ms on PostgreSQL at a
 /// million) and its outcome only changes after mass removals, so each application instance
@@ -492,7 +471,7 @@ pub fn list(conn: &mut DbConn, params: &ListParams, common: &CommonTerms) -> Que
     let per_page = params.per_page;
     let (sort, dir) = (params.sort, params.dir);
     let read = |conn: &mut DbConn, query: OrgQuery, limit: i64| -> QueryResult<Vec<OrgRow>> {
-        query.select(ROW_COLUMNS).limit(limit).load(conn)
+        query.select(OrgRow::as_select()).limit(limit).load(conn)
     };
 
     let keyset = params.cursor.as_ref().and_then(|cursor| Some((cursor, past(cursor, sort, dir)?)));
@@ -522,8 +501,11 @@ pub fn list(conn: &mut DbConn, params: &ListParams, common: &CommonTerms) -> Que
         if page == 1 && sort.is_none() && matches!(matching, Matching::Everything) {
             // The page everyone opens first: a static query, so its prepared statement is
             // cached instead of being parsed again on every request.
-            let rows =
-                organizations::table.order(organizations::id.asc()).select(ROW_COLUMNS).limit(per_page).load(conn)?;
+            let rows = organizations::table
+                .order(organizations::id.asc())
+                .select(OrgRow::as_select())
+                .limit(per_page)
+                .load(conn)?;
             (rows, page)
         } else if page == 1 {
             (read(conn, sorted(filtered(&matching), sort, dir, true), per_page)?, page)

@@ -55,6 +55,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::orgs::configure(cfg);
     crate::admins::configure(cfg);
     crate::audit::configure(cfg);
+    crate::mail::configure(cfg);
+    crate::properties::configure(cfg);
+    crate::removal::configure(cfg);
     cfg.route("/healthz", web::get().to(healthz));
 }
 
@@ -86,6 +89,7 @@ pub fn build(
         .app_data(web::Data::from(state.clock.clone()))
         .app_data(web::Data::new(state.passwords.clone()))
         .app_data(web::Data::from(state.common_terms.clone()))
+        .app_data(web::Data::new(crate::mail::Site::from_config(&state.config)))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(
             web::QueryConfig::default().error_handler(|e, _| {

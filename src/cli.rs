@@ -112,6 +112,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             drop(conn);
             let db = Db::connect(config.database.clone(), pool_size(&config.database))?;
+            // Delivery problems (a bad SMTP URL) stop the start, not the first email.
+            let worker = crate::mail::worker::Worker::new(db.clone(), clock.clone(), &config)?.spawn()?;
             let state = AppState::new(config, db, clock)?;
             println!(
                 "orgportal is serving {} on {} at {}",
@@ -122,7 +124,9 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if bootstrap == Bootstrap::AlreadyDone {
                 println!("Sign in with a platform administrator account (`orgportal admin add EMAIL` creates one).");
             }
-            actix_web::rt::System::new().block_on(app::serve(state))
+            let served = actix_web::rt::System::new().block_on(app::serve(state));
+            worker.stop();
+            served
         }
         Command::Migrate => {
             println!("The database schema is up to date.");

@@ -12,6 +12,7 @@ use crate::csrf::CsrfForm;
 use crate::db::Db;
 use crate::domain::{EmailAddress, FieldErrors};
 use crate::error::AppError;
+use crate::mail::Site;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
@@ -74,6 +75,7 @@ pub async fn add(
     admin: PlatformAdmin,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    site: web::Data<Site>,
     client: ClientAddr,
     CsrfForm(form): CsrfForm<AddForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -94,13 +96,15 @@ pub async fn add(
     let actor = admin.actor(client);
     let now = clock.now();
     let target = email.clone();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &actor, &target, now))).await?;
+    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &site, &actor, &target, now))).await?;
     match outcome {
         Ok(added) => {
             let message = match added {
                 Added::Promoted => format!("{email} is now a platform administrator."),
                 Added::Invited => {
-                    format!("{email} is invited as a platform administrator and can sign in once registered.")
+                    format!(
+                        "{email} is invited as a platform administrator: a registration link is on its way by email."
+                    )
                 }
             };
             flash::set(admin.session(), FlashKind::Success, message);

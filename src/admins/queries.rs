@@ -7,6 +7,8 @@ use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::accounts;
 use crate::db::{self, DbConn};
 use crate::domain::EmailAddress;
+use crate::mail::{self, messages, Site};
+use crate::registration;
 
 /// Advisory-lock key serialising removals on PostgreSQL, so two administrators removing each
 /// other at the same instant cannot both succeed (SQLite's BEGIN IMMEDIATE serialises already).
@@ -43,26 +45,38 @@ pub enum AddError {
 }
 
 /// Promote an existing account, or create an invited one (it gets its password by registering).
-pub fn add(conn: &mut DbConn, actor: &Actor, email: &EmailAddress, now: NaiveDateTime) -> Result<Added, AddError> {
+pub fn add(
+    conn: &mut DbConn,
+    site: &Site,
+    actor: &Actor,
+    email: &EmailAddress,
+    now: NaiveDateTime,
+) -> Result<Added, AddError> {
     db::write_transaction(conn, |conn| {
-        let existing: Option<(i64, bool)> = accounts::table
+        let existing: Option<(i64, bool, String)> = accounts::table
             .filter(accounts::email.eq(email.as_str()))
-            .select((accounts::id, accounts::is_platform_admin))
+            .select((accounts::id, accounts::is_platform_admin, accounts::status))
             .first(conn)
             .optional()?;
-        let outcome = match existing {
-            Some((_, true)) => return Err(AddError::AlreadyAdmin),
-            Some((id, false)) => {
+        let (account_id, outcome) = match existing {
+            Some((_, true, _)) => return Err(AddError::AlreadyAdmin),
+            Some((id, false, status)) => {
                 diesel::update(accounts::table.find(id))
                     .set((accounts::is_platform_admin.eq(true), accounts::updated_at.eq(now)))
                     .execute(conn)?;
-                Added::Promoted
+                (id, if status == "invited" { Added::Invited } else { Added::Promoted })
             }
             None => {
-                crate::orgs::queries::find_or_invite_account(conn, email, true, now)?;
-                Added::Invited
+                let (id, _, _) = crate::orgs::queries::find_or_invite_account(conn, email, true, now)?;
+                (id, Added::Invited)
             }
         };
+        // Someone who cannot sign in yet needs a registration link to act on the role.
+        if outcome == Added::Invited {
+            let link = registration::issue(conn, site, account_id, None, now)?;
+            let invitation = messages::platform_admin_invitation(site, email.as_str(), &link.url, link.expires_at);
+            mail::enqueue(conn, site, &invitation, now, now)?;
+        }
         let details = serde_json::json!({ "account": if outcome == Added::Invited { "invited" } else { "existing" } });
         audit::record(conn, &NewEvent::platform(actor, "platform_admin.added", email.as_str()).details(details), now)?;
         Ok(outcome)

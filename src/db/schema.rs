@@ -77,6 +77,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        message_id -> Text,
+        kind -> Text,
+        organization_id -> Nullable<BigInt>,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        organization_id -> Nullable<BigInt>,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    removal_requests (organization_id) {
+        organization_id -> BigInt,
+        initiated_by -> BigInt,
+        initiated_by_email -> Text,
+        initiated_at -> Timestamp,
+        actionable_at -> Timestamp,
+        notified_contact -> Text,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -85,7 +127,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     platform_properties,
     audit_events,
-    platform_counters
+    platform_counters,
+    outbox,
+    invitations,
+    removal_requests
 );
 
 diesel::table! {

@@ -11,6 +11,7 @@ use crate::csrf::CsrfForm;
 use crate::db::Db;
 use crate::domain::{group_thousands, FieldErrors};
 use crate::error::AppError;
+use crate::mail::Site;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
@@ -98,6 +99,7 @@ pub async fn create(
     admin: PlatformAdmin,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    site: web::Data<Site>,
     client: ClientAddr,
     CsrfForm(form): CsrfForm<OrgForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -109,7 +111,7 @@ pub async fn create(
     let now = clock.now();
     let saved = {
         let new_org = new_org.clone();
-        db.run(move |conn| Ok::<_, AppError>(queries::insert_org(conn, &actor, &new_org, now))).await?
+        db.run(move |conn| Ok::<_, AppError>(queries::insert_org(conn, &site, &actor, &new_org, now))).await?
     };
     match saved {
         Ok(_) => {

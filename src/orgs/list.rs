@@ -567,6 +567,8 @@ pub struct OrgRowView {
     pub created: String,
     pub created_iso: String,
     pub manage: bool,
+    /// The Removal Status this viewer reads; empty without a request.
+    pub removal_status: String,
 }
 
 #[derive(Template)]
@@ -578,6 +580,8 @@ pub struct OrgListPage {
     pub rows: Vec<OrgRowView>,
     pub pager: Pager,
     pub page_sizes: [i64; 4],
+    /// This page's address, so the toolbar can come back to it.
+    pub back: String,
 }
 
 impl OrgListPage {
@@ -608,19 +612,22 @@ pub async fn show(
     admin: PlatformAdmin,
     db: web::Data<Db>,
     common: web::Data<CommonTerms>,
+    clock: web::Data<crate::clock::Clock>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let params = ListParams::parse(req.query_string());
     let account_id = admin.id();
     let query = params.clone();
-    let (page, administered) = db
+    let (page, administered, requests) = db
         .run(move |conn| -> QueryResult<_> {
             let page = list(conn, &query, &common)?;
             let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
             let administered = administered_among(conn, account_id, &ids)?;
-            Ok((page, administered))
+            let requests = crate::removal::queries::requests_among(conn, &ids)?;
+            Ok((page, administered, requests))
         })
         .await?;
+    let now = clock.now();
 
     let headers = SortKey::ALL
         .into_iter()
@@ -673,6 +680,7 @@ pub async fn show(
         .into_iter()
         .map(|row| OrgRowView {
             manage: administered.contains(&row.id),
+            removal_status: crate::removal::state::status(requests.get(&row.id), account_id, now),
             id: row.id,
             name: row.name,
             contact_email: row.contact_email,
@@ -689,6 +697,10 @@ pub async fn show(
         rows,
         pager,
         page_sizes: pager::PAGE_SIZES,
+        back: format!(
+            "/admin/organizations{}",
+            if req.query_string().is_empty() { String::new() } else { format!("?{}", req.query_string()) }
+        ),
     })
 }
 

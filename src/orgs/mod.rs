@@ -4,12 +4,14 @@ mod forms;
 mod handlers;
 pub mod list;
 pub mod queries;
+mod selection;
 
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/organizations", web::get().to(list::show))
         .route("/admin/organizations", web::post().to(handlers::create))
+        .route("/admin/organizations/selection", web::post().to(selection::route))
         .route("/admin/organizations/new", web::get().to(handlers::new_form))
         .route("/admin/organizations/{id}/edit", web::get().to(handlers::edit_form))
         .route("/admin/organizations/{id}/edit", web::post().to(handlers::update));

@@ -10,6 +10,8 @@ use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships, organizations};
 use crate::db::{self, org_index, DbConn};
 use crate::domain::{fold, EmailAddress};
+use crate::mail::{self, messages, Site};
+use crate::registration;
 
 /// Why a save was refused.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +106,13 @@ pub fn find_or_invite_account(
 }
 
 /// Add an organization with its first administrator (a Delegate at Account Quota 0).
-pub fn insert_org(conn: &mut DbConn, actor: &Actor, new: &NewOrg, now: NaiveDateTime) -> Result<i64, SaveError> {
+pub fn insert_org(
+    conn: &mut DbConn,
+    site: &Site,
+    actor: &Actor,
+    new: &NewOrg,
+    now: NaiveDateTime,
+) -> Result<i64, SaveError> {
     db::write_transaction(conn, |conn| {
         // The unique index decides races; this check only spares the common case an error.
         if name_taken(conn, new.name.key(), None)? {
@@ -145,6 +153,15 @@ pub fn insert_org(conn: &mut DbConn, actor: &Actor, new: &NewOrg, now: NaiveDate
                 memberships::updated_at.eq(now),
             ))
             .execute(conn)?;
+        // An account that never registered gets a (fresh) registration link; one that can
+        // sign in is told where to find its new organization.
+        let email = if account_status == "invited" {
+            let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
+            messages::organization_admin_invitation(site, admin, org_id, new.name.as_str(), &link.url, link.expires_at)
+        } else {
+            messages::added_as_organization_admin(site, admin, org_id, new.name.as_str())
+        };
+        mail::enqueue(conn, site, &email, now, now)?;
 
         let details = json!({
             "after": {

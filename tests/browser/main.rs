@@ -127,12 +127,30 @@ async fn organizations_journey_in_chromium() {
         }),
     );
     let client = ClientBuilder::native()
-        .capabilities(capabilities)
+        .capabilities(capabilities.clone())
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
         .expect("a Chromium session");
 
-    let outcome = journey(&client, &base).await;
+    let mut outcome = journey(&client, &base).await;
+    if outcome.is_ok() {
+        // A second administrator in a second browser, for the removal that needs two.
+        add_platform_admin(&data.path().join("orgportal.db"), SECOND_EMAIL, SECOND_PASSWORD);
+        match ClientBuilder::native()
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+        {
+            Ok(second) => {
+                outcome = removal_journey(&client, &second, &base).await;
+                if outcome.is_err() {
+                    save_artifacts_as(&second, "failure-second").await;
+                }
+                let _ = second.close().await;
+            }
+            Err(e) => outcome = Err(format!("a second Chromium session: {e}").into()),
+        }
+    }
     if let Err(error) = &outcome {
         save_artifacts(&client).await;
         eprintln!("journey failed at {:?}: {error}", client.current_url().await.ok().map(|u| u.to_string()));
@@ -140,6 +158,125 @@ async fn organizations_journey_in_chromium() {
     let _ = client.close().await;
     if let Err(error) = outcome {
         panic!("browser journey failed: {error} (screenshot and HTML in target/e2e-artifacts/)");
+    }
+}
+
+const SECOND_EMAIL: &str = "second.admin@example.com";
+const SECOND_PASSWORD: &str = "lichen-summit-82-parade";
+
+/// A platform administrator straight in the server's database (registration comes later).
+fn add_platform_admin(db: &Path, email: &str, password: &str) {
+    use diesel::prelude::*;
+    use orgportal::db::schema::accounts;
+    use orgportal::db::{ConnectionManager, DatabaseTarget};
+    let mut conn =
+        ConnectionManager::new(DatabaseTarget::Sqlite(db.to_owned())).open().expect("open the server's database");
+    let now = chrono::Utc::now().naive_utc();
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::email.eq(email),
+            accounts::password_hash.eq(orgportal::auth::password::hash_blocking(password).expect("hash")),
+            accounts::status.eq("active"),
+            accounts::is_platform_admin.eq(true),
+            accounts::created_at.eq(now),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .expect("add a platform administrator");
+}
+
+async fn sign_in(client: &Client, base: &str, email: &str, password: &str) -> Outcome {
+    client.goto(&format!("{base}/login")).await?;
+    fill(client, "#email", email).await?;
+    fill(client, "#password", password).await?;
+    click(client, "form[action='/login'] button[type=submit]").await
+}
+
+/// The Removal Status this browser reads for the only row of a name search.
+async fn removal_status(client: &Client, base: &str, name: &str) -> Result<String, Box<dyn std::error::Error>> {
+    client.goto(&format!("{base}/admin/organizations")).await?;
+    search(client, name, "name").await?;
+    Ok(text_of(client, "tr[data-org-id] td.removal-status").await?.trim().to_owned())
+}
+
+/// Two administrators, two browsers: A initiates with notification and both read the
+/// countdown; B declines; A initiates without notification (Pending for A, Awaiting approval
+/// for B); B approves with the password; the organization is gone for both.
+async fn removal_journey(a: &Client, b: &Client, base: &str) -> Outcome {
+    const ORG: &str = "Müller Logistik GmbH";
+    sign_in(a, base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    sign_in(b, base, SECOND_EMAIL, SECOND_PASSWORD).await?;
+
+    // A selects the row and uses the toolbar's Remove.
+    a.goto(&format!("{base}/admin/organizations")).await?;
+    search(a, "Müller", "name").await?;
+    a.find(Locator::Css("tr[data-org-id] input[type=radio]")).await?.click().await?;
+    click(a, ".toolbar button[value=remove]").await?;
+    expect_text(a, "h1", "Request to remove organization").await?;
+    ensure(
+        a.find(Locator::Css("input[name=notify_contact]:checked")).await.is_ok(),
+        "notification checked by default",
+    )?;
+    check_accessibility(a, "removal request page").await?;
+    screenshot(a, 1280, 900, "removal-request.png").await?;
+    a.set_window_size(1280, 800).await?;
+    click(a, "form[action$='/removal'] button[type=submit]").await?;
+    expect_text(a, ".flash", "was notified").await?;
+    ensure(removal_status(a, base, "Müller").await? == "Action in 6 days", "A reads the countdown")?;
+    ensure(removal_status(b, base, "Müller").await? == "Action in 6 days", "B reads the countdown")?;
+
+    // B declines from the row's removal page.
+    click(b, "tr[data-org-id] a[href$='/removal']").await?;
+    check_accessibility(b, "removal page of a pending request").await?;
+    ensure(
+        b.find(Locator::Css("form[action$='/removal/approve']")).await.is_err(),
+        "no Approve before the notice ran",
+    )?;
+    click(b, "form[action$='/removal/decline'] button").await?;
+    expect_text(b, ".flash", "declined").await?;
+    ensure(removal_status(b, base, "Müller").await?.is_empty(), "the status is cleared")?;
+
+    // A initiates again, this time without notification.
+    a.goto(&format!("{base}/admin/organizations")).await?;
+    search(a, "Müller", "name").await?;
+    click(a, "tr[data-org-id] a[href$='/removal']").await?;
+    a.find(Locator::Css("input[name=notify_contact]")).await?.click().await?;
+    click(a, "form[action$='/removal'] button[type=submit]").await?;
+    expect_text(a, ".flash", "without notification").await?;
+    ensure(removal_status(a, base, "Müller").await? == "Pending", "A reads Pending")?;
+    ensure(removal_status(b, base, "Müller").await? == "Awaiting approval", "B reads Awaiting approval")?;
+
+    // B approves through the toolbar, confirming with the password.
+    b.find(Locator::Css("tr[data-org-id] input[type=radio]")).await?.click().await?;
+    click(b, ".toolbar button[value=approve]").await?;
+    expect_text(b, "#removal-status", "Awaiting approval").await?;
+    check_accessibility(b, "removal approval page").await?;
+    screenshot(b, 1280, 1000, "removal-approve.png").await?;
+    b.set_window_size(1280, 800).await?;
+    fill(b, "#password", SECOND_PASSWORD).await?;
+    click(b, "form[action$='/removal/approve'] button[type=submit]").await?;
+    expect_text(b, ".flash", "was removed").await?;
+    for (who, client) in [("A", a), ("B", b)] {
+        client.goto(&format!("{base}/admin/organizations")).await?;
+        search(client, "Müller", "name").await?;
+        ensure(row_names(client).await?.is_empty(), format!("{ORG} is gone for {who}"))?;
+    }
+    // The pages this issue added pass axe too.
+    for (path, what) in [("/admin/properties", "properties page"), ("/admin/outbox", "outbox")] {
+        a.goto(&format!("{base}{path}")).await?;
+        check_accessibility(a, what).await?;
+    }
+    Ok(())
+}
+
+async fn save_artifacts_as(client: &Client, name: &str) {
+    let dir = repo_path("target/e2e-artifacts");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(png) = client.screenshot().await {
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+    if let Ok(html) = client.source().await {
+        let _ = std::fs::write(dir.join(format!("{name}.html")), html);
     }
 }
 
@@ -383,7 +520,7 @@ async fn search(client: &Client, text: &str, by: &str) -> Outcome {
 }
 
 async fn row_names(client: &Client) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let cells: Vec<Element> = client.find_all(Locator::Css("tr[data-org-id] td:first-child")).await?;
+    let cells: Vec<Element> = client.find_all(Locator::Css("tr[data-org-id] td.name")).await?;
     let mut names = Vec::new();
     for cell in cells {
         names.push(cell.text().await?);

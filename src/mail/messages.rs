@@ -1,0 +1,206 @@
+//! Every email the portal sends, in one place: each function words one message, and the two
+//! shared templates (`templates/mail/message.{txt,html}`) lay it out as plain text and HTML.
+
+use askama::Template;
+use chrono::NaiveDateTime;
+
+use super::Site;
+
+/// A rendered email, ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct Email {
+    /// What kind of message this is (kept in the outbox; lets a queued one be withdrawn).
+    pub kind: &'static str,
+    pub to: String,
+    pub organization_id: Option<i64>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The words of one message, before layout.
+struct Content {
+    subject: String,
+    paragraphs: Vec<String>,
+    /// A button in HTML, a bare link in text.
+    action: Option<(String, String)>,
+    /// Smaller print under the action.
+    notes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.txt")]
+struct TextBody<'a> {
+    content: &'a Content,
+    site: &'a Site,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.html")]
+struct HtmlBody<'a> {
+    content: &'a Content,
+    site: &'a Site,
+}
+
+impl Content {
+    fn into_email(self, site: &Site, kind: &'static str, to: &str, organization_id: Option<i64>) -> Email {
+        // Both templates are compiled in and take only strings; rendering cannot fail on data.
+        let text = TextBody { content: &self, site }.render().unwrap_or_default();
+        let html = HtmlBody { content: &self, site }.render().unwrap_or_default();
+        Email { kind, to: to.to_owned(), organization_id, subject: self.subject, text, html }
+    }
+}
+
+fn day_and_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn days(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
+}
+
+pub const INVITATION: &str = "invitation";
+pub const ADDED_AS_ADMINISTRATOR: &str = "added_as_administrator";
+pub const REMOVAL_NOTICE: &str = "removal_notice";
+pub const REMOVAL_WITHDRAWN: &str = "removal_withdrawn";
+pub const REMOVAL_CARRIED_OUT: &str = "removal_carried_out";
+pub const REMOVAL_AWAITS_APPROVAL: &str = "removal_awaits_approval";
+
+/// Invitation to administer a new organization (an unknown Administrator email on Add
+/// organization).
+pub fn organization_admin_invitation(
+    site: &Site,
+    to: &str,
+    org_id: i64,
+    org_name: &str,
+    link: &str,
+    expires_at: NaiveDateTime,
+) -> Email {
+    Content {
+        subject: format!("You are invited to administer {org_name}"),
+        paragraphs: vec![
+            format!("A platform administrator added the organization “{org_name}” and named you its administrator."),
+            "Open the link below to choose your password. Once you have, you can sign in and manage the organization's users, quotas and properties.".into(),
+        ],
+        action: Some(("Set up your account".into(), link.to_owned())),
+        notes: vec![
+            format!("The link works once and expires on {}.", day_and_time(expires_at)),
+            "If you did not expect this email, you can ignore it.".into(),
+        ],
+    }
+    .into_email(site, INVITATION, to, Some(org_id))
+}
+
+/// Invitation to become a platform administrator (an unknown email on Platform administrators).
+pub fn platform_admin_invitation(site: &Site, to: &str, link: &str, expires_at: NaiveDateTime) -> Email {
+    Content {
+        subject: "You are invited to be a platform administrator".into(),
+        paragraphs: vec![
+            "A platform administrator invited you to help run the portal: organizations, their removal, and platform settings.".into(),
+            "Open the link below to choose your password.".into(),
+        ],
+        action: Some(("Set up your account".into(), link.to_owned())),
+        notes: vec![
+            format!("The link works once and expires on {}.", day_and_time(expires_at)),
+            "If you did not expect this email, you can ignore it.".into(),
+        ],
+    }
+    .into_email(site, INVITATION, to, None)
+}
+
+/// An existing account was named the administrator of a new organization.
+pub fn added_as_organization_admin(site: &Site, to: &str, org_id: i64, org_name: &str) -> Email {
+    Content {
+        subject: format!("You now administer {org_name}"),
+        paragraphs: vec![
+            format!("A platform administrator added the organization “{org_name}” and named you its administrator."),
+            "Sign in with your existing account to manage it.".into(),
+        ],
+        action: Some(("Sign in".into(), site.link("/login"))),
+        notes: vec![],
+    }
+    .into_email(site, ADDED_AS_ADMINISTRATOR, to, Some(org_id))
+}
+
+/// To the contact person: a removal was requested and may be carried out after the notice.
+pub fn removal_notice(
+    site: &Site,
+    to: &str,
+    org_id: i64,
+    org_name: &str,
+    notice_days: i64,
+    actionable_at: NaiveDateTime,
+) -> Email {
+    Content {
+        subject: format!("{org_name} is scheduled for removal"),
+        paragraphs: vec![
+            format!("A platform administrator has asked for the organization “{org_name}” to be removed, with all of its users and data."),
+            format!(
+                "The removal may be carried out in {}, from {}, once a second platform administrator approves it.",
+                days(notice_days),
+                day_and_time(actionable_at)
+            ),
+            "If this is a mistake, contact your platform administrators before then: either of them can withdraw the request.".into(),
+        ],
+        action: None,
+        notes: vec!["You receive this email because you are the organization's contact person.".into()],
+    }
+    .into_email(site, REMOVAL_NOTICE, to, Some(org_id))
+}
+
+/// How a request was withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawal {
+    Cancelled,
+    Declined,
+}
+
+/// To the contact person of a notified request: it was withdrawn.
+pub fn removal_withdrawn(site: &Site, to: &str, org_id: i64, org_name: &str, how: Withdrawal) -> Email {
+    let what = match how {
+        Withdrawal::Cancelled => "cancelled by the administrator who asked for it",
+        Withdrawal::Declined => "declined by another platform administrator",
+    };
+    Content {
+        subject: format!("The removal of {org_name} was withdrawn"),
+        paragraphs: vec![
+            format!("The request to remove the organization “{org_name}” was {what}."),
+            "Nothing was removed; the organization stays as it is.".into(),
+        ],
+        action: None,
+        notes: vec!["You receive this email because you are the organization's contact person.".into()],
+    }
+    .into_email(site, REMOVAL_WITHDRAWN, to, Some(org_id))
+}
+
+/// To the contact person of a notified request: the organization is gone.
+pub fn removal_carried_out(site: &Site, to: &str, org_id: i64, org_name: &str) -> Email {
+    Content {
+        subject: format!("{org_name} was removed"),
+        paragraphs: vec![
+            format!("The organization “{org_name}” was removed after two platform administrators agreed."),
+            "Its users, plans and settings were deleted and cannot be restored.".into(),
+        ],
+        action: None,
+        notes: vec!["You receive this email because you were the organization's contact person.".into()],
+    }
+    .into_email(site, REMOVAL_CARRIED_OUT, to, Some(org_id))
+}
+
+/// To every other platform administrator, when a removal becomes actionable.
+pub fn removal_awaits_approval(site: &Site, to: &str, org_id: i64, org_name: &str, initiator: &str) -> Email {
+    Content {
+        subject: format!("Removal of {org_name} awaits your approval"),
+        paragraphs: vec![
+            format!("{initiator} asked for the organization “{org_name}” to be removed, and the request can now be approved."),
+            "A removal needs a second platform administrator. Review what would be lost, then approve or decline it.".into(),
+        ],
+        action: Some(("Review the request".into(), site.link(&format!("/admin/organizations/{org_id}/removal")))),
+        notes: vec!["You receive this email because you are a platform administrator.".into()],
+    }
+    .into_email(site, REMOVAL_AWAITS_APPROVAL, to, Some(org_id))
+}

@@ -1,0 +1,91 @@
+//! Email: messages are rendered and written to the `outbox` table in the same transaction as
+//! the change that causes them, and a background worker delivers them (`worker`). Nothing
+//! sends mail from a request.
+
+pub mod messages;
+mod outbox_page;
+pub mod worker;
+
+use actix_web::web;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::config::Config;
+use crate::db::schema::outbox;
+use crate::db::DbConn;
+
+pub use messages::Email;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/outbox", web::get().to(outbox_page::show))
+        .route("/admin/outbox/{id}/retry", web::post().to(outbox_page::retry));
+}
+
+/// What every email needs to know about the portal: where its links point and the domain of
+/// its Message-IDs. Built once from the settings.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// `ORGPORTAL_BASE_URL`, without a trailing slash: the only source of links in emails.
+    pub base_url: String,
+    message_id_domain: String,
+}
+
+impl Site {
+    pub fn from_config(config: &Config) -> Self {
+        let domain = url::Url::parse(&config.base_url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .filter(|host| !host.is_empty())
+            .unwrap_or_else(|| config.mail_from.address.as_str().rsplit('@').next().unwrap_or("localhost").to_owned());
+        Self { base_url: config.base_url.clone(), message_id_domain: domain.trim_matches(['[', ']']).to_owned() }
+    }
+
+    /// An absolute link to `path` (which starts with `/`).
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A fresh, globally unique Message-ID. It is stored with the message, so a resend after
+    /// a lost acknowledgement carries the same one and receivers can drop the duplicate.
+    fn new_message_id(&self) -> String {
+        format!("<{}@{}>", crate::auth::random_token(18), self.message_id_domain)
+    }
+}
+
+/// Queue `email` for delivery at `due` (now, or later for a message that must wait, such as a
+/// removal becoming actionable). Call inside the transaction of the change that causes it.
+pub fn enqueue(
+    conn: &mut DbConn,
+    site: &Site,
+    email: &Email,
+    due: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::message_id.eq(site.new_message_id()),
+            outbox::kind.eq(email.kind),
+            outbox::organization_id.eq(email.organization_id),
+            outbox::recipient.eq(&email.to),
+            outbox::subject.eq(&email.subject),
+            outbox::body_text.eq(&email.text),
+            outbox::body_html.eq(&email.html),
+            outbox::status.eq("queued"),
+            outbox::next_attempt_at.eq(due),
+            outbox::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Withdraw messages of `kind` about `organization_id` that are still waiting (a removal
+/// request that was cancelled before its "awaits approval" emails were due). They stay in the
+/// outbox, marked cancelled, so the history is complete.
+pub fn cancel_queued(conn: &mut DbConn, organization_id: i64, kind: &str, why: &str) -> QueryResult<usize> {
+    diesel::update(outbox::table)
+        .filter(outbox::organization_id.eq(organization_id))
+        .filter(outbox::kind.eq(kind))
+        .filter(outbox::status.eq("queued"))
+        .set((outbox::status.eq("cancelled"), outbox::last_error.eq(why)))
+        .execute(conn)
+}

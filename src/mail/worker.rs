@@ -150,7 +150,10 @@ impl Worker {
     /// attempted (0 when nothing was due).
     pub fn deliver_due(&self) -> anyhow::Result<usize> {
         let mut conn = self.db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let claimed = claim(&mut conn, self.clock.now()).context("claiming due messages")?;
+        let mut claimed = claim(&mut conn, self.clock.now()).context("claiming due messages")?;
+        // RETURNING does not keep the subquery's order; send in the order they were queued,
+        // so a "withdrawn" notice never arrives before the notice it withdraws.
+        claimed.sort_by_key(|message| message.id);
         for message in &claimed {
             let outcome = self.send(message);
             let now = self.clock.now();

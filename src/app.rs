@@ -53,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::accounts::configure(cfg);
     crate::home::configure(cfg);
     crate::orgs::configure(cfg);
+    crate::organization::configure(cfg);
     crate::admins::configure(cfg);
     crate::audit::configure(cfg);
     crate::mail::configure(cfg);

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod home;
 pub mod mail;
+pub mod organization;
 pub mod orgs;
 pub mod properties;
 pub mod registration;

@@ -20,15 +20,8 @@ pub struct AuditPage {
 }
 
 impl AuditPage {
-    /// Details as compact `key: value` text (the stored JSON, flattened one level).
     fn details_text(event: &EventRow) -> String {
-        match serde_json::from_str::<serde_json::Value>(&event.details) {
-            Ok(serde_json::Value::Object(map)) if map.is_empty() => String::new(),
-            Ok(serde_json::Value::Object(map)) => {
-                map.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
-            }
-            _ => event.details.clone(),
-        }
+        super::details_text(&event.details)
     }
 }
 

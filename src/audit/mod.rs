@@ -55,6 +55,12 @@ impl<'a> NewEvent<'a> {
         }
     }
 
+    /// An organization-level event, shown to the organization's administrators on
+    /// `/orgs/{id}/audit` (and not to platform administrators).
+    pub fn in_organization(actor: &'a Actor, action: &'static str, target: &'a str, id: i64, name: &'a str) -> Self {
+        Self { scope: "organization", ..Self::platform(actor, action, target) }.organization(id, name)
+    }
+
     pub fn organization(mut self, id: i64, name: &'a str) -> Self {
         self.organization = Some((id, name));
         self
@@ -83,4 +89,15 @@ pub fn record(conn: &mut DbConn, event: &NewEvent<'_>, at: NaiveDateTime) -> Que
         ))
         .execute(conn)
         .map(drop)
+}
+
+/// Details as compact `key: value` text (the stored JSON, flattened one level).
+pub fn details_text(details: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(details) {
+        Ok(serde_json::Value::Object(map)) if map.is_empty() => String::new(),
+        Ok(serde_json::Value::Object(map)) => {
+            map.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
+        }
+        _ => details.to_owned(),
+    }
 }

@@ -18,12 +18,33 @@ pub struct EventRow {
     pub client_addr: String,
 }
 
+/// Platform-level events, or one organization's own events.
+#[derive(Debug, Clone, Copy)]
+pub enum Trail {
+    Platform,
+    Organization(i64),
+}
+
+fn of(trail: Trail) -> audit_events::BoxedQuery<'static, crate::db::Backend> {
+    match trail {
+        Trail::Platform => audit_events::table.filter(audit_events::scope.eq("platform")).into_boxed(),
+        Trail::Organization(id) => audit_events::table
+            .filter(audit_events::scope.eq("organization"))
+            .filter(audit_events::organization_id.eq(id))
+            .into_boxed(),
+    }
+}
+
 /// One page of platform-level events, newest first, and how many there are.
 pub fn platform_page(conn: &mut DbConn, page: i64, per_page: i64) -> QueryResult<(Vec<EventRow>, i64, i64)> {
-    let total: i64 = audit_events::table.filter(audit_events::scope.eq("platform")).count().get_result(conn)?;
+    page_of(conn, Trail::Platform, page, per_page)
+}
+
+/// One page of a trail, newest first; the total; the page shown (clamped to the last).
+pub fn page_of(conn: &mut DbConn, trail: Trail, page: i64, per_page: i64) -> QueryResult<(Vec<EventRow>, i64, i64)> {
+    let total: i64 = of(trail).count().get_result(conn)?;
     let page = crate::web::pager::clamp_page(page, per_page, total);
-    let rows = audit_events::table
-        .filter(audit_events::scope.eq("platform"))
+    let rows = of(trail)
         .order(audit_events::id.desc())
         .select((
             audit_events::id,

@@ -1,8 +1,8 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use super::queries::{self, OrgSummary, PlatformOverview};
-use crate::auth::{OrgAdmin, PlatformAdmin, SignedIn};
+use super::queries::{self, PlatformOverview};
+use crate::auth::{PlatformAdmin, SignedIn};
 use crate::db::Db;
 use crate::domain::group_thousands;
 use crate::error::AppError;
@@ -45,31 +45,4 @@ impl PlatformHomePage {
 pub async fn platform_home(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let overview = db.run(queries::platform_overview).await?;
     render(&PlatformHomePage { layout: admin.layout("Platform administration", Section::Platform)?, overview })
-}
-
-#[derive(Template)]
-#[template(path = "home/organization.html")]
-pub struct OrgHomePage {
-    pub layout: Layout,
-    pub org: OrgSummary,
-}
-
-impl OrgHomePage {
-    fn seats_label(&self) -> String {
-        match self.org.seats {
-            Some(total) => format!("{} of {}", group_thousands(self.org.member_count), group_thousands(total)),
-            None => format!("{} (unlimited)", group_thousands(self.org.member_count)),
-        }
-    }
-
-    fn quota_label(&self) -> String {
-        format!("{} of {} GB", group_thousands(self.org.quota_allocated_gb), group_thousands(self.org.quota_gb))
-    }
-}
-
-/// `GET /orgs/{id}`
-pub async fn org_home(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    let org_id = admin.org_id;
-    let org = db.run(move |conn| queries::org_summary(conn, org_id)).await?;
-    render(&OrgHomePage { layout: admin.layout(org.name.clone(), Section::Organization)?, org })
 }

@@ -1,5 +1,5 @@
-//! The landing pages: `/` (the consoles this account may use), `/admin` (the platform console
-//! home) and `/orgs/{id}` (an organization's home for its administrators).
+//! The landing pages: `/` (the consoles this account may use) and `/admin` (the platform
+//! console home). An organization's own home is in `organization`.
 
 mod handlers;
 mod queries;
@@ -7,7 +7,5 @@ mod queries;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(handlers::home))
-        .route("/admin", web::get().to(handlers::platform_home))
-        .route("/orgs/{id}", web::get().to(handlers::org_home));
+    cfg.route("/", web::get().to(handlers::home)).route("/admin", web::get().to(handlers::platform_home));
 }

@@ -9,6 +9,7 @@ mod forms;
 mod guards;
 mod headers;
 mod mail;
+mod organization;
 mod orgs_form;
 mod orgs_list;
 mod orgs_scale;

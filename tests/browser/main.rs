@@ -266,6 +266,15 @@ async fn removal_journey(a: &Client, b: &Client, base: &str) -> Outcome {
         a.goto(&format!("{base}{path}")).await?;
         check_accessibility(a, what).await?;
     }
+    // An organization's own pages, reached from home as its Delegate.
+    a.goto(&format!("{base}/")).await?;
+    click(a, "main a[href^='/orgs/']").await?;
+    check_accessibility(a, "organization home").await?;
+    click(a, ".subnav a[href$='/properties']").await?;
+    expect_text(a, "h1", "Organization properties").await?;
+    check_accessibility(a, "organization properties").await?;
+    click(a, ".subnav a[href$='/audit']").await?;
+    check_accessibility(a, "organization audit log").await?;
     Ok(())
 }
 

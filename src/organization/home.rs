@@ -1,0 +1,109 @@
+//! `GET /orgs/{id}`: seats and quota in use, memberships by status with those awaiting
+//! validation first, and the latest events of this organization.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::audit::queries::{self as audit, EventRow, Trail};
+use crate::auth::OrgAdmin;
+use crate::db::schema::{accounts, memberships, organizations};
+use crate::db::{Db, DbConn};
+use crate::domain::{group_thousands, membership_status_label};
+use crate::error::AppError;
+use crate::web::layout::{Layout, Section};
+use crate::web::render;
+
+/// How many awaiting validations and events the home shows; the users page and the audit
+/// log have the rest.
+const SHOWN: i64 = 10;
+
+#[derive(Debug, Clone, Queryable)]
+pub struct OrgFigures {
+    pub name: String,
+    pub quota_gb: i64,
+    pub quota_allocated_gb: i64,
+    pub seats: Option<i64>,
+    pub member_count: i64,
+}
+
+pub struct Home {
+    pub org: OrgFigures,
+    /// (status, count) in lifecycle order, zero counts included.
+    pub by_status: Vec<(&'static str, i64)>,
+    pub awaiting: Vec<(String, NaiveDateTime)>,
+    pub events: Vec<EventRow>,
+}
+
+const STATUSES: [&str; 4] = ["awaiting_validation", "invited", "active", "removed"];
+
+fn load(conn: &mut DbConn, org_id: i64) -> QueryResult<Home> {
+    let org = organizations::table
+        .find(org_id)
+        .select((
+            organizations::name,
+            organizations::quota_gb,
+            organizations::quota_allocated_gb,
+            organizations::seats,
+            organizations::member_count,
+        ))
+        .first(conn)?;
+    let counted: Vec<(String, i64)> = memberships::table
+        .filter(memberships::organization_id.eq(org_id))
+        .group_by(memberships::status)
+        .select((memberships::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let by_status = STATUSES
+        .into_iter()
+        .map(|status| (status, counted.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n)))
+        .collect();
+    let awaiting = memberships::table
+        .inner_join(accounts::table)
+        .filter(memberships::organization_id.eq(org_id))
+        .filter(memberships::status.eq("awaiting_validation"))
+        .order((memberships::updated_at.asc(), memberships::id.asc()))
+        .limit(SHOWN)
+        .select((accounts::email, memberships::updated_at))
+        .load(conn)?;
+    let (events, _, _) = audit::page_of(conn, Trail::Organization(org_id), 1, SHOWN)?;
+    Ok(Home { org, by_status, awaiting, events })
+}
+
+#[derive(Template)]
+#[template(path = "organization/home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub org_id: i64,
+    pub home: Home,
+}
+
+impl HomePage {
+    fn seats_label(&self) -> String {
+        let org = &self.home.org;
+        match org.seats {
+            Some(total) => format!("{} of {}", group_thousands(org.member_count), group_thousands(total)),
+            None => format!("{} (unlimited)", group_thousands(org.member_count)),
+        }
+    }
+
+    fn quota_label(&self) -> String {
+        let org = &self.home.org;
+        format!("{} of {} GB", group_thousands(org.quota_allocated_gb), group_thousands(org.quota_gb))
+    }
+
+    fn status_label(status: &str) -> &'static str {
+        membership_status_label(status)
+    }
+
+    fn count(n: &i64) -> String {
+        group_thousands(*n)
+    }
+}
+
+/// `GET /orgs/{id}`
+pub async fn show(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    let org_id = admin.org_id;
+    let home = db.run(move |conn| load(conn, org_id)).await?;
+    render(&HomePage { layout: admin.layout(home.org.name.clone(), Section::Organization)?, org_id, home })
+}

@@ -54,6 +54,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::home::configure(cfg);
     crate::orgs::configure(cfg);
     crate::organization::configure(cfg);
+    crate::users::configure(cfg);
+    crate::plans::configure(cfg);
     crate::admins::configure(cfg);
     crate::audit::configure(cfg);
     crate::mail::configure(cfg);

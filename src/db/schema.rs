@@ -50,6 +50,20 @@ diesel::table! {
         updated_at -> Timestamp,
         removed_at -> Nullable<Timestamp>,
         removed_by -> Nullable<BigInt>,
+        plan_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    plans (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        quota_gb -> BigInt,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -121,6 +135,8 @@ diesel::table! {
 
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> accounts (account_id));
+diesel::joinable!(memberships -> plans (plan_id));
+diesel::joinable!(plans -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     organizations,
@@ -130,7 +146,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_counters,
     outbox,
     invitations,
-    removal_requests
+    removal_requests,
+    plans
 );
 
 diesel::table! {

@@ -204,3 +204,64 @@ pub fn removal_awaits_approval(site: &Site, to: &str, org_id: i64, org_name: &st
     }
     .into_email(site, REMOVAL_AWAITS_APPROVAL, to, Some(org_id))
 }
+
+pub const USER_INVITATION: &str = "user_invitation";
+pub const ADDED_TO_ORGANIZATION: &str = "added_to_organization";
+pub const ACCOUNT_VALIDATED: &str = "account_validated";
+
+fn help_note(help: &str) -> String {
+    if help.is_empty() {
+        "Questions? Ask your organization's administrators.".into()
+    } else {
+        format!("Questions? Write to your organization's administrators at {help}.")
+    }
+}
+
+/// Invitation to a new user of an organization (Add user, Resend invitation).
+pub fn user_invitation(
+    site: &Site,
+    to: &str,
+    org_id: i64,
+    org_name: &str,
+    help: &str,
+    link: &str,
+    expires_at: NaiveDateTime,
+) -> Email {
+    Content {
+        subject: format!("You are invited to join {org_name}"),
+        paragraphs: vec![
+            format!("An administrator of “{org_name}” added you as a user."),
+            "Open the link below to choose your password. An administrator then confirms your account, usually after speaking with you, and you can start.".into(),
+        ],
+        action: Some(("Set up your account".into(), link.to_owned())),
+        notes: vec![format!("The link works once and expires on {}.", day_and_time(expires_at)), help_note(help)],
+    }
+    .into_email(site, USER_INVITATION, to, Some(org_id))
+}
+
+/// An account that can already sign in was added to another organization.
+pub fn added_to_organization(site: &Site, to: &str, org_id: i64, org_name: &str, help: &str) -> Email {
+    Content {
+        subject: format!("You were added to {org_name}"),
+        paragraphs: vec![
+            format!("An administrator of “{org_name}” added your existing account as a user."),
+            "An administrator confirms the membership, usually after speaking with you; you will get an email when it is ready.".into(),
+        ],
+        action: None,
+        notes: vec![help_note(help)],
+    }
+    .into_email(site, ADDED_TO_ORGANIZATION, to, Some(org_id))
+}
+
+/// Validation done: the membership is active.
+pub fn account_validated(site: &Site, to: &str, org_id: i64, org_name: &str, help: &str) -> Email {
+    Content {
+        subject: format!("Your account in {org_name} is ready"),
+        paragraphs: vec![format!(
+            "An administrator of “{org_name}” confirmed your account. You can sign in and start."
+        )],
+        action: Some(("Sign in".into(), site.link("/login"))),
+        notes: vec![help_note(help)],
+    }
+    .into_email(site, ACCOUNT_VALIDATED, to, Some(org_id))
+}

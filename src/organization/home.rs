@@ -105,5 +105,5 @@ impl HomePage {
 pub async fn show(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let org_id = admin.org_id;
     let home = db.run(move |conn| load(conn, org_id)).await?;
-    render(&HomePage { layout: admin.layout(home.org.name.clone(), Section::Organization)?, org_id, home })
+    render(&HomePage { layout: admin.layout("Organization overview", Section::Organization)?, org_id, home })
 }

@@ -221,7 +221,19 @@ impl ListParams {
         self.href_with(self.sort, self.dir, page)
     }
 
-    fn href_with(&self, sort: Option<SortKey>, dir: Direction, page: i64) -> String {
+    /// The CSV export of this list (`GET /admin/organizations.csv`): the same search and sort,
+    /// every matching row.
+    pub fn csv_href(&self) -> String {
+        let parts = self.query_parts(self.sort, self.dir);
+        if parts.is_empty() {
+            "/admin/organizations.csv".into()
+        } else {
+            format!("/admin/organizations.csv?{}", parts.join("&"))
+        }
+    }
+
+    /// The search and sort of the query string, leaving out defaults.
+    fn query_parts(&self, sort: Option<SortKey>, dir: Direction) -> Vec<String> {
         let mut parts = Vec::new();
         if !self.q.is_empty() {
             parts.push(format!("q={}", urlencode(&self.q)));
@@ -232,6 +244,11 @@ impl ListParams {
         if let Some(sort) = sort {
             parts.push(format!("sort={}&dir={}", sort.as_str(), dir.as_str()));
         }
+        parts
+    }
+
+    fn href_with(&self, sort: Option<SortKey>, dir: Direction, page: i64) -> String {
+        let mut parts = self.query_parts(sort, dir);
         if self.per_page != pager::DEFAULT_PAGE_SIZE {
             parts.push(format!("per_page={}", self.per_page));
         }
@@ -270,7 +287,7 @@ pub struct OrgRow {
 }
 
 impl OrgRow {
-    fn sort_value(&self, sort: Option<SortKey>) -> SortValue {
+    pub(crate) fn sort_value(&self, sort: Option<SortKey>) -> SortValue {
         match sort {
             None => SortValue::Id,
             Some(SortKey::Name) => SortValue::Text(self.name_key.clone()),
@@ -602,7 +619,7 @@ fn day(at: NaiveDateTime) -> String {
     format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
 }
 
-fn iso_time(at: NaiveDateTime) -> String {
+pub(crate) fn iso_time(at: NaiveDateTime) -> String {
     use chrono::Timelike;
     format!("{}T{:02}:{:02}:{:02}Z", day(at), at.hour(), at.minute(), at.second())
 }
@@ -744,5 +761,12 @@ mod tests {
         assert_eq!(params.href(1), "/admin/organizations?q=a%26b+c");
         assert_eq!(params.href(2), "/admin/organizations?q=a%26b+c&page=2");
         assert_eq!(ListParams::parse("").href(1), "/admin/organizations");
+    }
+
+    #[test]
+    fn the_csv_link_keeps_search_and_sort_but_not_paging() {
+        let params = ListParams::parse("q=a%26b&by=name&sort=quota&dir=desc&per_page=50&page=3");
+        assert_eq!(params.csv_href(), "/admin/organizations.csv?q=a%26b&by=name&sort=quota&dir=desc");
+        assert_eq!(ListParams::parse("per_page=50").csv_href(), "/admin/organizations.csv");
     }
 }

@@ -1,6 +1,7 @@
 //! The web kernel: layout, flash messages, rendering helpers, static files, security headers.
 
 pub mod client;
+pub mod csv_export;
 pub mod flash;
 pub mod headers;
 pub mod layout;

@@ -1,0 +1,357 @@
+//! Add user, Edit user, and the Validate / Remove / Resend invitation actions.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::forms::{parse_new, MemberSettings, UserForm};
+use super::queries::{self, MemberError, OrgUsage};
+use crate::auth::OrgAdmin;
+use crate::clock::Clock;
+use crate::csrf::CsrfForm;
+use crate::db::schema::plans;
+use crate::db::{Db, DbConn};
+use crate::domain::{group_thousands, FieldErrors};
+use crate::error::AppError;
+use crate::mail::Site;
+use crate::web::client::ClientAddr;
+use crate::web::flash::{self, FlashKind};
+use crate::web::layout::{Layout, Section};
+use crate::web::{render, render_with, see_other};
+
+/// A plan as the form's select shows it.
+#[derive(Debug, Clone, Queryable)]
+pub struct PlanOption {
+    pub id: i64,
+    pub name: String,
+    pub quota_gb: i64,
+    pub is_default: bool,
+}
+
+fn plan_options(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<PlanOption>> {
+    plans::table
+        .filter(plans::organization_id.eq(org_id))
+        .order((plans::name_key.asc(), plans::id.asc()))
+        .select((plans::id, plans::name, plans::quota_gb, plans::is_default))
+        .load(conn)
+}
+
+/// Add or edit.
+pub enum Mode {
+    Add,
+    Edit { account_id: i64, email: String },
+}
+
+#[derive(Template)]
+#[template(path = "users/form.html")]
+pub struct UserFormPage {
+    pub layout: Layout,
+    pub org_id: i64,
+    pub mode: Mode,
+    pub form: UserForm,
+    pub errors: FieldErrors,
+    /// A refusal that is about no single field (seats).
+    pub refusal: Option<String>,
+    pub usage: OrgUsage,
+    pub plans: Vec<PlanOption>,
+}
+
+impl UserFormPage {
+    fn heading(&self) -> String {
+        match &self.mode {
+            Mode::Add => "Add user".into(),
+            Mode::Edit { email, .. } => format!("Edit user {email}"),
+        }
+    }
+
+    fn is_add(&self) -> bool {
+        matches!(self.mode, Mode::Add)
+    }
+
+    fn action(&self) -> String {
+        match &self.mode {
+            Mode::Add => format!("/orgs/{}/users", self.org_id),
+            Mode::Edit { account_id, .. } => format!("/orgs/{}/users/{account_id}/edit", self.org_id),
+        }
+    }
+
+    fn checked(&self, value: &str) -> bool {
+        UserForm::checked(value)
+    }
+
+    fn plan_selected(&self, plan: &PlanOption) -> bool {
+        self.form.plan_id.trim() == plan.id.to_string()
+    }
+
+    fn available(&self) -> String {
+        format!(
+            "Available: {} of {} GB",
+            group_thousands(self.usage.quota_left()),
+            group_thousands(self.usage.quota_gb)
+        )
+    }
+
+    fn seats(&self) -> String {
+        match self.usage.seats {
+            Some(total) => {
+                format!("Seats: {} of {} in use", group_thousands(self.usage.member_count), group_thousands(total))
+            }
+            None => format!("Seats: {} in use (unlimited)", group_thousands(self.usage.member_count)),
+        }
+    }
+}
+
+async fn form_page(
+    admin: &OrgAdmin,
+    db: &Db,
+    mode: Mode,
+    form: Option<UserForm>,
+    errors: FieldErrors,
+    refusal: Option<String>,
+) -> Result<UserFormPage, AppError> {
+    let org_id = admin.org_id;
+    let (usage, plans) = db
+        .run(move |conn| -> QueryResult<_> { Ok((queries::usage(conn, org_id)?, plan_options(conn, org_id)?)) })
+        .await?;
+    // A new user starts on the default plan, if the organization has one.
+    let form = form.unwrap_or_else(|| UserForm {
+        plan_id: plans.iter().find(|p| p.is_default).map(|p| p.id.to_string()).unwrap_or_default(),
+        quota_gb: if plans.iter().any(|p| p.is_default) { String::new() } else { "0".into() },
+        ..UserForm::default()
+    });
+    let title = if matches!(mode, Mode::Add) { "Add user" } else { "Edit user" };
+    Ok(UserFormPage {
+        layout: admin.layout(title, Section::Organization)?,
+        org_id,
+        mode,
+        form,
+        errors,
+        refusal,
+        usage,
+        plans,
+    })
+}
+
+/// A refused save, as field errors (422) or a page-level message.
+fn refusal_of(error: MemberError) -> Result<(FieldErrors, Option<String>, StatusCode), AppError> {
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(match error {
+        MemberError::AlreadyMember => (
+            FieldErrors::one("email", "This person already belongs to the organization (see the users list)."),
+            None,
+            unprocessable,
+        ),
+        MemberError::UnknownPlan => {
+            (FieldErrors::one("plan_id", "Choose one of this organization's plans."), None, unprocessable)
+        }
+        MemberError::Limits(limits) => {
+            let mut errors = FieldErrors::default();
+            if let Some(quota) = &limits.quota {
+                errors.add("quota_gb", quota.clone());
+            }
+            (errors, limits.seats.clone(), unprocessable)
+        }
+        MemberError::LastDelegate => {
+            (FieldErrors::one("delegate", MemberError::LastDelegate.to_string()), None, StatusCode::CONFLICT)
+        }
+        MemberError::NotFound => return Err(AppError::NotFound),
+        MemberError::WrongState(why) => return Err(AppError::Conflict(why.into())),
+        MemberError::Database(e) => return Err(e.into()),
+    })
+}
+
+/// `GET /orgs/{id}/users/new`
+pub async fn new_form(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    render(&form_page(&admin, &db, Mode::Add, None, FieldErrors::default(), None).await?)
+}
+
+/// `POST /orgs/{id}/users`
+pub async fn create(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    site: web::Data<Site>,
+    client: ClientAddr,
+    CsrfForm(form): CsrfForm<UserForm>,
+) -> Result<HttpResponse, AppError> {
+    let (email, settings) = match parse_new(&form) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            let page = form_page(&admin, &db, Mode::Add, Some(form), errors, None).await?;
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let org_id = admin.org_id;
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let site = site.into_inner();
+    let added = {
+        let email = email.clone();
+        db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &site, &actor, org_id, &email, &settings, now))).await?
+    };
+    match added {
+        Ok(()) => {
+            // The same words whether or not the account existed.
+            flash::set(
+                admin.session(),
+                FlashKind::Success,
+                format!("{email} was added and will receive an email about it."),
+            );
+            Ok(see_other(&format!("/orgs/{org_id}/users")))
+        }
+        Err(error) => {
+            let (errors, refusal, status) = refusal_of(error)?;
+            render_with(status, &form_page(&admin, &db, Mode::Add, Some(form), errors, refusal).await?)
+        }
+    }
+}
+
+async fn live_or_404(db: &Db, org_id: i64, account_id: i64) -> Result<queries::Live, AppError> {
+    db.run(move |conn| queries::live(conn, org_id, account_id)).await?.ok_or(AppError::NotFound)
+}
+
+/// `GET /orgs/{id}/users/{account_id}/edit`
+pub async fn edit_form(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, account_id) = path.into_inner();
+    let live = live_or_404(&db, admin.org_id, account_id).await?;
+    let on = |set: bool| if set { "on".to_owned() } else { String::new() };
+    let form = UserForm {
+        email: live.email.clone(),
+        delegate: on(live.is_delegate),
+        unsigned_containers: on(live.unsigned_containers),
+        release_protections: on(live.release_protections),
+        recover: on(live.recover),
+        no_second_factor: on(live.no_second_factor),
+        quota_gb: live.quota_gb.to_string(),
+        plan_id: live.plan_id.map(|id| id.to_string()).unwrap_or_default(),
+    };
+    let mode = Mode::Edit { account_id, email: live.email };
+    render(&form_page(&admin, &db, mode, Some(form), FieldErrors::default(), None).await?)
+}
+
+/// `POST /orgs/{id}/users/{account_id}/edit`
+pub async fn update(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    client: ClientAddr,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(mut form): CsrfForm<UserForm>,
+) -> Result<HttpResponse, AppError> {
+    let (_, account_id) = path.into_inner();
+    let org_id = admin.org_id;
+    let live = live_or_404(&db, org_id, account_id).await?;
+    // The email cannot be changed here: show what is stored, whatever was posted.
+    form.email = live.email.clone();
+    let mode = || Mode::Edit { account_id, email: live.email.clone() };
+    let settings = match MemberSettings::parse(&form) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            let page = form_page(&admin, &db, mode(), Some(form), errors, None).await?;
+            return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let saved =
+        db.run(move |conn| Ok::<_, AppError>(queries::edit(conn, &actor, org_id, account_id, &settings, now))).await?;
+    match saved {
+        Ok(()) => {
+            flash::set(admin.session(), FlashKind::Success, format!("{} was saved.", live.email));
+            Ok(see_other(&format!("/orgs/{org_id}/users")))
+        }
+        Err(error) => {
+            let (errors, refusal, status) = refusal_of(error)?;
+            render_with(status, &form_page(&admin, &db, mode(), Some(form), errors, refusal).await?)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NoFields {}
+
+/// Validate, Remove and Resend invitation share their shape: act, then back to the list with
+/// what happened, or a clear refusal.
+async fn act(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    site: web::Data<Site>,
+    client: ClientAddr,
+    account_id: i64,
+    action: &'static str,
+) -> Result<HttpResponse, AppError> {
+    let org_id = admin.org_id;
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let site = site.into_inner();
+    let done = db
+        .run(move |conn| {
+            Ok::<_, AppError>(match action {
+                "validate" => queries::validate(conn, &site, &actor, org_id, account_id, now),
+                "resend" => queries::resend(conn, &site, &actor, org_id, account_id, now),
+                _ => queries::remove(conn, &actor, org_id, account_id, now),
+            })
+        })
+        .await?;
+    let email = match done {
+        Ok(email) => email,
+        Err(MemberError::LastDelegate) => return Err(AppError::Conflict(MemberError::LastDelegate.to_string())),
+        Err(MemberError::NotFound) => return Err(AppError::NotFound),
+        Err(MemberError::WrongState(why)) => return Err(AppError::Conflict(why.into())),
+        Err(MemberError::Database(e)) => return Err(e.into()),
+        Err(other) => return Err(AppError::Conflict(other.to_string())),
+    };
+    let message = match action {
+        "validate" => format!("{email} is validated and was told the account is ready."),
+        "resend" => format!("A new invitation was sent to {email}; the earlier link no longer works."),
+        _ => format!("{email} was removed; the seat and quota are free again."),
+    };
+    flash::set(admin.session(), FlashKind::Success, message);
+    Ok(see_other(&format!("/orgs/{org_id}/users")))
+}
+
+/// `POST /orgs/{id}/users/{account_id}/validate`
+pub async fn validate(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    site: web::Data<Site>,
+    client: ClientAddr,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    act(admin, db, clock, site, client, path.into_inner().1, "validate").await
+}
+
+/// `POST /orgs/{id}/users/{account_id}/remove`
+pub async fn remove(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    site: web::Data<Site>,
+    client: ClientAddr,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    act(admin, db, clock, site, client, path.into_inner().1, "remove").await
+}
+
+/// `POST /orgs/{id}/users/{account_id}/resend`
+pub async fn resend(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    site: web::Data<Site>,
+    client: ClientAddr,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    act(admin, db, clock, site, client, path.into_inner().1, "resend").await
+}

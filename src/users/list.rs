@@ -1,0 +1,312 @@
+//! `GET /orgs/{id}/users`: one organization's memberships with search (email, name), a status
+//! filter, sort toggles on every column and the shared pager. Without a status filter the
+//! removed memberships are left out.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::OrgAdmin;
+use crate::db::schema::{accounts, memberships, plans};
+use crate::db::{like_contains, Backend, Db, DbConn};
+use crate::domain::{fold, group_thousands, membership_status_label};
+use crate::error::AppError;
+use crate::orgs::list::{Direction, SortHeader};
+use crate::web::layout::{Layout, Section};
+use crate::web::pager::{self, Pager};
+use crate::web::{render, urlencode};
+
+pub const STATUSES: [&str; 4] = ["invited", "awaiting_validation", "active", "removed"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    Email,
+    Name,
+    Status,
+    Quota,
+    Added,
+}
+
+impl UserSort {
+    pub const ALL: [UserSort; 5] = [Self::Email, Self::Name, Self::Status, Self::Quota, Self::Added];
+
+    fn parse(raw: Option<&str>) -> Option<Self> {
+        Self::ALL.into_iter().find(|key| Some(key.as_str()) == raw)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Name => "name",
+            Self::Status => "status",
+            Self::Quota => "quota",
+            Self::Added => "added",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Email => "Username (email)",
+            Self::Name => "Name",
+            Self::Status => "Status",
+            Self::Quota => "Account Quota (GB)",
+            Self::Added => "Added",
+        }
+    }
+}
+
+/// The list's query string, read leniently: anything unknown falls back to the default.
+#[derive(Debug, Clone)]
+pub struct UserParams {
+    pub q: String,
+    pub status: Option<&'static str>,
+    pub sort: Option<UserSort>,
+    pub dir: Direction,
+    pub per_page: i64,
+    pub page: i64,
+}
+
+impl UserParams {
+    pub fn parse(query_string: &str) -> Self {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query_string.as_bytes()).into_owned().collect();
+        let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        Self {
+            q: get("q").unwrap_or("").trim().chars().take(254).collect(),
+            status: STATUSES.into_iter().find(|s| Some(*s) == get("status")),
+            sort: UserSort::parse(get("sort")),
+            dir: if get("dir") == Some("desc") { Direction::Desc } else { Direction::Asc },
+            per_page: pager::parse_page_size(get("per_page")),
+            page: pager::parse_page(get("page")),
+        }
+    }
+
+    fn query(&self, sort: Option<UserSort>, dir: Direction, page: i64) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", urlencode(&self.q)));
+        }
+        if let Some(status) = self.status {
+            parts.push(format!("status={status}"));
+        }
+        if let Some(sort) = sort {
+            parts.push(format!("sort={}&dir={}", sort.as_str(), dir.as_str()));
+        }
+        if self.per_page != pager::DEFAULT_PAGE_SIZE {
+            parts.push(format!("per_page={}", self.per_page));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+
+    pub fn href(&self, org_id: i64, page: i64) -> String {
+        format!("/orgs/{org_id}/users{}", self.query(self.sort, self.dir, page))
+    }
+
+    /// Clicking the sorted column again toggles its direction.
+    pub fn sort_href(&self, org_id: i64, key: UserSort) -> String {
+        let dir = match (self.sort == Some(key), self.dir) {
+            (true, Direction::Asc) => Direction::Desc,
+            _ => Direction::Asc,
+        };
+        format!("/orgs/{org_id}/users{}", self.query(Some(key), dir, 1))
+    }
+
+    /// The same filter and sort as CSV.
+    pub fn csv_href(&self, org_id: i64) -> String {
+        format!("/orgs/{org_id}/users.csv{}", self.query(self.sort, self.dir, 1))
+    }
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct UserRow {
+    pub membership_id: i64,
+    pub account_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub status: String,
+    pub is_delegate: bool,
+    pub unsigned_containers: bool,
+    pub release_protections: bool,
+    pub recover: bool,
+    pub no_second_factor: bool,
+    pub quota_gb: i64,
+    pub plan_name: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub account_status: String,
+}
+
+impl UserRow {
+    pub fn status_label(&self) -> &'static str {
+        membership_status_label(&self.status)
+    }
+
+    /// The flags that are set, as readable badges.
+    pub fn flags(&self) -> Vec<&'static str> {
+        [
+            (self.is_delegate, "Delegate"),
+            (self.unsigned_containers, "Unsigned Containers"),
+            (self.release_protections, "Release Protections"),
+            (self.recover, "Recover"),
+            (self.no_second_factor, "No 2nd Factor"),
+        ]
+        .into_iter()
+        .filter_map(|(set, label)| set.then_some(label))
+        .collect()
+    }
+
+    pub fn quota(&self) -> String {
+        group_thousands(self.quota_gb)
+    }
+
+    pub fn can_resend(&self) -> bool {
+        self.status == "invited" && self.account_status == "invited"
+    }
+}
+
+type UserQuery<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::LeftJoin<diesel::dsl::InnerJoin<memberships::table, accounts::table>, plans::table>,
+    Backend,
+>;
+
+fn filtered(org_id: i64, params: &UserParams) -> UserQuery<'static> {
+    let mut query = memberships::table
+        .inner_join(accounts::table)
+        .left_join(plans::table)
+        .filter(memberships::organization_id.eq(org_id))
+        .into_boxed();
+    query = match params.status {
+        Some(status) => query.filter(memberships::status.eq(status)),
+        None => query.filter(memberships::status.ne("removed")),
+    };
+    if !params.q.is_empty() {
+        let pattern = like_contains(&fold(&params.q));
+        query = query.filter(
+            accounts::email.like(pattern.clone()).escape('\\').or(accounts::name_key.like(pattern).escape('\\')),
+        );
+    }
+    query
+}
+
+/// One page of rows, the total and the page shown (clamped to the last).
+pub fn page_of(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResult<(Vec<UserRow>, i64, i64)> {
+    let total: i64 = filtered(org_id, params).count().get_result(conn)?;
+    let page = pager::clamp_page(params.page, params.per_page, total);
+    let rows = rows_after(conn, org_id, params, (page - 1) * params.per_page, params.per_page)?;
+    Ok((rows, total, page))
+}
+
+/// `limit` rows from `offset` in the list's order (also what the CSV export walks).
+pub fn rows_after(
+    conn: &mut DbConn,
+    org_id: i64,
+    params: &UserParams,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    let query = filtered(org_id, params);
+    let asc = params.dir == Direction::Asc;
+    // Ties are broken by the membership id, so the order is total and pages never overlap.
+    let query = match (params.sort, asc) {
+        (Some(UserSort::Email), true) => query.order((accounts::email.asc(), memberships::id.asc())),
+        (Some(UserSort::Email), false) => query.order((accounts::email.desc(), memberships::id.desc())),
+        (Some(UserSort::Name), true) => query.order((accounts::name_key.asc(), memberships::id.asc())),
+        (Some(UserSort::Name), false) => query.order((accounts::name_key.desc(), memberships::id.desc())),
+        (Some(UserSort::Status), true) => query.order((memberships::status.asc(), memberships::id.asc())),
+        (Some(UserSort::Status), false) => query.order((memberships::status.desc(), memberships::id.desc())),
+        (Some(UserSort::Quota), true) => query.order((memberships::quota_gb.asc(), memberships::id.asc())),
+        (Some(UserSort::Quota), false) => query.order((memberships::quota_gb.desc(), memberships::id.desc())),
+        (Some(UserSort::Added) | None, true) => query.order((memberships::created_at.asc(), memberships::id.asc())),
+        (Some(UserSort::Added) | None, false) => query.order((memberships::created_at.desc(), memberships::id.desc())),
+    };
+    query
+        .select((
+            memberships::id,
+            memberships::account_id,
+            accounts::email,
+            accounts::display_name,
+            memberships::status,
+            memberships::is_delegate,
+            memberships::unsigned_containers,
+            memberships::release_protections,
+            memberships::recover,
+            memberships::no_second_factor,
+            memberships::quota_gb,
+            plans::name.nullable(),
+            memberships::created_at,
+            accounts::status,
+        ))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)
+}
+
+#[derive(Template)]
+#[template(path = "users/list.html")]
+pub struct UsersPage {
+    pub layout: Layout,
+    pub org_id: i64,
+    pub params: UserParams,
+    pub headers: Vec<SortHeader>,
+    pub rows: Vec<UserRow>,
+    pub pager: Pager,
+    pub page_sizes: [i64; 4],
+}
+
+impl UsersPage {
+    fn csv_href(&self) -> String {
+        self.params.csv_href(self.org_id)
+    }
+
+    fn status_options(&self) -> Vec<(&'static str, &'static str, bool)> {
+        let mut options = vec![("", "Not removed", self.params.status.is_none())];
+        options.extend(STATUSES.into_iter().map(|s| (s, membership_status_label(s), self.params.status == Some(s))));
+        options
+    }
+}
+
+/// `GET /orgs/{id}/users`
+pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let org_id = admin.org_id;
+    let params = UserParams::parse(req.query_string());
+    let query = params.clone();
+    let (rows, total, page) = db.run(move |conn| page_of(conn, org_id, &query)).await?;
+    let params = UserParams { page, ..params };
+    let headers = UserSort::ALL
+        .into_iter()
+        .map(|key| {
+            let sorted_here = params.sort == Some(key);
+            SortHeader {
+                label: key.label(),
+                href: params.sort_href(org_id, key),
+                aria_sort: sorted_here.then_some(match params.dir {
+                    Direction::Asc => "ascending",
+                    Direction::Desc => "descending",
+                }),
+                arrow: match (sorted_here, params.dir) {
+                    (false, _) => "",
+                    (true, Direction::Asc) => "▲",
+                    (true, Direction::Desc) => "▼",
+                },
+                numeric: key == UserSort::Quota,
+            }
+        })
+        .collect();
+    let pager = Pager::new(page, params.per_page, rows.len() as i64, total, |n| params.href(org_id, n));
+    render(&UsersPage {
+        layout: admin.layout("Users", Section::Organization)?,
+        org_id,
+        params,
+        headers,
+        rows,
+        pager,
+        page_sizes: pager::PAGE_SIZES,
+    })
+}

@@ -1,0 +1,452 @@
+//! Memberships of one organization: every query takes the organization id that `OrgAdmin`
+//! checked, and every id from a form (`plan_id`, `account_id`) is looked up within it.
+//!
+//! Seats and quota are decided by a conditional UPDATE of the organization's counters in the
+//! same transaction as the membership change: of two administrators adding at once, the one
+//! whose update no longer fits is refused. The last active Delegate is protected under a
+//! per-organization lock (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL), so two
+//! Delegates removing each other at the same instant leave one.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::forms::{Allocation, MemberSettings};
+use crate::audit::{self, Actor, NewEvent};
+use crate::db::schema::{accounts, invitations, memberships, organizations, plans};
+use crate::db::{self, DbConn};
+use crate::domain::{group_thousands, EmailAddress};
+use crate::mail::{self, messages, Site};
+use crate::registration;
+
+/// Advisory-lock keys for "one organization's Delegates", one per organization.
+const DELEGATES_LOCK_BASE: i64 = 0x6f72_6703_0000_0000;
+
+fn lock_delegates(conn: &mut DbConn, org_id: i64) -> QueryResult<()> {
+    db::lock_for_transaction(conn, DELEGATES_LOCK_BASE.wrapping_add(org_id))
+}
+
+/// Why a membership change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("already a member")]
+    AlreadyMember,
+    #[error("{0}")]
+    Limits(Limits),
+    #[error("no such plan in this organization")]
+    UnknownPlan,
+    #[error("no such membership")]
+    NotFound,
+    #[error("This is the organization's last active administrator; make someone else an administrator first.")]
+    LastDelegate,
+    #[error("{0}")]
+    WrongState(&'static str),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// What is in use and what is left, for a refusal that names them.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    pub seats: Option<String>,
+    pub quota: Option<String>,
+}
+
+impl std::fmt::Display for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<&str> = [self.seats.as_deref(), self.quota.as_deref()].into_iter().flatten().collect();
+        f.write_str(&parts.join(" "))
+    }
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct OrgUsage {
+    pub name: String,
+    pub admin_email: String,
+    pub quota_gb: i64,
+    pub quota_allocated_gb: i64,
+    pub seats: Option<i64>,
+    pub member_count: i64,
+}
+
+impl OrgUsage {
+    pub fn quota_left(&self) -> i64 {
+        (self.quota_gb - self.quota_allocated_gb).max(0)
+    }
+}
+
+pub fn usage(conn: &mut DbConn, org_id: i64) -> QueryResult<OrgUsage> {
+    organizations::table
+        .find(org_id)
+        .select((
+            organizations::name,
+            organizations::admin_email,
+            organizations::quota_gb,
+            organizations::quota_allocated_gb,
+            organizations::seats,
+            organizations::member_count,
+        ))
+        .first(conn)
+}
+
+/// Why `extra_seats` more members with `extra_gb` more quota do not fit.
+pub(crate) fn limits(usage: &OrgUsage, extra_seats: i64, extra_gb: i64) -> Limits {
+    let seats = usage.seats.filter(|total| extra_seats > 0 && usage.member_count + extra_seats > *total).map(|total| {
+        format!(
+            "All {} seats are in use ({} of {}); remove a user or ask a platform administrator for more seats.",
+            group_thousands(total),
+            group_thousands(usage.member_count),
+            group_thousands(total)
+        )
+    });
+    let quota = (extra_gb > 0 && usage.quota_allocated_gb + extra_gb > usage.quota_gb).then(|| {
+        format!(
+            "{} GB would pass the organization's quota: {} of {} GB are allocated, {} GB are left.",
+            group_thousands(extra_gb),
+            group_thousands(usage.quota_allocated_gb),
+            group_thousands(usage.quota_gb),
+            group_thousands(usage.quota_left())
+        )
+    });
+    Limits { seats, quota }
+}
+
+/// Take (or give back, when negative) seats and quota, only while they fit: the room is
+/// checked by the UPDATE itself. Returns false when it does not fit (nothing changed).
+pub(crate) fn take_capacity(
+    conn: &mut DbConn,
+    org_id: i64,
+    seats: i64,
+    gb: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let seat_room = organizations::seats
+        .is_null()
+        .or(organizations::member_count.nullable().le(organizations::seats - seats.max(0)));
+    let quota_room = organizations::quota_allocated_gb.le(organizations::quota_gb - gb.max(0));
+    let set = || {
+        (
+            organizations::member_count.eq(organizations::member_count + seats),
+            organizations::quota_allocated_gb.eq(organizations::quota_allocated_gb + gb),
+            organizations::updated_at.eq(now),
+        )
+    };
+    let target = organizations::table.filter(organizations::id.eq(org_id));
+    // Giving back needs no room, and must work even if an old row broke the invariant.
+    let changed = match (seats > 0, gb > 0) {
+        (true, true) => diesel::update(target.filter(seat_room).filter(quota_room)).set(set()).execute(conn)?,
+        (true, false) => diesel::update(target.filter(seat_room)).set(set()).execute(conn)?,
+        (false, true) => diesel::update(target.filter(quota_room)).set(set()).execute(conn)?,
+        (false, false) => diesel::update(target).set(set()).execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// The quota an allocation gives, with the plan (checked to belong to this organization).
+fn resolve(conn: &mut DbConn, org_id: i64, allocation: Allocation) -> Result<(i64, Option<i64>), MemberError> {
+    match allocation {
+        Allocation::Custom(quota) => Ok((quota.gb(), None)),
+        Allocation::Plan(plan_id) => {
+            let quota: Option<i64> = plans::table
+                .filter(plans::id.eq(plan_id))
+                .filter(plans::organization_id.eq(org_id))
+                .select(plans::quota_gb)
+                .first(conn)
+                .optional()?;
+            quota.map(|gb| (gb, Some(plan_id))).ok_or(MemberError::UnknownPlan)
+        }
+    }
+}
+
+/// The live (not removed) membership of `account_id` in this organization.
+#[derive(Debug, Clone, Queryable)]
+pub struct Live {
+    pub id: i64,
+    pub email: String,
+    pub account_status: String,
+    pub status: String,
+    pub is_delegate: bool,
+    pub unsigned_containers: bool,
+    pub release_protections: bool,
+    pub recover: bool,
+    pub no_second_factor: bool,
+    pub quota_gb: i64,
+    pub plan_id: Option<i64>,
+}
+
+pub fn live(conn: &mut DbConn, org_id: i64, account_id: i64) -> QueryResult<Option<Live>> {
+    memberships::table
+        .inner_join(accounts::table)
+        .filter(memberships::organization_id.eq(org_id))
+        .filter(memberships::account_id.eq(account_id))
+        .filter(memberships::status.ne("removed"))
+        .select((
+            memberships::id,
+            accounts::email,
+            accounts::status,
+            memberships::status,
+            memberships::is_delegate,
+            memberships::unsigned_containers,
+            memberships::release_protections,
+            memberships::recover,
+            memberships::no_second_factor,
+            memberships::quota_gb,
+            memberships::plan_id,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Active Delegates other than `except`.
+fn other_active_delegates(conn: &mut DbConn, org_id: i64, except: i64) -> QueryResult<i64> {
+    memberships::table
+        .filter(memberships::organization_id.eq(org_id))
+        .filter(memberships::status.eq("active"))
+        .filter(memberships::is_delegate.eq(true))
+        .filter(memberships::account_id.ne(except))
+        .count()
+        .get_result(conn)
+}
+
+fn settings_json(settings: &MemberSettings, quota: i64, plan: Option<i64>) -> serde_json::Value {
+    json!({
+        "delegate": settings.delegate,
+        "unsigned_containers": settings.unsigned_containers,
+        "release_protections": settings.release_protections,
+        "recover": settings.recover,
+        "no_second_factor": settings.no_second_factor,
+        "quota_gb": quota,
+        "plan_id": plan,
+    })
+}
+
+/// Add user. A new email gets an invited account and a registration link; an account that
+/// can already sign in starts at `awaiting_validation` and is told by email. The caller
+/// answers the same in both cases.
+pub fn add(
+    conn: &mut DbConn,
+    site: &Site,
+    actor: &Actor,
+    org_id: i64,
+    email: &EmailAddress,
+    settings: &MemberSettings,
+    now: NaiveDateTime,
+) -> Result<(), MemberError> {
+    db::write_transaction(conn, |conn| {
+        let org = usage(conn, org_id)?;
+        let (quota, plan_id) = resolve(conn, org_id, settings.allocation)?;
+        let (account_id, account_status, _) = crate::orgs::queries::find_or_invite_account(conn, email, false, now)?;
+        if live(conn, org_id, account_id)?.is_some() {
+            return Err(MemberError::AlreadyMember);
+        }
+        if !take_capacity(conn, org_id, 1, quota, now)? {
+            return Err(MemberError::Limits(limits(&usage(conn, org_id)?, 1, quota)));
+        }
+        let status = if account_status == "active" { "awaiting_validation" } else { "invited" };
+        diesel::insert_into(memberships::table)
+            .values((
+                memberships::organization_id.eq(org_id),
+                memberships::account_id.eq(account_id),
+                memberships::status.eq(status),
+                memberships::is_delegate.eq(settings.delegate),
+                memberships::unsigned_containers.eq(settings.unsigned_containers),
+                memberships::release_protections.eq(settings.release_protections),
+                memberships::recover.eq(settings.recover),
+                memberships::no_second_factor.eq(settings.no_second_factor),
+                memberships::quota_gb.eq(quota),
+                memberships::plan_id.eq(plan_id),
+                memberships::created_at.eq(now),
+                memberships::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(|e| if db::is_unique_violation(&e) { MemberError::AlreadyMember } else { e.into() })?;
+        let message = if status == "invited" {
+            let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
+            messages::user_invitation(
+                site,
+                email.as_str(),
+                org_id,
+                &org.name,
+                &org.admin_email,
+                &link.url,
+                link.expires_at,
+            )
+        } else {
+            messages::added_to_organization(site, email.as_str(), org_id, &org.name, &org.admin_email)
+        };
+        mail::enqueue(conn, site, &message, now, now)?;
+        let details = json!({ "status": status, "after": settings_json(settings, quota, plan_id) });
+        audit::record(
+            conn,
+            &NewEvent::in_organization(actor, "membership.added", email.as_str(), org_id, &org.name).details(details),
+            now,
+        )?;
+        Ok(())
+    })
+}
+
+/// Edit user: flags and quota (or plan). Demoting the last active Delegate is refused.
+pub fn edit(
+    conn: &mut DbConn,
+    actor: &Actor,
+    org_id: i64,
+    account_id: i64,
+    settings: &MemberSettings,
+    now: NaiveDateTime,
+) -> Result<(), MemberError> {
+    db::write_transaction(conn, |conn| {
+        lock_delegates(conn, org_id)?;
+        let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+        let (quota, plan_id) = resolve(conn, org_id, settings.allocation)?;
+        let demoted = before.is_delegate && !settings.delegate && before.status == "active";
+        if demoted && other_active_delegates(conn, org_id, account_id)? == 0 {
+            return Err(MemberError::LastDelegate);
+        }
+        let extra = quota - before.quota_gb;
+        if extra != 0 && !take_capacity(conn, org_id, 0, extra, now)? {
+            return Err(MemberError::Limits(limits(&usage(conn, org_id)?, 0, extra)));
+        }
+        diesel::update(memberships::table.find(before.id))
+            .set((
+                memberships::is_delegate.eq(settings.delegate),
+                memberships::unsigned_containers.eq(settings.unsigned_containers),
+                memberships::release_protections.eq(settings.release_protections),
+                memberships::recover.eq(settings.recover),
+                memberships::no_second_factor.eq(settings.no_second_factor),
+                memberships::quota_gb.eq(quota),
+                memberships::plan_id.eq(plan_id),
+                memberships::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let org_name = usage(conn, org_id)?.name;
+        let details = json!({
+            "before": {
+                "delegate": before.is_delegate,
+                "unsigned_containers": before.unsigned_containers,
+                "release_protections": before.release_protections,
+                "recover": before.recover,
+                "no_second_factor": before.no_second_factor,
+                "quota_gb": before.quota_gb,
+                "plan_id": before.plan_id,
+            },
+            "after": settings_json(settings, quota, plan_id),
+        });
+        audit::record(
+            conn,
+            &NewEvent::in_organization(actor, "membership.updated", &before.email, org_id, &org_name).details(details),
+            now,
+        )?;
+        Ok(())
+    })
+}
+
+/// Remove: the membership stays, as `removed`, with who and when; its seat and quota are
+/// freed and its pending registration link from this organization is withdrawn.
+pub fn remove(
+    conn: &mut DbConn,
+    actor: &Actor,
+    org_id: i64,
+    account_id: i64,
+    now: NaiveDateTime,
+) -> Result<String, MemberError> {
+    db::write_transaction(conn, |conn| {
+        lock_delegates(conn, org_id)?;
+        let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+        if before.is_delegate && before.status == "active" && other_active_delegates(conn, org_id, account_id)? == 0 {
+            return Err(MemberError::LastDelegate);
+        }
+        let removed = diesel::update(memberships::table.find(before.id).filter(memberships::status.ne("removed")))
+            .set((
+                memberships::status.eq("removed"),
+                memberships::removed_at.eq(Some(now)),
+                memberships::removed_by.eq(actor.id),
+                memberships::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if removed != 1 {
+            return Err(MemberError::NotFound);
+        }
+        take_capacity(conn, org_id, -1, -before.quota_gb, now)?;
+        diesel::delete(
+            invitations::table
+                .filter(invitations::account_id.eq(account_id))
+                .filter(invitations::organization_id.eq(org_id)),
+        )
+        .execute(conn)?;
+        let org_name = usage(conn, org_id)?.name;
+        let details = json!({ "status_before": before.status, "quota_gb": before.quota_gb });
+        audit::record(
+            conn,
+            &NewEvent::in_organization(actor, "membership.removed", &before.email, org_id, &org_name).details(details),
+            now,
+        )?;
+        Ok(before.email)
+    })
+}
+
+/// Validate: `awaiting_validation` → `active`, and the person is told the account is ready.
+pub fn validate(
+    conn: &mut DbConn,
+    site: &Site,
+    actor: &Actor,
+    org_id: i64,
+    account_id: i64,
+    now: NaiveDateTime,
+) -> Result<String, MemberError> {
+    db::write_transaction(conn, |conn| {
+        let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+        let changed =
+            diesel::update(memberships::table.find(before.id).filter(memberships::status.eq("awaiting_validation")))
+                .set((memberships::status.eq("active"), memberships::updated_at.eq(now)))
+                .execute(conn)?;
+        if changed != 1 {
+            return Err(MemberError::WrongState("Only a membership awaiting validation can be validated."));
+        }
+        let org = usage(conn, org_id)?;
+        let message = messages::account_validated(site, &before.email, org_id, &org.name, &org.admin_email);
+        mail::enqueue(conn, site, &message, now, now)?;
+        audit::record(
+            conn,
+            &NewEvent::in_organization(actor, "membership.validated", &before.email, org_id, &org.name),
+            now,
+        )?;
+        Ok(before.email)
+    })
+}
+
+/// Resend invitation: a fresh registration link, which supersedes the earlier one.
+pub fn resend(
+    conn: &mut DbConn,
+    site: &Site,
+    actor: &Actor,
+    org_id: i64,
+    account_id: i64,
+    now: NaiveDateTime,
+) -> Result<String, MemberError> {
+    db::write_transaction(conn, |conn| {
+        let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+        if before.status != "invited" || before.account_status != "invited" {
+            return Err(MemberError::WrongState(
+                "Only someone who has not registered yet can be sent a new invitation.",
+            ));
+        }
+        let org = usage(conn, org_id)?;
+        let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
+        let message = messages::user_invitation(
+            site,
+            &before.email,
+            org_id,
+            &org.name,
+            &org.admin_email,
+            &link.url,
+            link.expires_at,
+        );
+        mail::enqueue(conn, site, &message, now, now)?;
+        audit::record(
+            conn,
+            &NewEvent::in_organization(actor, "membership.invitation_resent", &before.email, org_id, &org.name),
+            now,
+        )?;
+        Ok(before.email)
+    })
+}

@@ -143,6 +143,9 @@ async fn organizations_journey_in_chromium() {
         {
             Ok(second) => {
                 outcome = removal_journey(&client, &second, &base).await;
+                if outcome.is_ok() {
+                    outcome = manage_journey(&client, &base).await;
+                }
                 if outcome.is_err() {
                     save_artifacts_as(&second, "failure-second").await;
                 }
@@ -275,6 +278,94 @@ async fn removal_journey(a: &Client, b: &Client, base: &str) -> Outcome {
     check_accessibility(a, "organization properties").await?;
     click(a, ".subnav a[href$='/audit']").await?;
     check_accessibility(a, "organization audit log").await?;
+    Ok(())
+}
+
+/// A platform administrator who administers an organization: Manage, a plan, users with
+/// each flag, the seat limit and why, a removal that frees the seat, and no way into another
+/// organization by editing the address.
+async fn manage_journey(a: &Client, base: &str) -> Outcome {
+    // Three seats for Acme Research (its administrator takes one).
+    a.goto(&format!("{base}/admin/organizations")).await?;
+    search(a, "Acme", "name").await?;
+    click(a, "tr[data-org-id] a[href$='/edit']").await?;
+    fill(a, "#seats", "3").await?;
+    click(a, "form.form button[type=submit]").await?;
+    expect_text(a, ".flash", "saved").await?;
+    click(a, "tr[data-org-id] a[href^='/orgs/']").await?;
+    expect_text(a, "h1", "Acme Research").await?;
+    check_accessibility(a, "organization overview").await?;
+
+    // A default plan.
+    click(a, ".subnav a[href$='/plans']").await?;
+    fill(a, "#name", "Standard").await?;
+    fill(a, "#quota_gb", "10").await?;
+    a.find(Locator::Css("input[name=is_default]")).await?.click().await?;
+    click(a, "form[action$='/plans'] button[type=submit]").await?;
+    expect_text(a, ".flash", "Standard").await?;
+    check_accessibility(a, "plans page").await?;
+
+    // A user with every flag, on the default plan (preselected).
+    click(a, ".subnav a[href$='/users']").await?;
+    click_link(a, "Add user").await?;
+    expect_text(a, "#quota_gb-hint", "Available: 100 of 100 GB").await?;
+    check_accessibility(a, "Add user form").await?;
+    screenshot(a, 1280, 1000, "users-add.png").await?;
+    a.set_window_size(1280, 800).await?;
+    fill(a, "#email", "flags@acme.example").await?;
+    for flag in ["delegate", "unsigned_containers", "release_protections", "recover", "no_second_factor"] {
+        a.find(Locator::Css(&format!("input[name={flag}]"))).await?.click().await?;
+    }
+    click(a, "form.form button[type=submit]").await?;
+    expect_text(a, ".flash", "flags@acme.example was added").await?;
+    let row = text_of(a, "tr[data-account-id]:nth-child(2)").await?;
+    for words in [
+        "flags@acme.example",
+        "Invited",
+        "Delegate",
+        "Unsigned Containers",
+        "Release Protections",
+        "Recover",
+        "No 2nd Factor",
+        "Standard",
+    ] {
+        ensure(row.contains(words), format!("the new row shows {words:?}: {row:?}"))?;
+    }
+
+    // The third seat, then a fourth user who does not fit: the form says why and keeps the email.
+    for email in ["second@acme.example", "fourth@acme.example"] {
+        click_link(a, "Add user").await?;
+        fill(a, "#email", email).await?;
+        click(a, "form.form button[type=submit]").await?;
+    }
+    expect_text(a, ".form-error", "All 3 seats are in use").await?;
+    ensure(value_of(a, "#email").await? == "fourth@acme.example", "the email typed is kept")?;
+    check_accessibility(a, "Add user form refusing a fourth seat").await?;
+
+    // Remove one; the seat is free again.
+    click(a, ".subnav a[href$='/users']").await?;
+    click(a, "button[aria-label='Remove second@acme.example']").await?;
+    expect_text(a, ".flash", "free again").await?;
+    click_link(a, "Add user").await?;
+    fill(a, "#email", "fourth@acme.example").await?;
+    click(a, "form.form button[type=submit]").await?;
+    expect_text(a, ".flash", "fourth@acme.example was added").await?;
+    check_accessibility(a, "users page").await?;
+    screenshot(a, 1280, 800, "users-1280.png").await?;
+    screenshot(a, 390, 844, "users-390.png").await?;
+    let width: Value = a.execute("return document.documentElement.scrollWidth", vec![]).await?;
+    ensure(width.as_i64().is_some_and(|w| w <= 390), format!("no sideways scrolling at 390 px (scrollWidth {width})"))?;
+    a.set_window_size(1280, 800).await?;
+    click(a, ".subnav a[href$='/audit']").await?;
+    expect_text(a, "main", "membership.removed").await?;
+
+    // Another organization is out of reach, whatever the address says.
+    a.goto(&format!("{base}/admin/organizations")).await?;
+    search(a, "Zentrum", "name").await?;
+    let other = a.find(Locator::Css("tr[data-org-id]")).await?.attr("data-org-id").await?.unwrap_or_default();
+    ensure(a.find(Locator::Css("tr[data-org-id] a[href^='/orgs/']")).await.is_err(), "no Manage on a foreign row")?;
+    a.goto(&format!("{base}/orgs/{other}/users")).await?;
+    expect_text(a, "main", "not an administrator of this organization").await?;
     Ok(())
 }
 

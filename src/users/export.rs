@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::list::{rows_after, UserParams};
+use super::list::{rows_past, After, UserParams};
 use crate::auth::OrgAdmin;
 use crate::db::Db;
 use crate::error::AppError;
@@ -33,14 +33,19 @@ pub async fn users_csv(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> 
     let org_id = admin.org_id;
     let params = UserParams::parse(req.query_string());
     let db = db.into_inner();
-    // Chunks follow the list's own order by offset within this one organization (see the
-    // issue note: an organization's membership count is small next to the organizations').
-    stream_csv(&format!("users-{org_id}.csv"), &HEADER, 0i64, move |offset| {
+    // Keyset chunks in the list's own order: each starts after the last row of the one before.
+    stream_csv(&format!("users-{org_id}.csv"), &HEADER, None::<After>, move |after| {
         let db = db.clone();
         let params = params.clone();
         async move {
-            let rows = db.run(move |conn| rows_after(conn, org_id, &params, offset, CHUNK_ROWS)).await?;
-            let next = (rows.len() as i64 == CHUNK_ROWS).then_some(offset + CHUNK_ROWS);
+            let sort = params.sort;
+            let rows = db.run(move |conn| rows_past(conn, org_id, &params, after.as_ref(), CHUNK_ROWS)).await?;
+            let next = match rows.last() {
+                Some(last) if rows.len() as i64 == CHUNK_ROWS => {
+                    Some(Some(After { value: last.sort_value(sort), id: last.membership_id }))
+                }
+                _ => None,
+            };
             let rows = rows
                 .into_iter()
                 .map(|row| {

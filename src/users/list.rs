@@ -130,6 +130,7 @@ pub struct UserRow {
     pub account_id: i64,
     pub email: String,
     pub display_name: String,
+    pub name_key: String,
     pub status: String,
     pub is_delegate: bool,
     pub unsigned_containers: bool,
@@ -203,7 +204,59 @@ pub fn page_of(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResu
     Ok((rows, total, page))
 }
 
-/// `limit` rows from `offset` in the list's order (also what the CSV export walks).
+/// Where a keyset walk of the list stands: the last row's sort value and membership id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    Text(String),
+    Number(i64),
+    Time(NaiveDateTime),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct After {
+    pub value: SortValue,
+    pub id: i64,
+}
+
+impl UserRow {
+    /// This row's value of the list's sort column (natural order: when it was added).
+    pub fn sort_value(&self, sort: Option<UserSort>) -> SortValue {
+        match sort {
+            Some(UserSort::Email) => SortValue::Text(self.email.clone()),
+            Some(UserSort::Name) => SortValue::Text(self.name_key.clone()),
+            Some(UserSort::Status) => SortValue::Text(self.status.clone()),
+            Some(UserSort::Quota) => SortValue::Number(self.quota_gb),
+            Some(UserSort::Added) | None => SortValue::Time(self.created_at),
+        }
+    }
+}
+
+/// Rows strictly after `after` in the list's order: (sort value, membership id) compared as a
+/// pair, so a walk in chunks sees every row once without OFFSET.
+fn past(query: UserQuery<'static>, params: &UserParams, after: &After) -> UserQuery<'static> {
+    let id = after.id;
+    let asc = params.dir == Direction::Asc;
+    macro_rules! beyond {
+        ($column:expr, $value:expr) => {
+            if asc {
+                query.filter($column.gt($value.clone()).or($column.eq($value.clone()).and(memberships::id.gt(id))))
+            } else {
+                query.filter($column.lt($value.clone()).or($column.eq($value.clone()).and(memberships::id.lt(id))))
+            }
+        };
+    }
+    match (params.sort, &after.value) {
+        (Some(UserSort::Email), SortValue::Text(v)) => beyond!(accounts::email, v),
+        (Some(UserSort::Name), SortValue::Text(v)) => beyond!(accounts::name_key, v),
+        (Some(UserSort::Status), SortValue::Text(v)) => beyond!(memberships::status, v),
+        (Some(UserSort::Quota), SortValue::Number(v)) => beyond!(memberships::quota_gb, v),
+        (Some(UserSort::Added) | None, SortValue::Time(v)) => beyond!(memberships::created_at, v),
+        // A cursor of another sort cannot come from this walk; start over rather than guess.
+        _ => query,
+    }
+}
+
+/// `limit` rows from `offset` in the list's order (the pages).
 pub fn rows_after(
     conn: &mut DbConn,
     org_id: i64,
@@ -211,7 +264,44 @@ pub fn rows_after(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
+    ordered(filtered(org_id, params), params).offset(offset).limit(limit).load(conn)
+}
+
+/// `limit` rows after a keyset cursor (the CSV export's chunks).
+pub fn rows_past(
+    conn: &mut DbConn,
+    org_id: i64,
+    params: &UserParams,
+    after: Option<&After>,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
     let query = filtered(org_id, params);
+    let query = match after {
+        Some(after) => past(query, params, after),
+        None => query,
+    };
+    ordered(query, params).limit(limit).load(conn)
+}
+
+type Selected = (
+    memberships::id,
+    memberships::account_id,
+    accounts::email,
+    accounts::display_name,
+    accounts::name_key,
+    memberships::status,
+    memberships::is_delegate,
+    memberships::unsigned_containers,
+    memberships::release_protections,
+    memberships::recover,
+    memberships::no_second_factor,
+    memberships::quota_gb,
+    diesel::dsl::Nullable<plans::name>,
+    memberships::created_at,
+    accounts::status,
+);
+
+fn ordered(query: UserQuery<'static>, params: &UserParams) -> diesel::dsl::Select<UserQuery<'static>, Selected> {
     let asc = params.dir == Direction::Asc;
     // Ties are broken by the membership id, so the order is total and pages never overlap.
     let query = match (params.sort, asc) {
@@ -226,26 +316,23 @@ pub fn rows_after(
         (Some(UserSort::Added) | None, true) => query.order((memberships::created_at.asc(), memberships::id.asc())),
         (Some(UserSort::Added) | None, false) => query.order((memberships::created_at.desc(), memberships::id.desc())),
     };
-    query
-        .select((
-            memberships::id,
-            memberships::account_id,
-            accounts::email,
-            accounts::display_name,
-            memberships::status,
-            memberships::is_delegate,
-            memberships::unsigned_containers,
-            memberships::release_protections,
-            memberships::recover,
-            memberships::no_second_factor,
-            memberships::quota_gb,
-            plans::name.nullable(),
-            memberships::created_at,
-            accounts::status,
-        ))
-        .offset(offset)
-        .limit(limit)
-        .load(conn)
+    query.select((
+        memberships::id,
+        memberships::account_id,
+        accounts::email,
+        accounts::display_name,
+        accounts::name_key,
+        memberships::status,
+        memberships::is_delegate,
+        memberships::unsigned_containers,
+        memberships::release_protections,
+        memberships::recover,
+        memberships::no_second_factor,
+        memberships::quota_gb,
+        plans::name.nullable(),
+        memberships::created_at,
+        accounts::status,
+    ))
 }
 
 #[derive(Template)]

@@ -550,3 +550,67 @@ async fn nobody_but_the_organizations_delegates_gets_in(mut app: TestApp) {
     app.post(&format!("/orgs/{org_a}/plans/{b_plan}/delete"), &[("move_to", "none")]).await.assert_status(404);
     assert_eq!(snapshot(&app), before);
 }
+
+mod export_chunks {
+    use super::*;
+    on_both_backends!(the_users_csv_walks_past_one_chunk_every_row_once);
+}
+
+/// More members than one export chunk, with ties on the sort column: every row comes out once,
+/// in the list's order (sort value, then membership id).
+async fn the_users_csv_walks_past_one_chunk_every_row_once(mut app: TestApp) {
+    let org = org_with_admin(&mut app, "Big Co", "1000000", "").await;
+    let now = app.clock.now();
+    let total = orgportal::web::csv_export::CHUNK_ROWS as usize + 5;
+    {
+        // One row at a time (diesel's batch insert is not offered over both backends at once),
+        // in one transaction.
+        let mut conn = app.conn();
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            for n in 0..total {
+                let email = format!("member{n:05}@big.example");
+                diesel::insert_into(accounts::table)
+                    .values((
+                        accounts::email.eq(&email),
+                        accounts::status.eq("active"),
+                        accounts::created_at.eq(now),
+                        accounts::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                let id: i64 = accounts::table.filter(accounts::email.eq(&email)).select(accounts::id).first(conn)?;
+                diesel::insert_into(memberships::table)
+                    .values((
+                        memberships::organization_id.eq(org),
+                        memberships::account_id.eq(id),
+                        memberships::status.eq("active"),
+                        memberships::quota_gb.eq((n % 7) as i64),
+                        memberships::created_at.eq(now),
+                        memberships::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    let expected = |app: &TestApp, order: &str| -> Vec<i64> {
+        let mut rows: Vec<(i64, i64, i64)> = memberships::table
+            .filter(memberships::organization_id.eq(org))
+            .select((memberships::quota_gb, memberships::id, memberships::account_id))
+            .load(&mut *app.conn())
+            .unwrap();
+        match order {
+            "quota_desc" => rows.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1))),
+            _ => rows.sort_by_key(|r| r.1),
+        }
+        rows.into_iter().map(|r| r.2).collect()
+    };
+    for (query, order) in [("sort=quota&dir=desc", "quota_desc"), ("", "natural")] {
+        let csv = app.get(&format!("/orgs/{org}/users.csv?{query}")).await;
+        csv.assert_status(200);
+        let ids: Vec<i64> =
+            csv.body.lines().skip(1).map(|line| line.rsplit(',').next().unwrap().parse().unwrap()).collect();
+        assert_eq!(ids.len(), total + 1, "{query}");
+        assert_eq!(ids, expected(&app, order), "{query}");
+    }
+}

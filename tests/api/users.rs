@@ -600,7 +600,7 @@ async fn the_users_csv_walks_past_one_chunk_every_row_once(mut app: TestApp) {
             .load(&mut *app.conn())
             .unwrap();
         match order {
-            "quota_desc" => rows.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1))),
+            "quota_desc" => rows.sort_by_key(|r| std::cmp::Reverse((r.0, r.1))),
             _ => rows.sort_by_key(|r| r.1),
         }
         rows.into_iter().map(|r| r.2).collect()

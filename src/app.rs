@@ -12,6 +12,7 @@ use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 
 use crate::auth::password::Passwords;
+use crate::auth::rate_limit::SignInLimiter;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<Clock>,
     pub passwords: Passwords,
+    /// Shared by every worker of this instance, so the per-address limit is one limit.
+    pub sign_in_limiter: Arc<SignInLimiter>,
     pub session_key: Key,
     pub common_terms: Arc<crate::orgs::list::CommonTerms>,
 }
@@ -40,6 +43,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             passwords: Passwords::new()?,
+            sign_in_limiter: Arc::default(),
             session_key,
             common_terms: Arc::default(),
         })
@@ -83,7 +87,7 @@ pub fn build(
         .cookie_same_site(SameSite::Lax)
         .cookie_path("/".to_owned())
         .cookie_content_security(CookieContentSecurity::Private)
-        // Timeouts are enforced by the server from times inside the encrypted cookie.
+        // The cookie only names a server-side session; its timeouts are enforced on the row.
         .session_lifecycle(BrowserSession::default())
         .build();
     App::new()
@@ -91,6 +95,7 @@ pub fn build(
         .app_data(web::Data::from(state.config.clone()))
         .app_data(web::Data::from(state.clock.clone()))
         .app_data(web::Data::new(state.passwords.clone()))
+        .app_data(web::Data::from(state.sign_in_limiter.clone()))
         .app_data(web::Data::from(state.common_terms.clone()))
         .app_data(web::Data::new(crate::mail::Site::from_config(&state.config)))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
@@ -103,7 +108,11 @@ pub fn build(
         .default_service(web::to(not_found))
         .wrap(sessions)
         .wrap(crate::web::headers::security_headers(state.config.secure_cookies))
-        .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+        // `%r` with the token of a registration or reset link hidden: the log holds no link.
+        .wrap(
+            Logger::new(r#"%a "%{request}xi" %s %b %Dms"#)
+                .custom_request_replace("request", crate::registration::redacted_request_line),
+        )
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -1,5 +1,6 @@
-//! The command line: `serve` (the default), `migrate`, `admin add`, `admin set-password`.
+//! The command line: `serve` (the default), `migrate`, `backup`, `admin add`, `admin set-password`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -29,6 +30,12 @@ pub enum Command {
     Serve,
     /// Bring the database schema up to date, then exit
     Migrate,
+    /// Write a consistent copy of the SQLite database to PATH, which must not exist
+    /// (PostgreSQL: use pg_dump)
+    Backup {
+        /// Where to write the copy
+        path: PathBuf,
+    },
     /// Bulk-insert synthetic organizations for benchmarks (safe while a server runs)
     DemoData {
         /// How many organizations to add
@@ -89,13 +96,16 @@ fn pool_size(target: &DatabaseTarget) -> u32 {
 /// background threads, and libpq tearing down under them at process exit can crash.
 fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)> {
     if let DatabaseTarget::Sqlite(path) = &config.database {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
-        }
+        // Its folder (the data dir by default) 0700, the file 0600: it holds password hashes.
+        crate::private_fs::prepare_sqlite_file(path)
+            .map_err(|e| anyhow::anyhow!("cannot prepare the database file {}: {e}", path.display()))?;
     }
     let mut conn = ConnectionManager::new(config.database.clone()).open()?;
-    let applied = db::run_migrations(&mut conn)?;
-    for version in &applied {
+    let migrated = db::backup::migrate_with_backup(&mut conn, &config.data_dir, clock.now())?;
+    if let Some(backup) = &migrated.backup {
+        println!("Backed up the database to {} before migrating it.", backup.display());
+    }
+    for version in &migrated.applied {
         log::info!("applied migration {version}");
     }
     // An interrupted `demo-data` may have left indexes dropped.
@@ -105,6 +115,10 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)
 }
 
 fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    // A backup copies the database as it is: no migration, no bootstrap.
+    if let Command::Backup { path } = &command {
+        return backup(&config, path);
+    }
     let clock = Arc::new(Clock::system());
     let (mut conn, bootstrap) = prepare(&config, &clock)?;
     announce_bootstrap(&bootstrap);
@@ -132,6 +146,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("The database schema is up to date.");
             Ok(())
         }
+        // Returned before `prepare` above; kept here so this match stays exhaustive.
+        Command::Backup { path } => backup(&config, &path),
         Command::DemoData { orgs, users_per_org } => {
             let report = crate::demo::load(&mut conn, orgs, users_per_org, clock.now())?;
             println!(
@@ -170,6 +186,29 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `orgportal backup PATH`: a consistent copy of the SQLite database; PostgreSQL is refused
+/// with the pg_dump command to use instead.
+fn backup(config: &Config, path: &Path) -> anyhow::Result<()> {
+    let database = match &config.database {
+        DatabaseTarget::Postgres(_) => anyhow::bail!("{}", db::backup::PG_DUMP_ADVICE),
+        DatabaseTarget::Sqlite(database) => database,
+    };
+    // Opening a missing file would create an empty database, and back that up.
+    anyhow::ensure!(database.is_file(), "there is no SQLite database at {}", database.display());
+    if path.exists() {
+        anyhow::bail!("{} exists; refusing to overwrite it", path.display());
+    }
+    let mut conn = ConnectionManager::new(config.database.clone()).open()?;
+    let size = db::backup::backup_sqlite(&mut conn, path)?;
+    println!(
+        "Backed up {} to {} ({} bytes).",
+        database.display(),
+        path.display(),
+        crate::domain::group_thousands(i64::try_from(size).unwrap_or(i64::MAX))
+    );
+    Ok(())
 }
 
 fn announce_bootstrap(bootstrap: &Bootstrap) {

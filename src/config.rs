@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use clap::Args;
 use ipnet::IpNet;
@@ -11,8 +12,9 @@ use url::Url;
 use crate::db::DatabaseTarget;
 use crate::domain::EmailAddress;
 
-/// The raw settings as clap reads them (shared by every subcommand).
-#[derive(Debug, Clone, Args)]
+/// The raw settings as clap reads them (shared by every subcommand). `Debug` hides the
+/// passwords, the key and the credentials in URLs.
+#[derive(Clone, Args)]
 pub struct Settings {
     /// Database: postgres://… or postgresql://…, sqlite://PATH or a plain file path
     /// [default: DATA_DIR/orgportal.db]
@@ -40,8 +42,9 @@ pub struct Settings {
     #[arg(long, env = "ORGPORTAL_ADMIN_PASSWORD", global = true, hide_env_values = true)]
     pub admin_password: Option<String>,
 
-    /// Outgoing mail server: smtp://[user:password@]host[:port] (STARTTLS when offered),
-    /// smtps://… (TLS); unset: emails are written as .eml files to DATA_DIR/mail/
+    /// Outgoing mail server: smtps://[user:password@]host[:port] (TLS), or smtp://… (STARTTLS
+    /// required; `?tls=none` for a local relay without it); unset: emails are written as .eml
+    /// files to DATA_DIR/mail/
     #[arg(long, env = "ORGPORTAL_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
 
@@ -58,6 +61,55 @@ pub struct Settings {
     /// Require platform administrators to use a second factor (takes effect with second factors)
     #[arg(long, env = "ORGPORTAL_REQUIRE_ADMIN_2FA", global = true, default_value = "true")]
     pub require_admin_2fa: String,
+
+    /// Invitation emails (Add user, Resend invitation) one organization may send per hour
+    #[arg(long, env = "ORGPORTAL_INVITATIONS_PER_HOUR", global = true, default_value = "100")]
+    pub invitations_per_hour: String,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url.as_deref().map(redact_url))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| REDACTED))
+            .field("admin_password", &self.admin_password.as_ref().map(|_| REDACTED))
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("require_admin_2fa", &self.require_admin_2fa)
+            .field("invitations_per_hour", &self.invitations_per_hour)
+            .finish()
+    }
+}
+
+/// What `Debug` output shows in place of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+/// `url` with its password and query replaced by `<redacted>`, for logs and `Debug` output.
+/// A plain file path (no scheme) is shown as it is; anything else that is not a URL is hidden.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw.trim()) {
+        Ok(mut url) => {
+            let had_query = url.query().is_some();
+            url.set_query(None);
+            let had_password = url.password().is_some();
+            let mut shown = if had_password && url.set_password(None).is_ok() {
+                url.to_string().replacen('@', &format!(":{REDACTED}@"), 1)
+            } else {
+                url.to_string()
+            };
+            if had_query {
+                shown.push('?');
+                shown.push_str(REDACTED);
+            }
+            shown
+        }
+        Err(_) if !raw.contains("://") && !raw.contains('@') => raw.to_owned(),
+        Err(_) => REDACTED.to_owned(),
+    }
 }
 
 /// How outgoing email leaves the portal.
@@ -86,8 +138,8 @@ pub struct MailFrom {
     pub address: EmailAddress,
 }
 
-/// Validated settings.
-#[derive(Debug, Clone)]
+/// Validated settings. `Debug` hides the admin password, the key and URL credentials.
+#[derive(Clone)]
 pub struct Config {
     pub database: DatabaseTarget,
     pub data_dir: PathBuf,
@@ -101,13 +153,35 @@ pub struct Config {
     pub mail_from: MailFrom,
     pub trusted_proxies: Vec<IpNet>,
     pub require_admin_2fa: bool,
+    /// Invitation emails one organization may send in any hour (at least 1).
+    pub invitations_per_hour: u32,
 }
 
-/// Where the session key comes from: given, or to be read or generated in the data dir.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database)
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("secret_key", &self.secret_key)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| REDACTED))
+            .field("mail_transport", &self.mail_transport)
+            .field("mail_from", &self.mail_from)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("require_admin_2fa", &self.require_admin_2fa)
+            .field("invitations_per_hour", &self.invitations_per_hour)
+            .finish()
+    }
+}
+
+/// Where the key comes from: given, or read from (first generated into) the data dir, once;
+/// every clone of the settings shares what was read.
 #[derive(Clone)]
 pub enum SecretKey {
     Given(Vec<u8>),
-    InDataDir,
+    InDataDir(Arc<OnceLock<Vec<u8>>>),
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -169,7 +243,7 @@ impl Config {
                             .into(),
                     );
                 }
-                SecretKey::InDataDir
+                SecretKey::InDataDir(Arc::default())
             }
         };
 
@@ -205,7 +279,20 @@ impl Config {
             .map_err(|e| problems.push(format!("ORGPORTAL_REQUIRE_ADMIN_2FA: {e}")))
             .ok();
 
-        match (database, bind, base_url, mail_transport, mail_from, trusted_proxies, require_admin_2fa) {
+        let invitations_per_hour = parse_per_hour(&settings.invitations_per_hour)
+            .map_err(|e| problems.push(format!("ORGPORTAL_INVITATIONS_PER_HOUR: {e}")))
+            .ok();
+
+        match (
+            database,
+            bind,
+            base_url,
+            mail_transport,
+            mail_from,
+            trusted_proxies,
+            require_admin_2fa,
+            invitations_per_hour,
+        ) {
             (
                 Some(database),
                 Some(bind),
@@ -214,6 +301,7 @@ impl Config {
                 Some(mail_from),
                 Some(trusted_proxies),
                 Some(require_admin_2fa),
+                Some(invitations_per_hour),
             ) if problems.is_empty() => Ok(Self {
                 database,
                 data_dir: settings.data_dir.clone(),
@@ -226,16 +314,24 @@ impl Config {
                 mail_from,
                 trusted_proxies,
                 require_admin_2fa,
+                invitations_per_hour,
             }),
             _ => Err(problems),
         }
     }
 
-    /// The session key's bytes: given, or read from (first generated into) the data dir.
+    /// The secret key's bytes: given, or read from (first generated into) the data dir. The
+    /// file is read once; later calls, on any clone of these settings, reuse what was read.
     pub fn load_secret_key(&self) -> anyhow::Result<Vec<u8>> {
         match &self.secret_key {
             SecretKey::Given(bytes) => Ok(bytes.clone()),
-            SecretKey::InDataDir => load_or_create_key_file(&self.data_dir.join("secret.key")),
+            SecretKey::InDataDir(loaded) => {
+                if let Some(bytes) = loaded.get() {
+                    return Ok(bytes.clone());
+                }
+                let bytes = load_or_create_key_file(&self.data_dir.join("secret.key"))?;
+                Ok(loaded.get_or_init(|| bytes).clone())
+            }
         }
     }
 }
@@ -255,9 +351,26 @@ fn parse_base_url(raw: &str) -> Result<String, String> {
 }
 
 fn check_smtp_url(raw: &str) -> Result<(), String> {
+    // Never echo the URL: it may hold the SMTP password.
     let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(url.scheme(), "smtp" | "smtps") {
-        return Err("must start with smtp:// (STARTTLS when offered) or smtps:// (TLS)".into());
+        return Err("must start with smtps:// (TLS) or smtp:// (STARTTLS required)".into());
+    }
+    let tls: Vec<String> =
+        url.query_pairs().filter(|(key, _)| key == "tls").map(|(_, value)| value.into_owned()).collect();
+    if tls.len() > 1 {
+        return Err("names ?tls= more than once".into());
+    }
+    match (url.scheme(), tls.first().map(String::as_str)) {
+        (_, None) | ("smtp", Some("none" | "required")) => {}
+        ("smtps", Some(_)) => return Err("smtps:// is always encrypted: leave out ?tls=".into()),
+        ("smtp", Some("opportunistic")) => {
+            return Err("?tls=opportunistic would send the password and every link in clear to a server that does \
+                        not offer STARTTLS (or to an attacker who strips it); leave ?tls= out to require STARTTLS, \
+                        or use ?tls=none only for a relay on this machine"
+                .into())
+        }
+        _ => return Err("?tls= takes `none` (a local relay without STARTTLS) or `required` (the default)".into()),
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err("has no mail server host".into());
@@ -306,6 +419,13 @@ pub fn parse_trusted_proxies(raw: &str) -> Result<Vec<IpNet>, String> {
         .collect()
 }
 
+fn parse_per_hour(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{}` is not a whole number of at least 1", raw.trim())),
+    }
+}
+
 fn parse_bool(raw: &str) -> Result<bool, String> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
@@ -327,8 +447,8 @@ fn load_or_create_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
             Ok(key.as_bytes().to_vec())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                crate::private_fs::create_dir(parent)
                     .with_context(|| format!("cannot create data folder {}", parent.display()))?;
             }
             let key = crate::auth::random_token(72);
@@ -341,14 +461,7 @@ fn load_or_create_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
+    let mut file = crate::private_fs::open_options().write(true).create_new(true).open(path)?;
     file.write_all(contents.as_bytes())?;
     file.write_all(b"\n")
 }
@@ -432,5 +545,79 @@ mod tests {
     fn weak_admin_password_is_refused_at_start() {
         let problems = Config::from_settings(&settings(&["--admin-password", "short"])).unwrap_err();
         assert!(problems[0].starts_with("ORGPORTAL_ADMIN_PASSWORD"));
+        // Long enough, but a common password: the same policy as the pages, with its reason.
+        let problems = Config::from_settings(&settings(&["--admin-password", "1qaz2wsx3edc4rfv"])).unwrap_err();
+        assert!(problems[0].starts_with("ORGPORTAL_ADMIN_PASSWORD: This password is too common"), "{problems:?}");
+        // A password built on the administrator's email is refused too.
+        let problems = Config::from_settings(&settings(&["--admin-password", "Admin@Default.com!"])).unwrap_err();
+        assert!(problems[0].starts_with("ORGPORTAL_ADMIN_PASSWORD"), "{problems:?}");
+        assert!(Config::from_settings(&settings(&["--admin-password", "violet-harbour-92-kettle"])).is_ok());
+    }
+
+    #[test]
+    fn smtp_requires_starttls_unless_the_url_says_tls_none() {
+        for good in [
+            "smtp://mail.example.com",
+            "smtp://u:p@mail.example.com:587?tls=required",
+            "smtp://127.0.0.1:25?tls=none",
+            "smtps://u:p@mail.example.com",
+        ] {
+            assert!(check_smtp_url(good).is_ok(), "{good}");
+        }
+        let opportunistic = check_smtp_url("smtp://u:secret@mail.example.com?tls=opportunistic").unwrap_err();
+        assert!(opportunistic.contains("in clear") && !opportunistic.contains("secret"), "{opportunistic}");
+        assert!(check_smtp_url("smtp://mail.example.com?tls=maybe").unwrap_err().contains("none"));
+        assert!(check_smtp_url("smtps://mail.example.com?tls=none").is_err());
+        assert!(check_smtp_url("smtp://mail.example.com?tls=none&tls=required").is_err());
+    }
+
+    #[test]
+    fn invitations_per_hour_defaults_to_100_and_must_be_positive() {
+        assert_eq!(Config::from_settings(&settings(&[])).unwrap().invitations_per_hour, 100);
+        let config = Config::from_settings(&settings(&["--invitations-per-hour", " 5 "])).unwrap();
+        assert_eq!(config.invitations_per_hour, 5);
+        for bad in ["0", "-1", "many", ""] {
+            let flag = format!("--invitations-per-hour={bad}");
+            let problems = Config::from_settings(&settings(&[&flag])).unwrap_err();
+            assert!(problems[0].starts_with("ORGPORTAL_INVITATIONS_PER_HOUR"), "{bad}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_every_secret() {
+        let args = [
+            "--database-url",
+            "postgres://portal:db-secret-1@db.example.com/portal?password=db-secret-2",
+            "--secret-key",
+            "key-secret-0123456789012345678901234567890123456789012345678901234567890123",
+            "--admin-password",
+            "admin-secret-violet-harbour-92",
+            "--smtp-url",
+            "smtps://mailer:smtp-secret@mail.example.com",
+        ];
+        let raw = settings(&args);
+        let config = Config::from_settings(&raw).unwrap();
+        for shown in [format!("{raw:?}"), format!("{raw:#?}"), format!("{config:?}"), format!("{config:#?}")] {
+            for secret in ["db-secret-1", "db-secret-2", "key-secret", "admin-secret", "smtp-secret"] {
+                assert!(!shown.contains(secret), "{secret} shown in {shown}");
+            }
+            assert!(shown.contains("data_dir"), "{shown}");
+        }
+        assert!(format!("{raw:?}").contains("postgres://portal:<redacted>@db.example.com/portal?<redacted>"));
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(redact_url("/var/lib/orgportal.db"), "/var/lib/orgportal.db");
+        assert_eq!(redact_url("not a url but user:pw@host"), REDACTED);
+    }
+
+    #[test]
+    fn the_key_file_is_read_once_and_shared_by_clones() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let config = Config::from_settings(&settings(&["--data-dir", data.to_str().unwrap()])).unwrap();
+        let copy = config.clone();
+        let key = config.load_secret_key().unwrap();
+        assert!(key.len() >= MIN_SECRET_KEY_LEN);
+        std::fs::remove_file(data.join("secret.key")).unwrap();
+        assert_eq!(copy.load_secret_key().unwrap(), key, "read once, not again");
     }
 }

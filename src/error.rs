@@ -24,6 +24,12 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts from this client (429, with `Retry-After`).
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// The server is at capacity for this kind of work (503, with `Retry-After`).
+    #[error("server busy")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -67,6 +73,20 @@ impl AppError {
             }
             Self::Unprocessable(why) => ("Request not accepted", why.clone()),
             Self::Conflict(why) => ("Request not accepted", why.clone()),
+            Self::TooManyRequests { retry_after_secs } => (
+                "Too many attempts",
+                format!(
+                    "Too many sign-in attempts came from your address. Wait {} and try again.",
+                    seconds(*retry_after_secs)
+                ),
+            ),
+            Self::Busy { retry_after_secs } => (
+                "Server busy",
+                format!(
+                    "The server is handling many sign-ins right now. Wait {} and try again.",
+                    seconds(*retry_after_secs)
+                ),
+            ),
             Self::SignInRequired { .. } | Self::PasswordChangeRequired => ("Redirecting", String::new()),
             Self::Unexpected(_) => (
                 "Something went wrong",
@@ -85,6 +105,8 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -104,6 +126,19 @@ impl ResponseError for AppError {
         let (title, message) = self.title_and_message();
         let page = ErrorPage { status: status.as_u16(), title, message: &message };
         let body = page.render().unwrap_or_else(|_| format!("{} {title}", status.as_u16()));
-        HttpResponse::build(status).insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(body)
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
+        if let Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        response.body(body)
+    }
+}
+
+fn seconds(n: u64) -> String {
+    if n == 1 {
+        "a second".into()
+    } else {
+        format!("{n} seconds")
     }
 }

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod organization;
 pub mod orgs;
 pub mod plans;
+pub mod private_fs;
 pub mod properties;
 pub mod registration;
 pub mod removal;

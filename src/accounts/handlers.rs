@@ -1,13 +1,15 @@
-//! `/account` and `POST /account/password`.
+//! `/account`: the account's organizations, its password and its sessions.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::queries::{self, OwnMembership};
 use crate::audit::{self, NewEvent};
 use crate::auth::password::{check_policy, Passwords};
-use crate::auth::{session, CurrentAccount};
+use crate::auth::session::{self, SessionRow};
+use crate::auth::CurrentAccount;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::{self, Db};
@@ -26,25 +28,46 @@ pub struct AccountPage {
     pub is_platform_admin: bool,
     pub must_change_password: bool,
     pub memberships: Vec<OwnMembership>,
+    pub sessions: Vec<SessionRow>,
+    /// The session of the request showing the page ("this one").
+    pub current_session_id: i64,
     pub errors: FieldErrors,
 }
 
-async fn account_page(account: &CurrentAccount, db: &Db, errors: FieldErrors) -> Result<AccountPage, AppError> {
+async fn account_page(
+    account: &CurrentAccount,
+    db: &Db,
+    now: NaiveDateTime,
+    errors: FieldErrors,
+) -> Result<AccountPage, AppError> {
     let account_id = account.id();
-    let memberships = db.run(move |conn| queries::own_memberships(conn, account_id)).await?;
+    let (memberships, sessions) = db
+        .run(move |conn| {
+            Ok::<_, diesel::result::Error>((
+                queries::own_memberships(conn, account_id)?,
+                session::list_of(conn, account_id, now)?,
+            ))
+        })
+        .await?;
     Ok(AccountPage {
         layout: account.layout("Your account", Section::Account)?,
         email: account.email().to_owned(),
         is_platform_admin: account.account.is_platform_admin,
         must_change_password: account.account.must_change_password,
         memberships,
+        sessions,
+        current_session_id: account.session_id,
         errors,
     })
 }
 
 /// `GET /account`
-pub async fn show(account: CurrentAccount, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    render(&account_page(&account, &db, FieldErrors::default()).await?)
+pub async fn show(
+    account: CurrentAccount,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    render(&account_page(&account, &db, clock.now(), FieldErrors::default()).await?)
 }
 
 #[derive(Deserialize)]
@@ -84,26 +107,108 @@ pub async fn change_password(
     }
     if !errors.is_empty() {
         // Passwords are never echoed back into the page.
-        return render_422(&account_page(&account, &db, errors).await?);
+        return render_422(&account_page(&account, &db, clock.now(), errors).await?);
     }
 
     let hash = passwords.hash(form.password).await?;
     let actor = account.actor(client);
     let now = clock.now();
-    let epoch = db
+    let keep = account.session_id;
+    let ended = db
         .run(move |conn| {
             db::write_transaction(conn, |conn| {
-                let epoch = queries::set_password(conn, account_id, &hash, now)?;
-                audit::record(conn, &NewEvent::platform(&actor, "account.password_changed", &actor.email), now)?;
-                Ok::<_, diesel::result::Error>(epoch)
+                queries::set_password(conn, account_id, &hash, now)?;
+                let ended = session::end_all_of(conn, account_id, Some(keep))?;
+                let event = NewEvent::platform(&actor, "account.password_changed", &actor.email)
+                    .details(serde_json::json!({ "other sessions ended": ended }));
+                audit::record(conn, &event, now)?;
+                Ok::<_, diesel::result::Error>(ended)
             })
         })
         .await?;
-    session::adopt_epoch(account.session(), epoch)?;
-    flash::set(
-        account.session(),
-        FlashKind::Success,
-        "Your password is changed. Every other session of yours has ended.",
-    );
+    // A new CSRF token, so a form copied before the change is stale.
+    crate::csrf::rotate(account.session())?;
+    let message = match ended {
+        0 => "Your password is changed.".to_owned(),
+        1 => "Your password is changed. Your one other session has ended.".to_owned(),
+        n => format!("Your password is changed. Your {n} other sessions have ended."),
+    };
+    flash::set(account.session(), FlashKind::Success, message);
+    Ok(see_other("/account"))
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// `POST /account/sessions/{id}/end`: sign out one of one's own sessions (this one included).
+pub async fn end_session(
+    account: CurrentAccount,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    client: ClientAddr,
+    path: web::Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    // Another account's session, or no session at all, look the same: nothing to end here.
+    let Ok(session_id) = path.into_inner().parse::<i64>() else {
+        return Err(AppError::NotFound);
+    };
+    let account_id = account.id();
+    let actor = account.actor(client);
+    let now = clock.now();
+    let ended = db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let ended = session::end_one_of(conn, account_id, session_id)?;
+                if ended {
+                    let event = NewEvent::platform(&actor, "account.session_ended", &actor.email)
+                        .details(serde_json::json!({ "session": session_id }));
+                    audit::record(conn, &event, now)?;
+                }
+                Ok::<_, diesel::result::Error>(ended)
+            })
+        })
+        .await?;
+    if !ended {
+        return Err(AppError::NotFound);
+    }
+    if session_id == account.session_id {
+        session::end_cookie(account.session());
+        flash::set(account.session(), FlashKind::Success, "You are signed out.");
+        return Ok(see_other("/login"));
+    }
+    flash::set(account.session(), FlashKind::Success, "That session is signed out.");
+    Ok(see_other("/account"))
+}
+
+/// `POST /account/sessions/end-others`: sign out everywhere but here.
+pub async fn end_other_sessions(
+    account: CurrentAccount,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    client: ClientAddr,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let account_id = account.id();
+    let keep = account.session_id;
+    let actor = account.actor(client);
+    let now = clock.now();
+    let ended = db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let ended = session::end_all_of(conn, account_id, Some(keep))?;
+                let event = NewEvent::platform(&actor, "account.other_sessions_ended", &actor.email)
+                    .details(serde_json::json!({ "sessions ended": ended }));
+                audit::record(conn, &event, now)?;
+                Ok::<_, diesel::result::Error>(ended)
+            })
+        })
+        .await?;
+    let message = match ended {
+        0 => "You had no other session.".to_owned(),
+        1 => "Your one other session is signed out.".to_owned(),
+        n => format!("Your {n} other sessions are signed out."),
+    };
+    flash::set(account.session(), FlashKind::Success, message);
     Ok(see_other("/account"))
 }

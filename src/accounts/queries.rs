@@ -31,16 +31,10 @@ pub fn own_memberships(conn: &mut DbConn, account_id: i64) -> QueryResult<Vec<Ow
         .load(conn)
 }
 
-/// Store a new password hash and bump the session epoch, which ends every other session.
-/// Returns the new epoch.
-pub fn set_password(conn: &mut DbConn, account_id: i64, hash: &str, now: NaiveDateTime) -> QueryResult<i64> {
+/// Store a new password hash.
+pub fn set_password(conn: &mut DbConn, account_id: i64, hash: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(accounts::table.find(account_id))
-        .set((
-            accounts::password_hash.eq(hash),
-            accounts::must_change_password.eq(false),
-            accounts::session_epoch.eq(accounts::session_epoch + 1),
-            accounts::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    accounts::table.find(account_id).select(accounts::session_epoch).first(conn)
+        .set((accounts::password_hash.eq(hash), accounts::must_change_password.eq(false), accounts::updated_at.eq(now)))
+        .execute(conn)
+        .map(drop)
 }

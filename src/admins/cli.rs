@@ -76,12 +76,9 @@ pub fn add_admin(
                     ))
                     .execute(conn)?;
                 if let Some(hash) = &hash {
-                    diesel::update(accounts::table.find(id))
-                        .set((
-                            accounts::password_hash.eq(hash),
-                            accounts::session_epoch.eq(accounts::session_epoch + 1),
-                        ))
-                        .execute(conn)?;
+                    diesel::update(accounts::table.find(id)).set(accounts::password_hash.eq(hash)).execute(conn)?;
+                    // A new password ends every session the old one opened.
+                    crate::auth::session::end_all_of(conn, id, None)?;
                 }
                 if was_admin {
                     Added::AlreadyAdmin
@@ -115,18 +112,23 @@ pub fn add_admin(
 pub fn set_password(conn: &mut DbConn, email: &EmailAddress, password: &str, now: NaiveDateTime) -> anyhow::Result<()> {
     let hash = hash_blocking(password)?;
     db::write_transaction(conn, |conn| {
-        let changed = diesel::update(accounts::table.filter(accounts::email.eq(email.as_str())))
+        let Some(account_id) = accounts::table
+            .filter(accounts::email.eq(email.as_str()))
+            .select(accounts::id)
+            .first::<i64>(conn)
+            .optional()?
+        else {
+            bail!("no account has the email {email}");
+        };
+        diesel::update(accounts::table.find(account_id))
             .set((
                 accounts::password_hash.eq(&hash),
                 accounts::status.eq("active"),
                 accounts::must_change_password.eq(false),
-                accounts::session_epoch.eq(accounts::session_epoch + 1),
                 accounts::updated_at.eq(now),
             ))
             .execute(conn)?;
-        if changed == 0 {
-            bail!("no account has the email {email}");
-        }
+        crate::auth::session::end_all_of(conn, account_id, None)?;
         let actor = Actor::command_line();
         audit::record(conn, &NewEvent::platform(&actor, "account.password_set", email.as_str()), now)?;
         Ok(())

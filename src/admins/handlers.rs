@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::queries::{self, AddError, Added, AdminRow, RemoveError};
+use super::queries::{self, AddError, Added, AdminRow, EndSessionsError, RemoveError};
 use crate::auth::PlatformAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
@@ -140,6 +140,37 @@ pub async fn remove(
             Ok(see_other("/admin/administrators"))
         }
         Err(RemoveError::Database(e)) => Err(e.into()),
+        Err(refused) => {
+            page(&admin, &db, StatusCode::CONFLICT, String::new(), FieldErrors::default(), Some(refused.to_string()))
+                .await
+        }
+    }
+}
+
+/// `POST /admin/administrators/{account_id}/end-sessions`
+pub async fn end_sessions(
+    admin: PlatformAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    client: ClientAddr,
+    path: web::Path<i64>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let target = path.into_inner();
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::end_sessions(conn, &actor, target, now))).await?;
+    match outcome {
+        Ok((email, ended)) => {
+            let message = match ended {
+                0 => format!("{email} had no session open."),
+                1 => format!("{email} is signed out of 1 session."),
+                n => format!("{email} is signed out of {n} sessions."),
+            };
+            flash::set(admin.session(), FlashKind::Success, message);
+            Ok(see_other("/admin/administrators"))
+        }
+        Err(EndSessionsError::Database(e)) => Err(e.into()),
         Err(refused) => {
             page(&admin, &db, StatusCode::CONFLICT, String::new(), FieldErrors::default(), Some(refused.to_string()))
                 .await

@@ -10,5 +10,6 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/administrators", web::get().to(handlers::show))
         .route("/admin/administrators", web::post().to(handlers::add))
-        .route("/admin/administrators/{account_id}/remove", web::post().to(handlers::remove));
+        .route("/admin/administrators/{account_id}/remove", web::post().to(handlers::remove))
+        .route("/admin/administrators/{account_id}/end-sessions", web::post().to(handlers::end_sessions));
 }

@@ -128,3 +128,40 @@ pub fn remove(conn: &mut DbConn, actor: &Actor, target: i64, now: NaiveDateTime)
         Ok(email)
     })
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndSessionsError {
+    #[error("To end your own sessions, use your account page.")]
+    Yourself,
+    #[error("This account is not a platform administrator.")]
+    NotAdmin,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// End every session of another platform administrator (a lost laptop, a departure); returns
+/// its email and how many sessions ended.
+pub fn end_sessions(
+    conn: &mut DbConn,
+    actor: &Actor,
+    target: i64,
+    now: NaiveDateTime,
+) -> Result<(String, usize), EndSessionsError> {
+    if actor.id == Some(target) {
+        return Err(EndSessionsError::Yourself);
+    }
+    db::write_transaction(conn, |conn| {
+        let email: String = accounts::table
+            .filter(accounts::id.eq(target))
+            .filter(accounts::is_platform_admin.eq(true))
+            .select(accounts::email)
+            .first(conn)
+            .optional()?
+            .ok_or(EndSessionsError::NotAdmin)?;
+        let ended = crate::auth::session::end_all_of(conn, target, None)?;
+        let event = NewEvent::platform(actor, "platform_admin.sessions_ended", &email)
+            .details(serde_json::json!({ "sessions ended": ended }));
+        audit::record(conn, &event, now)?;
+        Ok((email, ended))
+    })
+}

@@ -1,6 +1,6 @@
 //! Role guards as extractor types: a handler that names one in its signature cannot run without
 //! the role. Each re-reads the account from the database on every request, so a revoked role or
-//! an ended session (epoch bump) takes effect at once.
+//! an ended session (its row deleted) takes effect at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,8 +9,8 @@ use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::queries::{self, AccountRoles};
-use super::session::{self, SessionState};
+use super::queries::{self, AccountRoles, SessionLookup};
+use super::session;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::AppError;
@@ -25,6 +25,8 @@ type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 pub struct CurrentAccount {
     pub account: AccountRoles,
     pub administers_orgs: bool,
+    /// The `sessions` row of this request.
+    pub session_id: i64,
     session: Session,
 }
 
@@ -70,31 +72,30 @@ async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
         // A GET can be repeated after sign-in; a form post cannot, so go back home instead.
         next: if req.method() == actix_web::http::Method::GET { requested_path(&req) } else { "/".into() },
     };
-    let state = SessionState::read(&session).ok_or_else(sign_in_required)?;
+    let token = session::cookie_token(&session).ok_or_else(sign_in_required)?;
     let (db, clock) = app_parts(&req)?;
     let now = clock.now();
-    if let Some(expiry) = state.expiry(now) {
-        session::end(&session);
-        let why = match expiry {
-            session::Expiry::Idle => "Your session ended after 30 minutes without activity. Sign in again.",
-            session::Expiry::Absolute => "Your session reached its 12-hour limit. Sign in again.",
-        };
-        flash::set(&session, FlashKind::Info, why);
-        return Err(sign_in_required());
-    }
-    let account_id = state.account_id;
-    let account = db.run(move |conn| queries::roles(conn, account_id)).await?;
-    let account = match account {
-        Some(account) if account.session_epoch == state.epoch => account,
-        // Deleted, or signed out everywhere (password change): this session is over.
-        _ => {
-            session::end(&session);
-            flash::set(&session, FlashKind::Info, "You were signed out. Sign in again.");
-            return Err(sign_in_required());
+    let hash = session::token_hash(&token);
+    let lookup = db.run(move |conn| queries::current_session(conn, &hash, now)).await?;
+    let why = match lookup {
+        SessionLookup::Live { session_id, roles } => {
+            return Ok(CurrentAccount {
+                administers_orgs: roles.administers_orgs,
+                account: roles,
+                session_id,
+                session,
+            });
         }
+        SessionLookup::Expired(session::Expiry::Idle) => {
+            "Your session ended after 30 minutes without activity. Sign in again."
+        }
+        SessionLookup::Expired(session::Expiry::Absolute) => "Your session reached its 12-hour limit. Sign in again.",
+        // Signed out elsewhere, ended from another device, or the account no longer exists.
+        SessionLookup::Missing => "You were signed out. Sign in again.",
     };
-    state.touch(&session, now)?;
-    Ok(CurrentAccount { administers_orgs: account.administers_orgs, account, session })
+    session::end_cookie(&session);
+    flash::set(&session, FlashKind::Info, why);
+    Err(sign_in_required())
 }
 
 fn app_parts(req: &HttpRequest) -> Result<(web::Data<Db>, web::Data<Clock>), AppError> {

@@ -1,17 +1,21 @@
 //! `/login` and `/logout`.
 
 use actix_session::Session;
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::lockout::{self, Failure};
 use super::password::Passwords;
-use super::{queries, session};
+use super::queries::{self, Credentials};
+use super::rate_limit::SignInLimiter;
+use super::session;
 use crate::audit::{self, Actor, NewEvent};
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
-use crate::db::Db;
-use crate::domain::fold;
+use crate::db::{self, Db};
+use crate::domain::{fold, FieldErrors};
 use crate::error::AppError;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
@@ -25,6 +29,7 @@ pub struct LoginPage {
     pub email: String,
     pub next: String,
     pub error: Option<&'static str>,
+    pub errors: FieldErrors,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +46,7 @@ pub async fn login_page(session: Session, query: Option<web::Query<NextQuery>>) 
         email: String::new(),
         next: local_path(&next).to_owned(),
         error: None,
+        errors: FieldErrors::default(),
     };
     render(&page)
 }
@@ -56,41 +62,127 @@ pub struct LoginForm {
 }
 
 const WRONG_CREDENTIALS: &str = "The email address or password is not right.";
+/// The longest typed email kept in the audit trail of a failed sign-in.
+const AUDIT_EMAIL_MAX_CHARS: usize = 254;
 
-/// `POST /login`
+/// How a sign-in attempt ended, decided before anything is answered.
+enum Attempt {
+    SignedIn(Credentials),
+    /// Wrong password, unknown email or a locked pair: one answer for all three.
+    Refused,
+}
+
+/// `POST /login`: one answer, in the same time, for a wrong password, an unknown email and a
+/// locked pair; rate-limited per client address; password checks wait in a bounded line.
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
+    req: HttpRequest,
     session: Session,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     passwords: web::Data<Passwords>,
+    limiter: web::Data<SignInLimiter>,
     client: ClientAddr,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Err(retry_after_secs) = limiter.check(client.0) {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+    let mut errors = FieldErrors::default();
+    if form.email.trim().is_empty() {
+        errors.add("email", "Enter your email address.");
+    }
+    if form.password.is_empty() {
+        errors.add("password", "Enter your password.");
+    }
+    if !errors.is_empty() {
+        // Nothing was checked, so nothing counts toward a lockout.
+        return login_refused(&session, &form, errors, None);
+    }
+
     // Looked up loosely: a malformed email simply matches no account and costs a dummy hash.
     let email = fold(form.email.trim());
-    let lookup_email = email.clone();
-    let account = db.run(move |conn| queries::credentials_by_email(conn, &lookup_email)).await?;
-    let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let verified = passwords.verify(form.password, stored_hash).await?;
-
-    let account = match account {
-        Some(account) if verified => account,
-        _ => {
-            let page = LoginPage {
-                layout: Layout::new(&session, "Sign in", Section::SignIn, None)?,
-                email: form.email.trim().to_owned(),
-                next: local_path(&form.next).to_owned(),
-                error: Some(WRONG_CREDENTIALS),
+    let client_key = client.to_audit_string();
+    let now = clock.now();
+    let (lookup_email, lookup_client) = (email.clone(), client_key.clone());
+    let (account, locked) = db
+        .run(move |conn| {
+            // No stored address holds a control character (PostgreSQL refuses NUL in text
+            // outright), so such an email is simply unknown.
+            let account = if lookup_email.chars().any(char::is_control) {
+                None
+            } else {
+                queries::credentials_by_email(conn, &lookup_email)?
             };
-            return render_422(&page);
-        }
+            let locked = match &account {
+                Some(account) => lockout::is_locked(conn, account.id, &lookup_client, now)?,
+                None => false,
+            };
+            Ok::<_, diesel::result::Error>((account, locked))
+        })
+        .await?;
+    // A locked pair checks the dummy hash, so its answer takes as long as any other.
+    let stored_hash = if locked { None } else { account.as_ref().and_then(|a| a.password_hash.clone()) };
+    let verified = passwords.verify(form.password.clone(), stored_hash).await?;
+    let account_id = account.as_ref().map(|a| a.id);
+    let attempt = match account {
+        Some(account) if verified && !locked => Attempt::SignedIn(account),
+        _ => Attempt::Refused,
+    };
+    let audit_email: String = email.chars().filter(|c| !c.is_control()).take(AUDIT_EMAIL_MAX_CHARS).collect();
+
+    let Attempt::SignedIn(account) = attempt else {
+        let actor = Actor { id: account_id, email: audit_email, client };
+        db.run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let outcome = match account_id {
+                    Some(id) => Some(lockout::record_failure(conn, id, &client_key, now)?),
+                    None => None,
+                };
+                let reason = match outcome {
+                    None => "unknown email",
+                    Some(Failure::WhileLocked) => "locked",
+                    Some(_) => "wrong password",
+                };
+                let failures = match outcome {
+                    Some(Failure::Counted(n)) => Some(n),
+                    Some(Failure::LockedNow(_)) => Some(lockout::MAX_FAILURES),
+                    _ => None,
+                };
+                let failed = NewEvent::platform(&actor, "account.sign_in_failed", &actor.email)
+                    .details(serde_json::json!({ "reason": reason, "failures in a row": failures }));
+                audit::record(conn, &failed, now)?;
+                if let Some(Failure::LockedNow(until)) = outcome {
+                    let locked =
+                        NewEvent::platform(&actor, "account.locked", &actor.email).details(serde_json::json!({
+                            "locked until": until.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                            "client address": client_key,
+                        }));
+                    audit::record(conn, &locked, now)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+        })
+        .await?;
+        return login_refused(&session, &form, FieldErrors::default(), Some(WRONG_CREDENTIALS));
     };
 
-    let actor = Actor { id: Some(account.id), email, client };
-    let now = clock.now();
-    db.run(move |conn| audit::record(conn, &NewEvent::platform(&actor, "account.sign_in", &actor.email), now)).await?;
+    let actor = Actor { id: Some(account.id), email: audit_email, client };
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let account_id = account.id;
+    let token = db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                lockout::clear(conn, account_id, &client_key, now)?;
+                let new = session::NewSession { account_id, client, user_agent: &user_agent };
+                let token = session::create(conn, &new, now)?;
+                audit::record(conn, &NewEvent::platform(&actor, "account.sign_in", &actor.email), now)?;
+                Ok::<_, diesel::result::Error>(token)
+            })
+        })
+        .await?;
     // Only once everything is recorded does the browser get a signed-in session.
-    session::begin(&session, account.id, account.session_epoch, now)?;
+    session::begin_cookie(&session, &token)?;
     if account.must_change_password {
         flash::set(&session, FlashKind::Warning, "Choose a new password before you continue.");
         return Ok(see_other("/account"));
@@ -98,15 +190,36 @@ pub async fn login(
     Ok(see_other(local_path(&form.next)))
 }
 
+fn login_refused(
+    session: &Session,
+    form: &LoginForm,
+    errors: FieldErrors,
+    error: Option<&'static str>,
+) -> Result<HttpResponse, AppError> {
+    let page = LoginPage {
+        layout: Layout::new(session, "Sign in", Section::SignIn, None)?,
+        email: form.email.trim().chars().filter(|c| !c.is_control()).take(AUDIT_EMAIL_MAX_CHARS).collect(),
+        next: local_path(&form.next).to_owned(),
+        error,
+        errors,
+    };
+    render_422(&page)
+}
+
 #[derive(Deserialize)]
 pub struct EmptyForm {}
 
-/// `POST /logout`
-pub async fn logout(session: Session, CsrfForm(_): CsrfForm<EmptyForm>) -> HttpResponse {
-    let was_signed_in = session::SessionState::read(&session).is_some();
-    session::end(&session);
-    if was_signed_in {
+/// `POST /logout`: the session's row is deleted, so a copy of the cookie opens nothing.
+pub async fn logout(
+    session: Session,
+    db: web::Data<Db>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<HttpResponse, AppError> {
+    let token = session::cookie_token(&session);
+    session::end_cookie(&session);
+    if let Some(token) = token {
+        db.run(move |conn| session::delete_by_token(conn, &token)).await?;
         flash::set(&session, FlashKind::Success, "You are signed out.");
     }
-    see_other("/login")
+    Ok(see_other("/login"))
 }

@@ -1,9 +1,12 @@
-//! Signing in and out, sessions, passwords and the role extractors.
+//! Signing in and out, server-side sessions, lockout and rate limits, passwords and the role
+//! extractors.
 
 pub mod extractors;
 mod handlers;
+pub mod lockout;
 pub mod password;
 pub mod queries;
+pub mod rate_limit;
 pub mod session;
 
 use actix_web::web;

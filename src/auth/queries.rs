@@ -1,8 +1,10 @@
 //! Account reads and writes needed to sign in and to check roles.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{accounts, memberships, organizations};
+use super::session::{self, Expiry};
+use crate::db::schema::{accounts, memberships, organizations, sessions};
 use crate::db::DbConn;
 
 /// The roles of an account as the database says right now.
@@ -12,7 +14,6 @@ pub struct AccountRoles {
     pub email: String,
     pub is_platform_admin: bool,
     pub must_change_password: bool,
-    pub session_epoch: i64,
     /// An active Delegate of at least one organization.
     pub administers_orgs: bool,
 }
@@ -22,12 +23,23 @@ pub struct AccountRoles {
 pub struct Credentials {
     pub id: i64,
     pub password_hash: Option<String>,
-    pub session_epoch: i64,
     pub must_change_password: bool,
 }
 
-/// One query per request, however many roles there are to check.
-pub fn roles(conn: &mut DbConn, account_id: i64) -> QueryResult<Option<AccountRoles>> {
+/// What a request's session cookie comes to.
+#[derive(Debug, Clone)]
+pub enum SessionLookup {
+    /// A live session (its row id) of an account with these roles.
+    Live { session_id: i64, roles: AccountRoles },
+    /// The session existed but is past a limit; its row is now deleted.
+    Expired(Expiry),
+    /// No such session: signed out, ended elsewhere, or its account deleted.
+    Missing,
+}
+
+/// The session and its account's roles in one query, however many roles there are to check;
+/// `last_seen_at` is written only when a minute has passed since the last write.
+pub fn current_session(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) -> QueryResult<SessionLookup> {
     let delegate_somewhere = diesel::dsl::exists(
         memberships::table
             .filter(memberships::account_id.eq(accounts::id))
@@ -35,18 +47,32 @@ pub fn roles(conn: &mut DbConn, account_id: i64) -> QueryResult<Option<AccountRo
             .filter(memberships::is_delegate.eq(true))
             .select(memberships::id),
     );
-    accounts::table
-        .find(account_id)
+    let found: Option<((i64, NaiveDateTime, NaiveDateTime), AccountRoles)> = sessions::table
+        .inner_join(accounts::table)
+        .filter(sessions::token_hash.eq(token_hash))
         .select((
-            accounts::id,
-            accounts::email,
-            accounts::is_platform_admin,
-            accounts::must_change_password,
-            accounts::session_epoch,
-            delegate_somewhere,
+            (sessions::id, sessions::created_at, sessions::last_seen_at),
+            (
+                accounts::id,
+                accounts::email,
+                accounts::is_platform_admin,
+                accounts::must_change_password,
+                delegate_somewhere,
+            ),
         ))
         .first(conn)
-        .optional()
+        .optional()?;
+    let Some(((session_id, created_at, last_seen_at), roles)) = found else {
+        return Ok(SessionLookup::Missing);
+    };
+    if let Some(why) = session::expiry(created_at, last_seen_at, now) {
+        diesel::delete(sessions::table.find(session_id)).execute(conn)?;
+        return Ok(SessionLookup::Expired(why));
+    }
+    if now - last_seen_at >= session::TOUCH_INTERVAL {
+        diesel::update(sessions::table.find(session_id)).set(sessions::last_seen_at.eq(now)).execute(conn)?;
+    }
+    Ok(SessionLookup::Live { session_id, roles })
 }
 
 /// Organizations where this account is an active Delegate, by name.
@@ -77,7 +103,7 @@ pub fn credentials_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Optio
     accounts::table
         .filter(accounts::email.eq(email))
         .filter(accounts::status.eq("active"))
-        .select((accounts::id, accounts::password_hash, accounts::session_epoch, accounts::must_change_password))
+        .select((accounts::id, accounts::password_hash, accounts::must_change_password))
         .first(conn)
         .optional()
 }

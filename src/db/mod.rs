@@ -1,6 +1,7 @@
 //! The database kernel: one connection type over PostgreSQL and SQLite, the pool, migrations,
 //! and the few places where the two backends need different SQL.
 
+pub mod backup;
 pub mod org_index;
 pub mod schema;
 pub mod search;
@@ -17,8 +18,11 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// The SQLite schema's migrations, embedded in the binary (public so tests can build a
+/// database at an older version).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The PostgreSQL schema's migrations, with the same version names.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// How long a SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
@@ -220,20 +224,38 @@ impl Db {
 }
 
 fn create_parent_dir(path: &Path) {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        // An error here resurfaces, with a better message, when SQLite opens the file.
-        let _ = std::fs::create_dir_all(parent);
+    // The folder is created 0700 and the file 0600 (see `private_fs`). An error here
+    // resurfaces, with a better message, when SQLite opens the file.
+    if let Err(e) = crate::private_fs::prepare_sqlite_file(path) {
+        log::warn!("cannot prepare the database file {}: {e}", path.display());
     }
 }
 
 /// Bring the schema up to date; returns the versions applied now (empty when current).
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     let applied = match conn {
-        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-    }
-    .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+        DbConn::Pg(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|applied| applied.iter().map(ToString::to_string).collect())
+            .map_err(|e| anyhow::anyhow!("database migration failed: {e}")),
+        DbConn::Sqlite(c) => {
+            let outcome = c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|applied| applied.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .map_err(|e| anyhow::anyhow!("database migration failed: {e}"));
+            if outcome.is_err() {
+                // A migration that runs outside diesel's transaction (metadata.toml) opens its
+                // own and turns foreign keys off; a failure midway leaves both so. Roll back (an
+                // error only means no transaction was open).
+                let _ = c.batch_execute("ROLLBACK");
+            }
+            // Whatever a migration did, this connection goes on with foreign keys enforced.
+            c.batch_execute("PRAGMA foreign_keys = ON")
+                .map_err(|e| anyhow::anyhow!("cannot enable foreign keys: {e}"))?;
+            outcome
+        }
+    }?;
+    Ok(applied)
 }
 
 /// A transaction for work that reads and then writes. On SQLite it begins with

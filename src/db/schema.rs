@@ -119,6 +119,7 @@ diesel::table! {
         token_hash -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        resent_at -> Nullable<Timestamp>,
     }
 }
 
@@ -156,3 +157,29 @@ diesel::table! {
         value -> BigInt,
     }
 }
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        client_addr -> Text,
+        user_agent -> Text,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (account_id, client_addr) {
+        account_id -> BigInt,
+        client_addr -> Text,
+        failures -> BigInt,
+        locked_until -> Nullable<Timestamp>,
+        last_failure_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(sessions, accounts);
+diesel::allow_tables_to_appear_in_same_query!(sessions, memberships);

@@ -6,8 +6,9 @@ use chrono::NaiveDateTime;
 
 use super::Site;
 
-/// A rendered email, ready for the outbox.
-#[derive(Debug, Clone)]
+/// A rendered email, ready for the outbox. `Debug` leaves out the bodies, which may hold a
+/// registration link.
+#[derive(Clone)]
 pub struct Email {
     /// What kind of message this is (kept in the outbox; lets a queued one be withdrawn).
     pub kind: &'static str,
@@ -16,6 +17,17 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+impl std::fmt::Debug for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Email")
+            .field("kind", &self.kind)
+            .field("to", &self.to)
+            .field("organization_id", &self.organization_id)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The words of one message, before layout.

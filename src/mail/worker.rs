@@ -1,5 +1,6 @@
-//! The delivery worker: claims due messages from the outbox, sends them through lettre (SMTP,
-//! or `.eml` files), and marks each one sent once. `serve` runs one per instance; on PostgreSQL
+//! The delivery worker: claims due messages from the outbox, opens their sealed bodies, sends
+//! them through lettre (SMTP, encrypted unless `?tls=none`, or `.eml` files), and marks each one
+//! sent once, wiping its bodies. `serve` runs one per instance; on PostgreSQL
 //! several instances share the outbox and `FOR UPDATE SKIP LOCKED` keeps them off each
 //! other's messages.
 
@@ -17,6 +18,7 @@ use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 
+use super::sealed::{BodyKey, Part};
 use crate::clock::Clock;
 use crate::config::{Config, MailTransport};
 use crate::db::schema::outbox;
@@ -46,7 +48,16 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
 pub enum Delivery {
     /// One `.eml` file per message, named by its outbox id (a resend overwrites, never doubles).
     Files(PathBuf),
-    Smtp(Box<SmtpTransport>),
+    Smtp(Box<Smtp>),
+}
+
+/// An SMTP server and how the connection to it is protected.
+pub struct Smtp {
+    transport: SmtpTransport,
+    /// `host:port`, for messages (never the URL: it may hold the password).
+    server: String,
+    /// `smtp://` without `?tls=none`: STARTTLS or nothing is sent.
+    requires_starttls: bool,
 }
 
 impl Delivery {
@@ -58,18 +69,40 @@ impl Delivery {
     }
 }
 
-/// `smtps://` is TLS from the first byte; `smtp://` upgrades with STARTTLS when the server
-/// offers it, unless the URL says otherwise (`?tls=required`).
-fn smtp_transport(url: &str) -> anyhow::Result<SmtpTransport> {
-    let parsed = url::Url::parse(url).context("the SMTP URL cannot be read")?;
-    let mut builder = SmtpTransport::from_url(url).context("the SMTP URL is not usable")?;
-    let chooses_tls = parsed.query_pairs().any(|(key, _)| key == "tls");
-    if parsed.scheme() == "smtp" && !chooses_tls {
-        let host = parsed.host_str().unwrap_or_default().to_owned();
-        let parameters = TlsParameters::new(host).context("TLS is not available for the SMTP server")?;
-        builder = builder.tls(Tls::Opportunistic(parameters));
-    }
-    Ok(builder.timeout(Some(SMTP_TIMEOUT)).build())
+/// `smtps://` is TLS from the first byte. `smtp://` requires STARTTLS: a server that does not
+/// offer it (or an attacker who strips it from the answer) gets nothing, not the password and
+/// not the links. `smtp://…?tls=none` is plain SMTP, for a relay on this machine.
+fn smtp_transport(url: &str) -> anyhow::Result<Smtp> {
+    let mut parsed = url::Url::parse(url).context("the SMTP URL cannot be read")?;
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let tls: Option<String> = parsed.query_pairs().find(|(key, _)| key == "tls").map(|(_, value)| value.into_owned());
+    let plain = parsed.scheme() == "smtp" && tls.as_deref() == Some("none");
+    let builder = if plain {
+        // lettre reads an `smtp://` URL without `tls` as plain SMTP; `none` is our word for it.
+        let others: Vec<(String, String)> = parsed
+            .query_pairs()
+            .filter(|(key, _)| key != "tls")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        parsed.set_query(None);
+        if !others.is_empty() {
+            parsed.query_pairs_mut().extend_pairs(others);
+        }
+        SmtpTransport::from_url(parsed.as_str()).context("the SMTP URL is not usable")?
+    } else if parsed.scheme() == "smtp" && tls.is_none() {
+        // Port 25 unless the URL names one, as before; STARTTLS required.
+        let parameters = TlsParameters::new(host.clone()).context("TLS is not available for the SMTP server")?;
+        SmtpTransport::from_url(url).context("the SMTP URL is not usable")?.tls(Tls::Required(parameters))
+    } else {
+        // `smtp://…?tls=required` (port 587 unless named) or `smtps://`.
+        SmtpTransport::from_url(url).context("the SMTP URL is not usable")?
+    };
+    let port = parsed.port().map_or_else(String::new, |port| format!(":{port}"));
+    Ok(Smtp {
+        transport: builder.timeout(Some(SMTP_TIMEOUT)).build(),
+        server: format!("{host}{port}"),
+        requires_starttls: parsed.scheme() == "smtp" && !plain,
+    })
 }
 
 /// A message this worker holds the claim on.
@@ -137,13 +170,16 @@ pub struct Worker {
     clock: Arc<Clock>,
     delivery: Delivery,
     from: Mailbox,
+    /// Opens the sealed bodies the outbox stores.
+    body_key: BodyKey,
 }
 
 impl Worker {
     pub fn new(db: Db, clock: Arc<Clock>, config: &Config) -> anyhow::Result<Self> {
         let address = config.mail_from.address.as_str().parse().context("the sender address is not usable")?;
         let from = Mailbox::new(config.mail_from.name.clone(), address);
-        Ok(Self { db, clock, delivery: Delivery::from_config(config)?, from })
+        let body_key = BodyKey::derive(&config.load_secret_key()?);
+        Ok(Self { db, clock, delivery: Delivery::from_config(config)?, from, body_key })
     }
 
     /// One pass: claim up to a batch of due messages and try each once. Returns how many were
@@ -172,9 +208,19 @@ impl Worker {
                 Ok(()) => Outcome::Sent,
                 Err(e) => Outcome::Transient(format!("writing the .eml file failed: {e}")),
             },
-            Delivery::Smtp(transport) => match transport.send(&email) {
+            Delivery::Smtp(smtp) => match smtp.transport.send(&email) {
                 Ok(_) => Outcome::Sent,
                 Err(e) if e.is_permanent() => Outcome::Permanent(format!("the SMTP server refused it: {e}")),
+                // lettre says so before it sends a password or a message; nothing left the
+                // portal. Retrying cannot help until the server (or its setting) changes.
+                Err(e) if smtp.requires_starttls && e.is_client() && e.to_string().contains("STARTTLS") => {
+                    Outcome::Permanent(format!(
+                        "not sent: the SMTP server {} does not offer STARTTLS, which smtp:// requires, so neither the \
+                         password nor the message was sent in clear. Enable STARTTLS on the server, use smtps://, or, \
+                         only for a relay on this machine, add ?tls=none to ORGPORTAL_SMTP_URL",
+                        smtp.server
+                    ))
+                }
                 Err(e) => Outcome::Transient(format!("SMTP delivery failed: {e}")),
             },
         }
@@ -182,6 +228,13 @@ impl Worker {
 
     fn build(&self, message: &Claimed) -> Result<Message, String> {
         let to: Mailbox = message.recipient.parse().map_err(|e| format!("the recipient address is not usable: {e}"))?;
+        let open = |stored: &str, part| {
+            self.body_key
+                .open(stored, &message.message_id, &message.recipient, part)
+                .map_err(|e| format!("the message body cannot be opened: {e}"))
+        };
+        let text = open(&message.body_text, Part::Text)?;
+        let html = open(&message.body_html, Part::Html)?;
         Message::builder()
             .message_id(Some(message.message_id.clone()))
             .from(self.from.clone())
@@ -189,10 +242,48 @@ impl Worker {
             .subject(message.subject.clone())
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(message.body_text.clone()))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(message.body_html.clone())),
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
             )
             .map_err(|e| format!("the message cannot be built: {e}"))
+    }
+
+    /// Seal the bodies of messages queued before bodies were sealed and not sent yet (the
+    /// upgrade's migration wiped those already sent), so the outbox holds no link in clear.
+    /// Returns how many messages it sealed.
+    pub fn seal_legacy_bodies(&self) -> anyhow::Result<usize> {
+        #[derive(Queryable)]
+        struct Legacy {
+            id: i64,
+            message_id: String,
+            recipient: String,
+            body_text: String,
+            body_html: String,
+        }
+        let mut conn = self.db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let legacy: Vec<Legacy> = outbox::table
+            .filter(outbox::status.ne("sent"))
+            .filter(outbox::status.ne("cancelled"))
+            .filter(outbox::body_text.not_like(format!("{}%", super::sealed::PREFIX)))
+            .select((outbox::id, outbox::message_id, outbox::recipient, outbox::body_text, outbox::body_html))
+            .load(&mut conn)
+            .context("reading older message bodies")?;
+        let mut sealed = 0;
+        for message in legacy {
+            let seal = |body: &str, part| {
+                self.body_key
+                    .seal(body, &message.message_id, &message.recipient, part)
+                    .map_err(|e| anyhow::anyhow!("message {}: {e}", message.id))
+            };
+            let text = seal(&message.body_text, Part::Text)?;
+            let html = seal(&message.body_html, Part::Html)?;
+            // Only if still unsealed: another instance may have sealed it meanwhile.
+            sealed += diesel::update(outbox::table.find(message.id).filter(outbox::body_text.eq(&message.body_text)))
+                .set((outbox::body_text.eq(text), outbox::body_html.eq(html)))
+                .execute(&mut conn)
+                .context("sealing an older message body")?;
+        }
+        Ok(sealed)
     }
 
     /// Run on a thread of its own until the handle is stopped.
@@ -201,6 +292,13 @@ impl Worker {
         let thread = std::thread::Builder::new().name("mail-worker".into()).spawn({
             let stop = stop.clone();
             move || {
+                match self.seal_legacy_bodies() {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        log::info!("mail worker: sealed the bodies of {n} messages queued before bodies were sealed")
+                    }
+                    Err(e) => log::warn!("mail worker: sealing older message bodies: {e:#}"),
+                }
                 while !stop.load(Ordering::Relaxed) {
                     let pause = match self.deliver_due() {
                         Ok(0) => POLL,
@@ -242,17 +340,16 @@ impl WorkerHandle {
     }
 }
 
-/// Written under a temporary name and renamed, so a reader never sees half a message.
+/// Written under a temporary name and renamed, so a reader never sees half a message. The
+/// file holds the message's link, as a mailbox would: it is 0600 in a 0700 folder.
 fn write_file(dir: &Path, message: &Claimed, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
     let name = format!("{:010}-{}.eml", message.id, message.kind);
-    let partial = dir.join(format!(".{name}.partial"));
-    std::fs::write(&partial, bytes)?;
-    std::fs::rename(&partial, dir.join(name))
+    crate::private_fs::write_atomically(dir, &name, bytes)
 }
 
 /// Write what the attempt did. Only the claim this worker holds is updated (`status =
-/// 'sending'`), so a message is marked sent once.
+/// 'sending'`), so a message is marked sent once. A sent message's bodies are wiped: nothing
+/// needs them again, and the outbox then keeps no link at all.
 fn record(conn: &mut DbConn, message: &Claimed, outcome: Outcome, now: NaiveDateTime) -> QueryResult<()> {
     let held = outbox::table.filter(outbox::id.eq(message.id)).filter(outbox::status.eq("sending"));
     match outcome {
@@ -262,6 +359,8 @@ fn record(conn: &mut DbConn, message: &Claimed, outcome: Outcome, now: NaiveDate
                 outbox::sent_at.eq(Some(now)),
                 outbox::claimed_until.eq(None::<NaiveDateTime>),
                 outbox::last_error.eq(""),
+                outbox::body_text.eq(""),
+                outbox::body_html.eq(""),
             ))
             .execute(conn)?,
         Outcome::Transient(why) if message.attempts < MAX_ATTEMPTS => {

@@ -1,7 +1,8 @@
 //! `/orgs/{id}/plans`: named quota presets of one organization. A membership on a plan has the
 //! plan's quota; changing the plan's quota changes theirs, within the organization's quota. A
 //! plan in use is deleted only once its users are moved (to another plan, or off plans
-//! keeping their quota).
+//! keeping their quota). Edits and deletions take the organization's lock, as user changes
+//! do, so the two never pass the organization's quota together.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -20,7 +21,7 @@ use crate::db::Db;
 use crate::db::{self, DbConn};
 use crate::domain::{group_thousands, FieldErrors, OrgName, QuotaGb};
 use crate::error::AppError;
-use crate::users::queries::{limits, take_capacity, usage};
+use crate::users::queries::{limits, lock_organization, take_capacity, usage};
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
@@ -197,6 +198,9 @@ fn edit(
     now: NaiveDateTime,
 ) -> Result<(), PlanError> {
     db::write_transaction(conn, |conn| {
+        // The same lock as user edits: without it, a user moved onto this plan between the
+        // count below and the update of the plan's users would get the new quota unpaid for.
+        lock_organization(conn, org_id)?;
         let before = find(conn, org_id, plan_id)?.ok_or(PlanError::NotFound)?;
         let users = live_users_on(conn, org_id, plan_id)?;
         let extra = (new.quota.gb() - before.quota_gb) * users;
@@ -260,6 +264,7 @@ fn remove(
     now: NaiveDateTime,
 ) -> Result<String, PlanError> {
     db::write_transaction(conn, |conn| {
+        lock_organization(conn, org_id)?;
         let plan = find(conn, org_id, plan_id)?.ok_or(PlanError::NotFound)?;
         let users = live_users_on(conn, org_id, plan_id)?;
         let on_plan = || {

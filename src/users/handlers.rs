@@ -156,10 +156,34 @@ fn refusal_of(error: MemberError) -> Result<(FieldErrors, Option<String>, Status
         MemberError::LastDelegate => {
             (FieldErrors::one("delegate", MemberError::LastDelegate.to_string()), None, StatusCode::CONFLICT)
         }
+        MemberError::MailLimit(limited) => {
+            (FieldErrors::default(), Some(limited.message), StatusCode::TOO_MANY_REQUESTS)
+        }
         MemberError::NotFound => return Err(AppError::NotFound),
         MemberError::WrongState(why) => return Err(AppError::Conflict(why.into())),
         MemberError::Database(e) => return Err(e.into()),
     })
+}
+
+/// The error page, for an email refused by a mail limit.
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct MailLimitedPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A 429 page saying why an email was not sent, with `Retry-After`.
+fn mail_limited(limited: &crate::mail::limits::Limited) -> Result<HttpResponse, AppError> {
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let page = MailLimitedPage { status: status.as_u16(), title: "Too many emails", message: &limited.message };
+    Ok(with_retry_after(render_with(status, &page)?, limited.retry_after_secs))
+}
+
+fn with_retry_after(mut response: HttpResponse, seconds: u64) -> HttpResponse {
+    response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, seconds.into());
+    response
 }
 
 /// `GET /orgs/{id}/users/new`
@@ -202,8 +226,16 @@ pub async fn create(
             Ok(see_other(&format!("/orgs/{org_id}/users")))
         }
         Err(error) => {
+            let retry_after = match &error {
+                MemberError::MailLimit(limited) => Some(limited.retry_after_secs),
+                _ => None,
+            };
             let (errors, refusal, status) = refusal_of(error)?;
-            render_with(status, &form_page(&admin, &db, Mode::Add, Some(form), errors, refusal).await?)
+            let response = render_with(status, &form_page(&admin, &db, Mode::Add, Some(form), errors, refusal).await?)?;
+            Ok(match retry_after {
+                Some(seconds) => with_retry_after(response, seconds),
+                None => response,
+            })
         }
     }
 }
@@ -305,12 +337,15 @@ async fn act(
         Err(MemberError::LastDelegate) => return Err(AppError::Conflict(MemberError::LastDelegate.to_string())),
         Err(MemberError::NotFound) => return Err(AppError::NotFound),
         Err(MemberError::WrongState(why)) => return Err(AppError::Conflict(why.into())),
+        Err(MemberError::MailLimit(limited)) => return mail_limited(&limited),
         Err(MemberError::Database(e)) => return Err(e.into()),
         Err(other) => return Err(AppError::Conflict(other.to_string())),
     };
     let message = match action {
         "validate" => format!("{email} is validated and was told the account is ready."),
-        "resend" => format!("A new invitation was sent to {email}; the earlier link no longer works."),
+        "resend" => {
+            format!("A new invitation was sent to {email}; the earlier link from this organization no longer works.")
+        }
         _ => format!("{email} was removed; the seat and quota are free again."),
     };
     flash::set(admin.session(), FlashKind::Success, message);

@@ -3,9 +3,11 @@
 //!
 //! Seats and quota are decided by a conditional UPDATE of the organization's counters in the
 //! same transaction as the membership change: of two administrators adding at once, the one
-//! whose update no longer fits is refused. The last active Delegate is protected under a
-//! per-organization lock (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL), so two
-//! Delegates removing each other at the same instant leave one.
+//! whose update no longer fits is refused. Every change to memberships, plans or the
+//! invitation emails of one organization runs under a per-organization lock (BEGIN IMMEDIATE
+//! on SQLite, an advisory lock on PostgreSQL, see `lock_organization`): two Delegates removing
+//! each other at the same instant leave one, a plan's quota change and a user's never pass the
+//! organization's quota together, and concurrent adds cannot pass the mail limit together.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,17 +15,22 @@ use serde_json::json;
 
 use super::forms::{Allocation, MemberSettings};
 use crate::audit::{self, Actor, NewEvent};
-use crate::db::schema::{accounts, invitations, memberships, organizations, plans};
+use crate::db::schema::{accounts, memberships, organizations, plans};
 use crate::db::{self, DbConn};
 use crate::domain::{group_thousands, EmailAddress};
+use crate::mail::limits::{self, Limited};
 use crate::mail::{self, messages, Site};
 use crate::registration;
 
-/// Advisory-lock keys for "one organization's Delegates", one per organization.
-const DELEGATES_LOCK_BASE: i64 = 0x6f72_6703_0000_0000;
+/// Advisory-lock keys for "one organization's members, plans and invitations", one per
+/// organization.
+const ORGANIZATION_LOCK_BASE: i64 = 0x6f72_6703_0000_0000;
 
-fn lock_delegates(conn: &mut DbConn, org_id: i64) -> QueryResult<()> {
-    db::lock_for_transaction(conn, DELEGATES_LOCK_BASE.wrapping_add(org_id))
+/// Serialise this transaction with every other change to `org_id`'s memberships, plans and
+/// invitation emails (PostgreSQL; on SQLite `db::write_transaction` already does). Call first
+/// in the transaction, before reading what the change depends on.
+pub(crate) fn lock_organization(conn: &mut DbConn, org_id: i64) -> QueryResult<()> {
+    db::lock_for_transaction(conn, ORGANIZATION_LOCK_BASE.wrapping_add(org_id))
 }
 
 /// Why a membership change was refused.
@@ -41,6 +48,10 @@ pub enum MemberError {
     LastDelegate,
     #[error("{0}")]
     WrongState(&'static str),
+    /// An email limit: too many invitations from this organization this hour, or a resend
+    /// too soon after the last one.
+    #[error("{}", .0.message)]
+    MailLimit(Limited),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -233,8 +244,14 @@ pub fn add(
     now: NaiveDateTime,
 ) -> Result<(), MemberError> {
     db::write_transaction(conn, |conn| {
+        lock_organization(conn, org_id)?;
         let org = usage(conn, org_id)?;
         let (quota, plan_id) = resolve(conn, org_id, settings.allocation)?;
+        // Every add sends an email (an invitation, or "you were added"): checked before the
+        // address is looked up, so the answer is the same whoever it is.
+        if let Some(limited) = limits::check_invitations(conn, org_id, site.invitations_per_hour, now)? {
+            return Err(MemberError::MailLimit(limited));
+        }
         let (account_id, account_status, _) = crate::orgs::queries::find_or_invite_account(conn, email, false, now)?;
         if live(conn, org_id, account_id)?.is_some() {
             return Err(MemberError::AlreadyMember);
@@ -295,7 +312,7 @@ pub fn edit(
     now: NaiveDateTime,
 ) -> Result<(), MemberError> {
     db::write_transaction(conn, |conn| {
-        lock_delegates(conn, org_id)?;
+        lock_organization(conn, org_id)?;
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
         let (quota, plan_id) = resolve(conn, org_id, settings.allocation)?;
         let demoted = before.is_delegate && !settings.delegate && before.status == "active";
@@ -350,7 +367,7 @@ pub fn remove(
     now: NaiveDateTime,
 ) -> Result<String, MemberError> {
     db::write_transaction(conn, |conn| {
-        lock_delegates(conn, org_id)?;
+        lock_organization(conn, org_id)?;
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
         if before.is_delegate && before.status == "active" && other_active_delegates(conn, org_id, account_id)? == 0 {
             return Err(MemberError::LastDelegate);
@@ -367,12 +384,9 @@ pub fn remove(
             return Err(MemberError::NotFound);
         }
         take_capacity(conn, org_id, -1, -before.quota_gb, now)?;
-        diesel::delete(
-            invitations::table
-                .filter(invitations::account_id.eq(account_id))
-                .filter(invitations::organization_id.eq(org_id)),
-        )
-        .execute(conn)?;
+        // Only this organization's link: another organization's invitation of the same
+        // person, or a platform administrator's, stays valid.
+        registration::withdraw(conn, account_id, org_id)?;
         let org_name = usage(conn, org_id)?.name;
         let details = json!({ "status_before": before.status, "quota_gb": before.quota_gb });
         audit::record(
@@ -414,7 +428,9 @@ pub fn validate(
     })
 }
 
-/// Resend invitation: a fresh registration link, which supersedes the earlier one.
+/// Resend invitation: a fresh registration link, which supersedes the earlier link from this
+/// organization (and no other's). At most once a minute per person, within the
+/// organization's hourly limit of invitation emails.
 pub fn resend(
     conn: &mut DbConn,
     site: &Site,
@@ -424,14 +440,21 @@ pub fn resend(
     now: NaiveDateTime,
 ) -> Result<String, MemberError> {
     db::write_transaction(conn, |conn| {
+        lock_organization(conn, org_id)?;
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
         if before.status != "invited" || before.account_status != "invited" {
             return Err(MemberError::WrongState(
                 "Only someone who has not registered yet can be sent a new invitation.",
             ));
         }
+        if let Some(limited) = limits::check_resend(registration::last_resent_at(conn, account_id, org_id)?, now) {
+            return Err(MemberError::MailLimit(limited));
+        }
+        if let Some(limited) = limits::check_invitations(conn, org_id, site.invitations_per_hour, now)? {
+            return Err(MemberError::MailLimit(limited));
+        }
         let org = usage(conn, org_id)?;
-        let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
+        let link = registration::reissue(conn, site, account_id, org_id, now)?;
         let message = messages::user_invitation(
             site,
             &before.email,

@@ -197,6 +197,12 @@ impl TestApp {
         }
     }
 
+    /// A second browser holding a copy of this one's cookies: what an attacker who copied the
+    /// session cookie would send.
+    pub fn copy_of_cookies(&self) -> Self {
+        Self { cookies: self.cookies.clone(), csrf_token: self.csrf_token.clone(), ..self.client() }
+    }
+
     pub fn conn(&self) -> diesel::r2d2::PooledConnection<db::ConnectionManager> {
         self.state.db.get().expect("connection")
     }
@@ -266,6 +272,25 @@ impl TestApp {
     pub async fn login(&mut self, email: &str, password: &str) -> Response {
         self.get("/login").await.assert_status(200);
         self.post("/login", &[("email", email), ("password", password)]).await
+    }
+
+    /// Sign in sending extra request headers (a browser's User-Agent, a proxy's
+    /// X-Forwarded-For), as a fresh visit to the sign-in page would.
+    pub async fn login_with_headers(&mut self, email: &str, password: &str, headers: &[(&str, &str)]) -> Response {
+        self.get("/login").await.assert_status(200);
+        let token = self.csrf_token.clone().unwrap_or_default();
+        let body =
+            serde_urlencoded::to_string([("csrf_token", token.as_str()), ("email", email), ("password", password)])
+                .expect("encode form");
+        let mut request = test::TestRequest::default()
+            .method(Method::POST)
+            .uri("/login")
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload(body);
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        self.send(request).await
     }
 
     /// Sign in as the bootstrap administrator and check it worked.

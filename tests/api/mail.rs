@@ -1,5 +1,6 @@
 //! The outbox and its worker: .eml files, a real SMTP server that is down at first, two
-//! workers sharing one database, the outbox page, and registration links in invitations.
+//! workers sharing one database, a server without STARTTLS refused, the outbox page, and
+//! registration links in invitations (sealed in the outbox, readable only in the email).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,15 +13,17 @@ use orgportal::mail::worker::Worker;
 use orgportal::mail::{self, messages, Site};
 
 use crate::helpers::{test_config, TestApp};
-use crate::on_both_backends;
 use crate::smtp_sink::{free_port, message_id, SmtpSink};
+use crate::{log_capture, mailbox, on_both_backends};
 
 on_both_backends!(
     adding_an_organization_queues_a_hashed_registration_link,
-    a_new_invitation_supersedes_the_old_one,
+    a_platform_invitation_leaves_the_organizations_link_alone,
     file_transport_writes_each_message_once,
     smtp_server_down_at_first_gets_every_message_once,
     two_workers_on_one_database_never_send_twice,
+    smtp_without_starttls_is_refused_and_the_message_fails,
+    older_clear_bodies_are_sealed_and_still_delivered,
     outbox_page_shows_metadata_only_and_retries_failed_messages,
 );
 
@@ -42,11 +45,6 @@ async fn add_org(app: &mut TestApp, name: &str, admin_email: &str) {
     .assert_status(303);
 }
 
-fn link_token(text: &str) -> String {
-    let start = text.find("/register/").expect("a registration link") + "/register/".len();
-    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
-}
-
 async fn adding_an_organization_queues_a_hashed_registration_link(mut app: TestApp) {
     app.login_as_admin().await;
     let before = app.clock.now();
@@ -58,13 +56,27 @@ async fn adding_an_organization_queues_a_hashed_registration_link(mut app: TestA
         .unwrap();
     assert_eq!((kind.as_str(), recipient.as_str()), ("invitation", "first.admin@example.com"));
     assert_eq!(org, Some(app.org_id("Invited Co")));
-    // Links come from the base URL only.
-    let base = &app.state.config.base_url;
-    assert!(text.contains(&format!("{base}/register/")), "{text}");
-    assert!(html.contains(&format!("{base}/register/")), "{html}");
-    assert!(text.contains("Invited Co"));
+    // The outbox keeps the bodies sealed: no link, not even the words.
+    for body in [&text, &html] {
+        assert!(body.starts_with(orgportal::mail::sealed::PREFIX), "{body}");
+        assert!(!body.contains("/register/") && !body.contains("Invited Co"), "{body}");
+    }
 
-    let token = link_token(&text);
+    // The email itself has the link, from the base URL only.
+    assert_eq!(mailbox::deliver_all(&app), 1);
+    let delivered = mailbox::messages(&app);
+    let (_, to, mail) = &delivered[0];
+    assert_eq!(to, "first.admin@example.com");
+    let base = &app.state.config.base_url;
+    assert!(mail.contains(&format!("{base}/register/")), "{mail}");
+    assert!(mail.contains("Invited Co"));
+    assert!(mail.contains("text/plain") && mail.contains("text/html"));
+    // Sent: the bodies are wiped from the outbox.
+    let (text, html): (String, String) =
+        outbox::table.select((outbox::body_text, outbox::body_html)).first(&mut *app.conn()).unwrap();
+    assert_eq!((text.as_str(), html.as_str()), ("", ""));
+
+    let token = mailbox::link_token(mail).expect("a registration link");
     assert_eq!(token.len(), 43, "256 bits in base64url");
     let (hash, expires_at): (String, chrono::NaiveDateTime) =
         invitations::table.select((invitations::token_hash, invitations::expires_at)).first(&mut *app.conn()).unwrap();
@@ -82,20 +94,27 @@ async fn adding_an_organization_queues_a_hashed_registration_link(mut app: TestA
     assert_eq!(invitations::table.count().get_result::<i64>(&mut *app.conn()).unwrap(), 1);
 }
 
-async fn a_new_invitation_supersedes_the_old_one(mut app: TestApp) {
+async fn a_platform_invitation_leaves_the_organizations_link_alone(mut app: TestApp) {
     app.login_as_admin().await;
     add_org(&mut app, "First Co", "twice@example.com").await;
+    let org = app.org_id("First Co");
     let first: String = invitations::table.select(invitations::token_hash).first(&mut *app.conn()).unwrap();
     // The same unregistered person is now also made a platform administrator.
     app.get("/admin/administrators").await;
     app.post("/admin/administrators", &[("email", "twice@example.com")]).await.assert_status(303);
-    let hashes: Vec<String> = invitations::table.select(invitations::token_hash).load(&mut *app.conn()).unwrap();
-    assert_eq!(hashes.len(), 1, "one live link per account");
-    assert_ne!(hashes[0], first, "the old link no longer works");
-    let texts: Vec<String> =
-        outbox::table.order(outbox::id.asc()).select(outbox::body_text).load(&mut *app.conn()).unwrap();
-    assert_eq!(texts.len(), 2);
-    assert_eq!(orgportal::registration::token_hash(&link_token(&texts[1])), hashes[0]);
+    let links: Vec<(Option<i64>, String)> = invitations::table
+        .order(invitations::id.asc())
+        .select((invitations::organization_id, invitations::token_hash))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(links.len(), 2, "one live link per issuer: {links:?}");
+    assert_eq!(links[0], (Some(org), first), "the organization's link still works");
+    assert_eq!(links[1].0, None, "the platform administrators' link");
+    // Each email carries the link of its issuer.
+    assert_eq!(mailbox::deliver_all(&app), 2);
+    let tokens = mailbox::tokens_to(&app, "twice@example.com");
+    let hashes: Vec<String> = tokens.iter().map(|t| orgportal::registration::token_hash(t)).collect();
+    assert_eq!(hashes, [links[0].1.clone(), links[1].1.clone()]);
 }
 
 async fn file_transport_writes_each_message_once(mut app: TestApp) {
@@ -130,7 +149,7 @@ fn queue(app: &TestApp, count: usize) -> HashSet<String> {
 
 async fn smtp_server_down_at_first_gets_every_message_once(app: TestApp) {
     let port = free_port();
-    let config = test_config(&app.database, &["--smtp-url", &format!("smtp://127.0.0.1:{port}")]);
+    let config = test_config(&app.database, &["--smtp-url", &format!("smtp://127.0.0.1:{port}?tls=none")]);
     let expected = queue(&app, 5);
     let worker = Worker::new(app.state.db.clone(), app.clock.clone(), &config).unwrap();
 
@@ -188,6 +207,85 @@ async fn two_workers_on_one_database_never_send_twice(app: TestApp) {
     assert_eq!(received.len(), 60);
     assert_eq!(received.into_iter().collect::<HashSet<_>>(), expected, "each message exactly once");
     assert!(statuses(&app).iter().all(|(_, status, attempts)| status == "sent" && *attempts == 1));
+}
+
+async fn smtp_without_starttls_is_refused_and_the_message_fails(app: TestApp) {
+    log_capture::capture();
+    let sink = SmtpSink::start();
+    // A plain smtp:// URL with a password: STARTTLS is required, and the sink does not offer it.
+    let config = test_config(&app.database, &["--smtp-url", &sink.url_requiring_starttls("mailer", "smtp-password-7")]);
+    queue(&app, 1);
+    let worker = Worker::new(app.state.db.clone(), app.clock.clone(), &config).unwrap();
+    assert_eq!(worker.deliver_due().unwrap(), 1);
+
+    // Failed at once, not retried for hours, with the reason on the outbox row.
+    let (id, status, error): (i64, String, String) =
+        outbox::table.select((outbox::id, outbox::status, outbox::last_error)).first(&mut *app.conn()).unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.contains("does not offer STARTTLS") && error.contains("?tls=none"), "{error}");
+    assert!(!error.contains("smtp-password-7"), "{error}");
+    app.clock.advance(Duration::hours(4));
+    assert_eq!(worker.deliver_due().unwrap(), 0, "a failed message waits for an administrator's retry");
+
+    // Nothing left in clear: no password, no sender, no message.
+    assert!(sink.messages().is_empty());
+    let commands = sink.commands();
+    assert!(commands.iter().any(|c| c.starts_with("EHLO")), "{commands:?}");
+    assert!(
+        !commands.iter().any(|c| c.starts_with("AUTH") || c.starts_with("MAIL") || c.starts_with("RCPT")),
+        "{commands:?}"
+    );
+    // And the server log says so, clearly, naming the message.
+    let line = log_capture::lines()
+        .into_iter()
+        .find(|l| l.contains(&format!("message {id} failed")))
+        .expect("a log line for the refused message");
+    assert!(line.starts_with("WARN") && line.contains("does not offer STARTTLS"), "{line}");
+    assert!(!line.contains("smtp-password-7"), "{line}");
+
+    // The same server as a local relay (?tls=none) gets the message once an administrator
+    // retries it.
+    let relay =
+        Worker::new(app.state.db.clone(), app.clock.clone(), &test_config(&app.database, &["--smtp-url", &sink.url()]))
+            .unwrap();
+    diesel::update(outbox::table.find(id))
+        .set((outbox::status.eq("queued"), outbox::attempts.eq(0)))
+        .execute(&mut *app.conn())
+        .unwrap();
+    assert_eq!(relay.deliver_due().unwrap(), 1);
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(statuses(&app)[0].1, "sent");
+}
+
+async fn older_clear_bodies_are_sealed_and_still_delivered(app: TestApp) {
+    // A message queued by a version that stored bodies in clear.
+    let link = format!("{}/register/OlderTokenOlderTokenOlderTokenOlderToken123", app.state.config.base_url);
+    let now = app.clock.now();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::message_id.eq("<older@example.com>"),
+            outbox::kind.eq("user_invitation"),
+            outbox::recipient.eq("older@example.com"),
+            outbox::subject.eq("You are invited"),
+            outbox::body_text.eq(format!("Open {link}")),
+            outbox::body_html.eq(format!(r#"<a href="{link}">Open</a>"#)),
+            outbox::status.eq("queued"),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let worker = Worker::new(app.state.db.clone(), app.clock.clone(), &app.state.config).unwrap();
+    assert_eq!(worker.seal_legacy_bodies().unwrap(), 1);
+    assert_eq!(worker.seal_legacy_bodies().unwrap(), 0, "sealed once");
+    let (text, html): (String, String) =
+        outbox::table.select((outbox::body_text, outbox::body_html)).first(&mut *app.conn()).unwrap();
+    assert!(!text.contains("/register/") && !html.contains("/register/"), "{text} {html}");
+    // Still delivered as written.
+    assert_eq!(mailbox::deliver_all(&app), 1);
+    let (_, to, mail) = &mailbox::messages(&app)[0];
+    assert_eq!(to, "older@example.com");
+    assert!(mail.contains(&link), "{mail}");
 }
 
 async fn outbox_page_shows_metadata_only_and_retries_failed_messages(mut app: TestApp) {

@@ -88,25 +88,10 @@ async fn email_is_matched_case_insensitively(mut app: TestApp) {
 }
 
 async fn client_address_comes_from_trusted_proxies_only(mut app: TestApp) {
-    use actix_web::test::TestRequest;
     // The test client connects from 127.0.0.1, which this app does not trust.
-    app.get("/login").await;
-    let token = app.get("/login").await.body;
-    let marker = r#"name="csrf_token" value=""#;
-    let start = token.find(marker).unwrap() + marker.len();
-    let token = token[start..start + token[start..].find('"').unwrap()].to_owned();
-    let body = serde_urlencoded::to_string([
-        ("csrf_token", token.as_str()),
-        ("email", ADMIN_EMAIL),
-        ("password", ADMIN_PASSWORD),
-    ])
-    .unwrap();
-    let spoofed = TestRequest::post()
-        .uri("/login")
-        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-        .insert_header(("x-forwarded-for", "203.0.113.77"))
-        .set_payload(body);
-    app.send(spoofed).await.assert_redirect("/");
+    app.login_with_headers(ADMIN_EMAIL, ADMIN_PASSWORD, &[("x-forwarded-for", "203.0.113.77")])
+        .await
+        .assert_redirect("/");
     let recorded: String = audit_events::table
         .filter(audit_events::action.eq("account.sign_in"))
         .select(audit_events::client_addr)
@@ -117,24 +102,10 @@ async fn client_address_comes_from_trusted_proxies_only(mut app: TestApp) {
 
 #[actix_web::test]
 async fn trusted_proxy_forwards_the_client_address() {
-    use actix_web::test::TestRequest;
     let mut app = TestApp::start(crate::helpers::TestDatabase::sqlite(), &["--trusted-proxies", "127.0.0.0/8"]);
-    let page = app.get("/login").await.body;
-    let marker = r#"name="csrf_token" value=""#;
-    let start = page.find(marker).unwrap() + marker.len();
-    let token = page[start..start + page[start..].find('"').unwrap()].to_owned();
-    let body = serde_urlencoded::to_string([
-        ("csrf_token", token.as_str()),
-        ("email", ADMIN_EMAIL),
-        ("password", ADMIN_PASSWORD),
-    ])
-    .unwrap();
-    let forwarded = TestRequest::post()
-        .uri("/login")
-        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-        .insert_header(("x-forwarded-for", "198.51.100.23, 127.0.0.5"))
-        .set_payload(body);
-    app.send(forwarded).await.assert_redirect("/");
+    app.login_with_headers(ADMIN_EMAIL, ADMIN_PASSWORD, &[("x-forwarded-for", "198.51.100.23, 127.0.0.5")])
+        .await
+        .assert_redirect("/");
     let recorded: String = audit_events::table
         .filter(audit_events::action.eq("account.sign_in"))
         .select(audit_events::client_addr)

@@ -32,6 +32,9 @@ pub async fn organizations_csv(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let params = ListParams { per_page: CHUNK_ROWS, page: 1, cursor: None, ..ListParams::parse(req.query_string()) };
+    if let Some(refused) = &params.refused {
+        return Err(AppError::Unprocessable(refused.message.clone()));
+    }
     csv_export::stream_csv("organizations.csv", &HEADER, None, move |cursor: Option<Cursor>| {
         let (db, common) = (db.clone(), common.clone());
         let params = ListParams { cursor, ..params.clone() };

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use base64::Engine;
@@ -19,7 +20,8 @@ use crate::domain::{fold, group_thousands};
 use crate::error::AppError;
 use crate::web::layout::{Layout, Section};
 use crate::web::pager::{self, PageLink, Pager, Total};
-use crate::web::{render, urlencode};
+use crate::web::search_box::{Refused, SearchBox};
+use crate::web::{render_with, urlencode};
 
 /// Which fields the Search By box looks in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +121,10 @@ impl Direction {
 /// The page's query string, read leniently: anything unknown or malformed is the default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListParams {
+    /// The search run (empty for none, also when it was refused).
     pub q: String,
+    /// A search that was not run (control characters), shown back with why.
+    pub refused: Option<Refused>,
     pub by: SearchField,
     /// `None` is the natural (creation) order.
     pub sort: Option<SortKey>,
@@ -169,36 +174,45 @@ impl Cursor {
         let cursor: Self = serde_json::from_slice(&json).ok()?;
         let fits = match (&cursor.key, sort) {
             (SortValue::Id, None) => true,
-            (SortValue::Text(_), Some(SortKey::Name | SortKey::Contact)) => true,
+            (SortValue::Text(key), Some(SortKey::Name | SortKey::Contact)) => is_sort_text(key),
             (SortValue::Int(_), Some(SortKey::Quota | SortKey::Users)) => true,
             (SortValue::Time(t), Some(SortKey::Created)) => parse_time(t).is_some(),
             _ => false,
         };
-        (fits && cursor.after == after && cursor.page >= 1).then_some(cursor)
+        // Out of range is malformed too: ids start at 1, and the page number is shown and
+        // added to, so it stays within what a list can have.
+        let in_range = cursor.id >= 1 && (1..=pager::MAX_PAGE).contains(&cursor.page);
+        (fits && in_range && cursor.after == after).then_some(cursor)
     }
+}
+
+/// A text sort key as the list stores them (folded names and emails): no control characters,
+/// which PostgreSQL may refuse in text (NUL), and no longer than any stored key.
+fn is_sort_text(key: &str) -> bool {
+    key.chars().count() <= 1_024 && !key.chars().any(char::is_control)
 }
 
 const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 
+/// A cursor's time, within the years both backends store (PostgreSQL refuses timestamps
+/// before 4713 BC, and SQLite compares them as text, which needs four-digit years).
 fn parse_time(text: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
+    use chrono::Datelike;
+    NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok().filter(|t| (1..=9999).contains(&t.year()))
 }
-
-/// The longest search text looked at; a longer one cannot match a 100-character name anyway
-/// (contact emails have at most 254).
-const MAX_SEARCH_CHARS: usize = 254;
 
 impl ListParams {
     pub fn parse(query_string: &str) -> Self {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query_string.as_bytes()).into_owned().collect();
         let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let q: String = get("q").unwrap_or_default().trim().chars().take(MAX_SEARCH_CHARS).collect();
+        let SearchBox { q, refused } = SearchBox::parse(get("q"));
         let sort = SortKey::parse(get("sort"));
         let cursor = get("after")
             .and_then(|c| Cursor::decode(c, true, sort))
             .or_else(|| get("before").and_then(|c| Cursor::decode(c, false, sort)));
         Self {
             q,
+            refused,
             by: SearchField::parse(get("by")),
             sort,
             dir: Direction::parse(get("dir")),
@@ -206,6 +220,11 @@ impl ListParams {
             page: pager::parse_page(get("page")),
             cursor,
         }
+    }
+
+    /// The text shown in the search box: what was typed, searched for or refused.
+    pub fn shown_q(&self) -> &str {
+        self.refused.as_ref().map_or(&self.q, |refused| &refused.typed)
     }
 
     /// The URL of the page next to a row: `after` it (the next page) or `before` it.
@@ -468,8 +487,17 @@ fn plan(conn: &mut DbConn, params: &ListParams, common: &CommonTerms) -> QueryRe
                 Total::Exact(n) => pager::clamp_page(params.page, params.per_page, n),
                 Total::MoreThan(_) => params.page,
             };
-            let offset = if from.is_some() { 0 } else { (page - 1).saturating_mul(params.per_page) };
+            let offset = if from.is_some() { 0 } else { pager::offset(page, params.per_page) };
             let window = search::fts_window(conn, &fts_match, from, offset, params.per_page)?;
+            if window.is_empty() && from.is_none() && page > 1 {
+                // A page number past the end of a total not counted: count it after all (only
+                // for this odd request) and show the last real page.
+                let found = search::fts_count(conn, &fts_match, UNCAPPED)?;
+                let last = pager::page_count(found, params.per_page);
+                let offset = pager::offset(last, params.per_page);
+                let window = search::fts_window(conn, &fts_match, None, offset, params.per_page)?;
+                return Ok((Total::Exact(found), Matching::Window(window)));
+            }
             return Ok((total, Matching::Window(window)));
         }
         return Ok((total, Matching::Probe(fts_match)));
@@ -478,6 +506,19 @@ fn plan(conn: &mut DbConn, params: &ListParams, common: &CommonTerms) -> QueryRe
         if common.known(field, &folded) { COUNT_CAP + 1 } else { search::like_count(conn, field, &folded, COUNT_CAP)? };
     common.remember(field, &folded, found);
     Ok((capped(found as usize), Matching::Like(field, folded)))
+}
+
+/// A cap no count reaches: `fts_count`/`like_count` count up to `cap + 1`.
+const UNCAPPED: i64 = i64::MAX - 1;
+
+/// Every match, counted: only for a page number past the end of a capped total.
+fn count_all(conn: &mut DbConn, matching: &Matching) -> QueryResult<i64> {
+    match matching {
+        Matching::Everything => org_index::count(conn),
+        Matching::Ids(ids) | Matching::Window(ids) => Ok(ids.len() as i64),
+        Matching::Probe(fts_match) => search::fts_count(conn, fts_match, UNCAPPED),
+        Matching::Like(field, folded) => search::like_count(conn, *field, folded, UNCAPPED),
+    }
 }
 
 /// One page of rows. The cost does not grow with the table: the total comes from a counter (or
@@ -492,6 +533,7 @@ pub fn list(conn: &mut DbConn, params: &ListParams, common: &CommonTerms) -> Que
     };
 
     let keyset = params.cursor.as_ref().and_then(|cursor| Some((cursor, past(cursor, sort, dir)?)));
+    let mut total = total;
     let (rows, page) = if let Matching::Window(_) = matching {
         let numbered = match total {
             Total::Exact(n) => pager::clamp_page(params.page, per_page, n),
@@ -527,22 +569,30 @@ pub fn list(conn: &mut DbConn, params: &ListParams, common: &CommonTerms) -> Que
         } else if page == 1 {
             (read(conn, sorted(filtered(&matching), sort, dir, true), per_page)?, page)
         } else if let Some(n) = last_page {
-            // The last page read backwards: only the remainder, however deep it is.
-            let remainder = n - (page - 1) * per_page;
-            let mut rows = read(conn, sorted(filtered(&matching), sort, dir, false), remainder)?;
-            rows.reverse();
-            (rows, page)
+            (last_rows(conn, &matching, sort, dir, per_page, n)?, page)
         } else {
             // A page number typed into the URL: skip rows in the sort index (a query that reads
             // only the index), then fetch just this page's rows by id.
             let skipped: Vec<i64> = sorted(filtered(&matching), sort, dir, true)
                 .select(organizations::id)
                 .limit(per_page)
-                .offset((page - 1).saturating_mul(per_page))
+                .offset(pager::offset(page, per_page))
                 .load(conn)?;
-            let query =
-                sorted(organizations::table.into_boxed().filter(organizations::id.eq_any(skipped)), sort, dir, true);
-            (read(conn, query, per_page)?, page)
+            if skipped.is_empty() {
+                // Past the end of a total not counted: count it after all (only for this odd
+                // request) and show the last real page.
+                let n = count_all(conn, &matching)?;
+                total = Total::Exact(n);
+                (last_rows(conn, &matching, sort, dir, per_page, n)?, pager::page_count(n, per_page))
+            } else {
+                let query = sorted(
+                    organizations::table.into_boxed().filter(organizations::id.eq_any(skipped)),
+                    sort,
+                    dir,
+                    true,
+                );
+                (read(conn, query, per_page)?, page)
+            }
         }
     };
     let has_next = match total {
@@ -550,6 +600,22 @@ pub fn list(conn: &mut DbConn, params: &ListParams, common: &CommonTerms) -> Que
         Total::MoreThan(_) => rows.len() as i64 == per_page,
     };
     Ok(OrgPage { rows, total, page, has_next })
+}
+
+/// The last page of `n` matching rows, read backwards: only the remainder, however deep it is.
+fn last_rows(
+    conn: &mut DbConn,
+    matching: &Matching,
+    sort: Option<SortKey>,
+    dir: Direction,
+    per_page: i64,
+    n: i64,
+) -> QueryResult<Vec<OrgRow>> {
+    let remainder = n - pager::offset(pager::page_count(n, per_page), per_page);
+    let mut rows =
+        sorted(filtered(matching), sort, dir, false).select(OrgRow::as_select()).limit(remainder.max(0)).load(conn)?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// Of `org_ids`, those the account administers (their rows get a Manage link).
@@ -692,6 +758,8 @@ pub async fn show(
         }
     }
     let pager = Pager::with_links(shown_page, params.per_page, page.rows.len() as i64, page.total, links);
+    // A refused search still shows the list (unfiltered), with the reason beside the box.
+    let status = if params.refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let rows = page
         .rows
         .into_iter()
@@ -707,18 +775,21 @@ pub async fn show(
             created_iso: iso_time(row.created_at),
         })
         .collect();
-    render(&OrgListPage {
-        layout: admin.layout("Organizations", Section::Platform)?,
-        params: ListParams { page: shown_page, ..params },
-        headers,
-        rows,
-        pager,
-        page_sizes: pager::PAGE_SIZES,
-        back: format!(
-            "/admin/organizations{}",
-            if req.query_string().is_empty() { String::new() } else { format!("?{}", req.query_string()) }
-        ),
-    })
+    render_with(
+        status,
+        &OrgListPage {
+            layout: admin.layout("Organizations", Section::Platform)?,
+            params: ListParams { page: shown_page, ..params },
+            headers,
+            rows,
+            pager,
+            page_sizes: pager::PAGE_SIZES,
+            back: format!(
+                "/admin/organizations{}",
+                if req.query_string().is_empty() { String::new() } else { format!("?{}", req.query_string()) }
+            ),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -744,6 +815,62 @@ mod tests {
         assert_eq!(params.dir, Direction::Asc);
         assert_eq!(params.per_page, 25);
         assert_eq!(params.page, 1);
+    }
+
+    #[test]
+    fn a_search_with_control_characters_is_refused_and_no_link_repeats_it() {
+        let params = ListParams::parse("q=abc%00&by=name&sort=name&page=2");
+        assert_eq!(params.q, "", "nothing is searched for");
+        assert_eq!(params.shown_q(), "abc\0", "what was typed is shown back");
+        assert!(params.refused.as_ref().is_some_and(|r| r.message.contains("U+0000")));
+        assert_eq!(params.href(2), "/admin/organizations?sort=name&dir=asc&page=2");
+        assert_eq!(params.csv_href(), "/admin/organizations.csv?sort=name&dir=asc");
+        let plain = ListParams::parse("q=%0Aacme%0D%0A");
+        assert_eq!((plain.q.as_str(), plain.refused), ("acme", None), "surrounding line breaks are trimmed");
+    }
+
+    #[test]
+    fn huge_page_numbers_are_kept_within_the_last_possible_page() {
+        assert_eq!(ListParams::parse("page=9223372036854775807").page, pager::MAX_PAGE);
+        assert_eq!(ListParams::parse("page=99999999999999999999999").page, pager::MAX_PAGE);
+        assert_eq!(ListParams::parse("page=-9223372036854775808").page, 1);
+    }
+
+    fn cursor(key: SortValue, id: i64, page: i64) -> String {
+        Cursor { after: true, key, id, page }.encode()
+    }
+
+    #[test]
+    fn cursors_out_of_range_are_malformed() {
+        let decode = |text: &str, sort| Cursor::decode(text, true, sort);
+        let name = Some(SortKey::Name);
+        let quota = Some(SortKey::Quota);
+        let created = Some(SortKey::Created);
+        // What the list makes, and the edges of what a sort key holds.
+        assert!(decode(&cursor(SortValue::Id, 1, 2), None).is_some());
+        assert!(decode(&cursor(SortValue::Id, i64::MAX, pager::MAX_PAGE), None).is_some());
+        assert!(decode(&cursor(SortValue::Int(i64::MIN), 1, 2), quota).is_some());
+        assert!(decode(&cursor(SortValue::Text("müller gmbh".into()), 7, 2), name).is_some());
+        assert!(decode(&cursor(SortValue::Time("2024-02-29T23:59:59.999999".into()), 7, 2), created).is_some());
+        // Page numbers and ids no list has.
+        assert!(decode(&cursor(SortValue::Id, 1, pager::MAX_PAGE + 1), None).is_none());
+        assert!(decode(&cursor(SortValue::Id, 1, i64::MAX), None).is_none());
+        assert!(decode(&cursor(SortValue::Id, 1, 0), None).is_none());
+        assert!(decode(&cursor(SortValue::Id, 0, 2), None).is_none());
+        assert!(decode(&cursor(SortValue::Id, i64::MIN, 2), None).is_none());
+        // Text PostgreSQL refuses, or longer than any key.
+        assert!(decode(&cursor(SortValue::Text("a\0b".into()), 1, 2), name).is_none());
+        assert!(decode(&cursor(SortValue::Text("x".repeat(1_025)), 1, 2), name).is_none());
+        // Times outside four-digit years, or not times.
+        for time in ["0000-01-01T00:00:00.000000", "+262143-12-31T23:59:59.999999", "2024-02-30T00:00:00.000000", ""] {
+            assert!(decode(&cursor(SortValue::Time(time.into()), 1, 2), created).is_none(), "{time}");
+        }
+        // Not JSON of a cursor at all.
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        for json in [r#"{"a":true,"k":"Id","i":1e309,"p":2}"#, "null", "[".repeat(10_000).as_str()] {
+            assert!(decode(&URL_SAFE_NO_PAD.encode(json), None).is_none(), "{json:.40}");
+        }
+        assert!(decode("%%%", None).is_none());
     }
 
     #[test]

@@ -32,6 +32,9 @@ fn yes(set: bool) -> String {
 pub async fn users_csv(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let org_id = admin.org_id;
     let params = UserParams::parse(req.query_string());
+    if let Some(refused) = &params.refused {
+        return Err(AppError::Unprocessable(refused.message.clone()));
+    }
     let db = db.into_inner();
     // Keyset chunks in the list's own order: each starts after the last row of the one before.
     stream_csv(&format!("users-{org_id}.csv"), &HEADER, None::<After>, move |after| {

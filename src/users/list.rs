@@ -2,6 +2,7 @@
 //! filter, sort toggles on every column and the shared pager. Without a status filter the
 //! removed memberships are left out.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
@@ -15,7 +16,8 @@ use crate::error::AppError;
 use crate::orgs::list::{Direction, SortHeader};
 use crate::web::layout::{Layout, Section};
 use crate::web::pager::{self, Pager};
-use crate::web::{render, urlencode};
+use crate::web::search_box::{Refused, SearchBox};
+use crate::web::{render_with, urlencode};
 
 pub const STATUSES: [&str; 4] = ["invited", "awaiting_validation", "active", "removed"];
 
@@ -59,7 +61,10 @@ impl UserSort {
 /// The list's query string, read leniently: anything unknown falls back to the default.
 #[derive(Debug, Clone)]
 pub struct UserParams {
+    /// The search run (empty for none, also when it was refused).
     pub q: String,
+    /// A search that was not run (control characters), shown back with why.
+    pub refused: Option<Refused>,
     pub status: Option<&'static str>,
     pub sort: Option<UserSort>,
     pub dir: Direction,
@@ -71,14 +76,21 @@ impl UserParams {
     pub fn parse(query_string: &str) -> Self {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query_string.as_bytes()).into_owned().collect();
         let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let SearchBox { q, refused } = SearchBox::parse(get("q"));
         Self {
-            q: get("q").unwrap_or("").trim().chars().take(254).collect(),
+            q,
+            refused,
             status: STATUSES.into_iter().find(|s| Some(*s) == get("status")),
             sort: UserSort::parse(get("sort")),
             dir: if get("dir") == Some("desc") { Direction::Desc } else { Direction::Asc },
             per_page: pager::parse_page_size(get("per_page")),
             page: pager::parse_page(get("page")),
         }
+    }
+
+    /// The text shown in the search box: what was typed, searched for or refused.
+    pub fn shown_q(&self) -> &str {
+        self.refused.as_ref().map_or(&self.q, |refused| &refused.typed)
     }
 
     fn query(&self, sort: Option<UserSort>, dir: Direction, page: i64) -> String {
@@ -200,7 +212,7 @@ fn filtered(org_id: i64, params: &UserParams) -> UserQuery<'static> {
 pub fn page_of(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResult<(Vec<UserRow>, i64, i64)> {
     let total: i64 = filtered(org_id, params).count().get_result(conn)?;
     let page = pager::clamp_page(params.page, params.per_page, total);
-    let rows = rows_after(conn, org_id, params, (page - 1) * params.per_page, params.per_page)?;
+    let rows = rows_after(conn, org_id, params, pager::offset(page, params.per_page), params.per_page)?;
     Ok((rows, total, page))
 }
 
@@ -387,13 +399,44 @@ pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Resul
         })
         .collect();
     let pager = Pager::new(page, params.per_page, rows.len() as i64, total, |n| params.href(org_id, n));
-    render(&UsersPage {
-        layout: admin.layout("Users", Section::Organization)?,
-        org_id,
-        params,
-        headers,
-        rows,
-        pager,
-        page_sizes: pager::PAGE_SIZES,
-    })
+    // A refused search still shows the list (unfiltered), with the reason beside the box.
+    let status = if params.refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    render_with(
+        status,
+        &UsersPage {
+            layout: admin.layout("Users", Section::Organization)?,
+            org_id,
+            params,
+            headers,
+            rows,
+            pager,
+            page_sizes: pager::PAGE_SIZES,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_with_control_characters_is_refused_and_no_link_repeats_it() {
+        let params = UserParams::parse("q=a%0Db&status=active&sort=email");
+        assert_eq!(params.q, "");
+        assert_eq!(params.shown_q(), "a\rb");
+        assert!(params.refused.as_ref().is_some_and(|r| r.message.contains("U+000D")));
+        assert_eq!(params.href(7, 2), "/orgs/7/users?status=active&sort=email&dir=asc&page=2");
+        assert_eq!(params.csv_href(7), "/orgs/7/users.csv?status=active&sort=email&dir=asc");
+        let plain = UserParams::parse("q=+Anna+");
+        assert_eq!((plain.q.as_str(), plain.refused), ("Anna", None));
+    }
+
+    #[test]
+    fn junk_and_huge_paging_input_falls_back() {
+        let params = UserParams::parse("page=99999999999999999999&per_page=7&status=%00&sort=%FF&dir=up");
+        assert_eq!(params.page, pager::MAX_PAGE, "clamped to the last page when the total is known");
+        assert_eq!(params.per_page, pager::DEFAULT_PAGE_SIZE);
+        assert_eq!((params.status, params.sort, params.dir), (None, None, Direction::Asc));
+        assert_eq!(pager::clamp_page(params.page, params.per_page, 60), 3);
+    }
 }

@@ -12,9 +12,29 @@ pub fn parse_page_size(raw: Option<&str>) -> i64 {
     raw.and_then(|v| v.trim().parse::<i64>().ok()).filter(|n| PAGE_SIZES.contains(n)).unwrap_or(DEFAULT_PAGE_SIZE)
 }
 
-/// Read a 1-based page number leniently (junk, zero and negatives mean the first page).
+/// The highest page number a list pages to: past every row any table can hold, and small
+/// enough that the first row's number, `page + 1` and the rows to skip never overflow.
+pub const MAX_PAGE: i64 = 1_000_000_000_000;
+
+/// Read a 1-based page number leniently: junk, zero and negatives mean the first page; a
+/// number too big for anything (even for `i64`) means the highest page, which the list then
+/// clamps to its last real page.
 pub fn parse_page(raw: Option<&str>) -> i64 {
-    raw.and_then(|v| v.trim().parse::<i64>().ok()).filter(|n| *n >= 1).unwrap_or(1)
+    let Some(text) = raw.map(str::trim) else { return 1 };
+    match text.parse::<i64>() {
+        Ok(n) if n >= 1 => n.min(MAX_PAGE),
+        Ok(_) => 1,
+        Err(_) => {
+            let digits = text.strip_prefix('+').unwrap_or(text);
+            let huge =
+                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && digits.bytes().any(|b| b != b'0');
+            if huge {
+                MAX_PAGE
+            } else {
+                1
+            }
+        }
+    }
 }
 
 /// One link of the pager.
@@ -47,8 +67,13 @@ pub struct Pager {
 impl Pager {
     /// A pager whose links the list built itself (keyset cursors).
     pub fn with_links(page: i64, per_page: i64, rows_on_page: i64, total: Total, links: Vec<PageLink>) -> Self {
-        let first_row = if rows_on_page == 0 { 0 } else { (page - 1) * per_page + 1 };
-        let last_row = if rows_on_page == 0 { 0 } else { first_row + rows_on_page - 1 };
+        // Saturating: a page number comes from the URL, and no figure on the page may panic.
+        let first_row = if rows_on_page == 0 {
+            0
+        } else {
+            page.max(1).saturating_sub(1).saturating_mul(per_page).saturating_add(1)
+        };
+        let last_row = if rows_on_page == 0 { 0 } else { first_row.saturating_add(rows_on_page - 1) };
         let pages = match total {
             Total::Exact(n) => Some(page_count(n, per_page)),
             Total::MoreThan(_) => None,
@@ -100,12 +125,18 @@ impl Pager {
 
 /// At least one page, even for an empty list.
 pub fn page_count(total: i64, per_page: i64) -> i64 {
-    ((total + per_page - 1) / per_page).max(1)
+    let per_page = per_page.max(1);
+    (total.max(0) / per_page + i64::from(total.max(0) % per_page != 0)).max(1)
 }
 
-/// A page number past the end shows the last page.
+/// A page number past the end shows the last page (and one before the start, the first).
 pub fn clamp_page(page: i64, per_page: i64, total: i64) -> i64 {
-    page.min(page_count(total, per_page))
+    page.min(page_count(total, per_page)).max(1)
+}
+
+/// The rows before a page, for `OFFSET`.
+pub fn offset(page: i64, per_page: i64) -> i64 {
+    page.max(1).saturating_sub(1).saturating_mul(per_page)
 }
 
 #[cfg(test)]
@@ -149,8 +180,29 @@ mod tests {
         assert_eq!(parse_page_size(None), 25);
         assert_eq!(parse_page(Some("-4")), 1);
         assert_eq!(parse_page(Some("x")), 1);
-        assert_eq!(parse_page(Some("99999999999999999999")), 1);
+        assert_eq!(parse_page(Some("0")), 1);
+        assert_eq!(parse_page(Some("1e309")), 1);
+        assert_eq!(parse_page(Some("")), 1);
+        assert_eq!(parse_page(Some(" 7 ")), 7);
         assert_eq!(clamp_page(40, 25, 60), 3);
         assert_eq!(clamp_page(1, 25, 0), 1);
+        assert_eq!(clamp_page(-5, 25, 60), 1);
+    }
+
+    #[test]
+    fn huge_page_numbers_mean_the_last_page_without_overflow() {
+        for huge in ["9223372036854775807", "9223372036854775808", "99999999999999999999999", "+99999999999999999999"] {
+            assert_eq!(parse_page(Some(huge)), MAX_PAGE, "{huge}");
+        }
+        assert_eq!(parse_page(Some("-9223372036854775808")), 1);
+        assert_eq!(parse_page(Some("-99999999999999999999")), 1);
+        assert_eq!(parse_page(Some("000000000000000000000000")), 1);
+        assert_eq!(clamp_page(MAX_PAGE, 100, 1234), 13);
+        assert_eq!(page_count(i64::MAX, 10), i64::MAX / 10 + 1);
+        assert_eq!(offset(MAX_PAGE, 100), (MAX_PAGE - 1) * 100);
+        assert_eq!(offset(i64::MAX, 100), i64::MAX);
+        let pager = Pager::with_links(i64::MAX, 100, 5, Total::MoreThan(10_000), Vec::new());
+        assert_eq!(pager.last_row, i64::MAX);
+        assert!(pager.summary().starts_with("Showing"));
     }
 }

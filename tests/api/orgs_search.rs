@@ -126,6 +126,15 @@ async fn totals_past_ten_thousand_are_capped_and_still_page(mut app: TestApp) {
         assert_eq!(row_ids(&second.body, "org"), expected[25..50]);
         let tenth = app.get(&format!("{url}&page=10")).await;
         assert_eq!(row_ids(&tenth.body, "org"), expected[225..250]);
+        // A page number past the end (or past i64) shows the last real page, counted exactly.
+        let last_from = (expected.len() - 1) / 25 * 25;
+        for huge in ["999999", "99999999999999999999999"] {
+            let past_end = app.get(&format!("{url}&page={huge}")).await;
+            past_end.assert_status(200);
+            assert_eq!(row_ids(&past_end.body, "org"), expected[last_from..], "{url}&page={huge}");
+            let total = orgportal::domain::group_thousands(expected.len() as i64);
+            assert!(past_end.body.contains(&format!(" of {total}")), "{url}&page={huge}: exact total {total}");
+        }
     }
     // The unfiltered total is exact, from the counter.
     let all = app.get("/admin/organizations").await;

@@ -11,6 +11,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 
+use crate::accounts::password_reset::ResetLimiter;
 use crate::auth::password::Passwords;
 use crate::auth::rate_limit::SignInLimiter;
 use crate::clock::Clock;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Shared by every worker of this instance, so the per-address limit is one limit.
     pub sign_in_limiter: Arc<SignInLimiter>,
+    /// Password reset requests per client address, likewise one limit per instance.
+    pub password_reset_limiter: Arc<ResetLimiter>,
     pub session_key: Key,
     pub common_terms: Arc<crate::orgs::list::CommonTerms>,
 }
@@ -44,6 +47,7 @@ impl AppState {
             clock,
             passwords: Passwords::new()?,
             sign_in_limiter: Arc::default(),
+            password_reset_limiter: Arc::default(),
             session_key,
             common_terms: Arc::default(),
         })
@@ -65,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::mail::configure(cfg);
     crate::properties::configure(cfg);
     crate::removal::configure(cfg);
+    crate::registration::configure(cfg);
     cfg.route("/healthz", web::get().to(healthz));
 }
 
@@ -96,6 +101,7 @@ pub fn build(
         .app_data(web::Data::from(state.clock.clone()))
         .app_data(web::Data::new(state.passwords.clone()))
         .app_data(web::Data::from(state.sign_in_limiter.clone()))
+        .app_data(web::Data::from(state.password_reset_limiter.clone()))
         .app_data(web::Data::from(state.common_terms.clone()))
         .app_data(web::Data::new(crate::mail::Site::from_config(&state.config)))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))

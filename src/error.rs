@@ -75,10 +75,7 @@ impl AppError {
             Self::Conflict(why) => ("Request not accepted", why.clone()),
             Self::TooManyRequests { retry_after_secs } => (
                 "Too many attempts",
-                format!(
-                    "Too many sign-in attempts came from your address. Wait {} and try again.",
-                    seconds(*retry_after_secs)
-                ),
+                format!("Too many attempts came from your address. Wait {} and try again.", seconds(*retry_after_secs)),
             ),
             Self::Busy { retry_after_secs } => (
                 "Server busy",

@@ -25,6 +25,8 @@ use crate::web::{render, render_422, see_other};
 pub struct AccountPage {
     pub layout: Layout,
     pub email: String,
+    /// The name as stored, or as typed into a refused profile form.
+    pub display_name: String,
     pub is_platform_admin: bool,
     pub must_change_password: bool,
     pub memberships: Vec<OwnMembership>,
@@ -40,18 +42,31 @@ async fn account_page(
     now: NaiveDateTime,
     errors: FieldErrors,
 ) -> Result<AccountPage, AppError> {
+    account_page_with_name(account, db, now, errors, None).await
+}
+
+/// The account page; `typed_name` is the name of a refused profile form, shown as typed.
+pub(super) async fn account_page_with_name(
+    account: &CurrentAccount,
+    db: &Db,
+    now: NaiveDateTime,
+    errors: FieldErrors,
+    typed_name: Option<String>,
+) -> Result<AccountPage, AppError> {
     let account_id = account.id();
-    let (memberships, sessions) = db
+    let (memberships, sessions, stored_name) = db
         .run(move |conn| {
             Ok::<_, diesel::result::Error>((
                 queries::own_memberships(conn, account_id)?,
                 session::list_of(conn, account_id, now)?,
+                queries::display_name(conn, account_id)?,
             ))
         })
         .await?;
     Ok(AccountPage {
         layout: account.layout("Your account", Section::Account)?,
         email: account.email().to_owned(),
+        display_name: typed_name.unwrap_or(stored_name),
         is_platform_admin: account.account.is_platform_admin,
         must_change_password: account.account.must_change_password,
         memberships,

@@ -12,12 +12,25 @@ pub struct OwnMembership {
     pub organization_name: String,
     pub status: String,
     pub is_delegate: bool,
+    pub awaiting_since: Option<NaiveDateTime>,
 }
 
 impl OwnMembership {
     /// The status word of DESIGN §3.
     pub fn status_label(&self) -> &'static str {
         crate::domain::membership_status_label(&self.status)
+    }
+
+    /// What the status means for the person, and what happens next.
+    pub fn where_you_stand(&self) -> &'static str {
+        match self.status.as_str() {
+            "invited" => "Open the link in the invitation email to accept.",
+            "awaiting_validation" => {
+                "An administrator of the organization will validate your membership, usually after speaking with you. You will get an email then; until then you see nothing of the organization."
+            }
+            "active" => "You can work in this organization.",
+            _ => "",
+        }
     }
 }
 
@@ -27,8 +40,30 @@ pub fn own_memberships(conn: &mut DbConn, account_id: i64) -> QueryResult<Vec<Ow
         .filter(memberships::account_id.eq(account_id))
         .filter(memberships::status.ne("removed"))
         .order((organizations::name_key.asc(), organizations::id.asc()))
-        .select((organizations::name, memberships::status, memberships::is_delegate))
+        .select((organizations::name, memberships::status, memberships::is_delegate, memberships::awaiting_since))
         .load(conn)
+}
+
+/// The account's display name (empty when it has none).
+pub fn display_name(conn: &mut DbConn, account_id: i64) -> QueryResult<String> {
+    accounts::table.find(account_id).select(accounts::display_name).first(conn)
+}
+
+/// Store a new display name and its folded key.
+pub fn set_display_name(
+    conn: &mut DbConn,
+    account_id: i64,
+    name: &crate::domain::DisplayName,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(account_id))
+        .set((
+            accounts::display_name.eq(name.as_str()),
+            accounts::name_key.eq(name.key()),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Store a new password hash.

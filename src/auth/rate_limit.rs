@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -27,8 +28,14 @@ impl Default for SignInLimiter {
 impl SignInLimiter {
     /// Bursts of `burst` attempts, refilled at one a second.
     pub fn new(burst: u32) -> Self {
+        Self::with_period(burst, Duration::from_secs(1))
+    }
+
+    /// Bursts of `burst` attempts, refilled at one per `period` (a zero period counts as one
+    /// second). Other forms that must be slowed per client (password reset) use this.
+    pub fn with_period(burst: u32, period: Duration) -> Self {
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_second(NonZeroU32::MIN).allow_burst(burst);
+        let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
         Self { limiter: DefaultKeyedRateLimiter::keyed(quota) }
     }
 
@@ -66,5 +73,15 @@ mod tests {
         assert!(limiter.check(Some("203.0.113.7".parse().unwrap())).is_ok());
         assert!(limiter.check(Some("203.0.113.7".parse().unwrap())).is_err());
         assert!(limiter.check(Some("198.51.100.1".parse().unwrap())).is_ok());
+    }
+
+    #[test]
+    fn a_longer_period_asks_for_a_longer_wait() {
+        let limiter = SignInLimiter::with_period(2, Duration::from_secs(60));
+        let client = Some("203.0.113.9".parse().unwrap());
+        assert!(limiter.check(client).is_ok());
+        assert!(limiter.check(client).is_ok());
+        let wait = limiter.check(client).unwrap_err();
+        assert!((50..=60).contains(&wait), "about a minute, got {wait}");
     }
 }

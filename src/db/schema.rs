@@ -51,6 +51,7 @@ diesel::table! {
         removed_at -> Nullable<Timestamp>,
         removed_by -> Nullable<BigInt>,
         plan_id -> Nullable<BigInt>,
+        awaiting_since -> Nullable<Timestamp>,
     }
 }
 
@@ -120,6 +121,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         resent_at -> Nullable<Timestamp>,
+        activates_membership -> Bool,
     }
 }
 
@@ -183,3 +185,29 @@ diesel::table! {
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(sessions, accounts);
 diesel::allow_tables_to_appear_in_same_query!(sessions, memberships);
+
+diesel::table! {
+    spent_invitations (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        account_id -> BigInt,
+        organization_id -> Nullable<BigInt>,
+        reason -> Text,
+        spent_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(spent_invitations, organizations);
+
+diesel::table! {
+    password_resets (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(password_resets -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(password_resets, accounts);

@@ -77,6 +77,39 @@ impl OrgName {
     }
 }
 
+/// A person's display name (1–100 characters, as typed: case kept) and its folded key, which
+/// the users list searches and sorts by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName {
+    name: String,
+    key: String,
+}
+
+impl DisplayName {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = normalize(raw).map_err(|e| e.to_string())?;
+        if name.is_empty() {
+            return Err("Enter your name.".into());
+        }
+        if name.chars().count() > Self::MAX_LEN {
+            return Err(format!("A name has at most {} characters.", Self::MAX_LEN));
+        }
+        let key = fold(&name);
+        Ok(Self { name, key })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+
+    /// The case-folded key stored beside the name (`accounts.name_key`).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 /// A storage quota in whole gigabytes, 0–1,000,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct QuotaGb(i64);

@@ -110,3 +110,34 @@ fn status_words_match_the_contract() {
     assert_eq!(membership_status_label("active"), "Active");
     assert_eq!(membership_status_label("removed"), "Removed");
 }
+
+#[test]
+fn display_name_is_trimmed_nfc_and_keeps_case() {
+    let name = DisplayName::parse("  Zoë  O'Brien ").unwrap();
+    assert_eq!(name.as_str(), "Zoë  O'Brien");
+    assert_eq!(name.key(), "zoë  o'brien");
+    let decomposed = DisplayName::parse("Zoe\u{0308}").unwrap();
+    assert_eq!(decomposed.as_str(), "Zo\u{eb}");
+    assert_eq!(DisplayName::parse("李小龍").unwrap().as_str(), "李小龍");
+}
+
+#[test]
+fn display_name_refuses_empty_and_whitespace_only() {
+    for bad in ["", "   ", "\u{3000}"] {
+        assert!(DisplayName::parse(bad).unwrap_err().contains("Enter your name"), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn display_name_refuses_control_and_format_characters() {
+    for bad in CONTROL_SAMPLES {
+        assert!(DisplayName::parse(bad).is_err(), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn display_name_has_at_most_100_characters() {
+    assert!(DisplayName::parse(&"é".repeat(100)).is_ok());
+    assert!(DisplayName::parse(&"é".repeat(101)).unwrap_err().contains("at most 100"));
+    assert!(DisplayName::parse(&"a".repeat(10_240)).unwrap_err().contains("at most"));
+}

@@ -251,6 +251,67 @@ pub fn user_invitation(
     .into_email(site, USER_INVITATION, to, Some(org_id))
 }
 
+/// Invitation to join an organization, sent to an address that already has an account: the
+/// link lets the person accept once signed in. Same kind and subject as `user_invitation`.
+pub fn user_invitation_to_accept(
+    site: &Site,
+    to: &str,
+    org_id: i64,
+    org_name: &str,
+    help: &str,
+    link: &str,
+    expires_at: NaiveDateTime,
+) -> Email {
+    Content {
+        subject: format!("You are invited to join {org_name}"),
+        paragraphs: vec![
+            format!("An administrator of “{org_name}” invited you to join the organization."),
+            "You already have an account: open the link below, sign in if asked, and accept the invitation. An administrator then confirms your membership, usually after speaking with you.".into(),
+        ],
+        action: Some(("Accept the invitation".into(), link.to_owned())),
+        notes: vec![
+            format!("The link works once and expires on {}.", day_and_time(expires_at)),
+            "You receive this email because an administrator of the organization entered your address.".into(),
+            help_note(help),
+        ],
+    }
+    .into_email(site, USER_INVITATION, to, Some(org_id))
+}
+
+pub const READY_FOR_VALIDATION: &str = "ready_for_validation";
+
+/// To each active Delegate of an organization: someone registered (or accepted) and awaits
+/// validation.
+pub fn ready_for_validation(
+    site: &Site,
+    to: &str,
+    org_id: i64,
+    org_name: &str,
+    help: &str,
+    person_name: &str,
+    person_email: &str,
+) -> Email {
+    let who = if person_name.is_empty() { person_email.to_owned() } else { format!("{person_name} ({person_email})") };
+    let help_line = if help.is_empty() {
+        "Questions? Ask the other administrators of the organization.".to_owned()
+    } else {
+        format!("The organization's help address is {help}.")
+    };
+    Content {
+        subject: format!("{who} is ready for validation in {org_name}"),
+        paragraphs: vec![
+            format!("{who} accepted the invitation to “{org_name}” and now awaits validation."),
+            "Speak with the person to confirm who they are, then validate them on the users list.".into(),
+        ],
+        action: Some((
+            "Review who awaits validation".into(),
+            site.link(&format!("/orgs/{org_id}/users?status=awaiting_validation")),
+        )),
+        notes: vec!["You receive this email because you are an administrator of the organization.".into(), help_line],
+    }
+    .into_email(site, READY_FOR_VALIDATION, to, Some(org_id))
+}
+
 /// An account that can already sign in was added to another organization.
 pub fn added_to_organization(site: &Site, to: &str, org_id: i64, org_name: &str, help: &str) -> Email {
     Content {
@@ -276,4 +337,23 @@ pub fn account_validated(site: &Site, to: &str, org_id: i64, org_name: &str, hel
         notes: vec![help_note(help)],
     }
     .into_email(site, ACCOUNT_VALIDATED, to, Some(org_id))
+}
+
+pub const PASSWORD_RESET: &str = "password_reset";
+
+/// A link to choose a new password (`POST /password-reset`), working once within the hour.
+pub fn password_reset(site: &Site, to: &str, link: &str, expires_at: NaiveDateTime) -> Email {
+    Content {
+        subject: "Choose a new password".into(),
+        paragraphs: vec![
+            "Someone asked to reset the password of the account with this email address.".into(),
+            "If it was you, open the link below and choose a new password. Your old password keeps working until you do; once you have, every place where the account is signed in is signed out.".into(),
+        ],
+        action: Some(("Choose a new password".into(), link.to_owned())),
+        notes: vec![
+            format!("The link works once and expires on {}.", day_and_time(expires_at)),
+            "You receive this email because a password reset was asked for at this address. If you did not ask for it, you can ignore it: nothing changes.".into(),
+        ],
+    }
+    .into_email(site, PASSWORD_RESET, to, None)
 }

@@ -83,13 +83,7 @@ pub fn enqueue(
     due: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    let message_id = site.new_message_id();
-    let unsealable = |e: sealed::OpenError| diesel::result::Error::QueryBuilderError(Box::new(e));
-    let key = site.body_key.as_ref().ok_or_else(|| {
-        diesel::result::Error::QueryBuilderError("the secret key that seals email bodies is not available".into())
-    })?;
-    let text = key.seal(&email.text, &message_id, &email.to, sealed::Part::Text).map_err(unsealable)?;
-    let html = key.seal(&email.html, &message_id, &email.to, sealed::Part::Html).map_err(unsealable)?;
+    let (message_id, text, html) = seal(site, email)?;
     diesel::insert_into(outbox::table)
         .values((
             outbox::message_id.eq(message_id),
@@ -105,6 +99,60 @@ pub fn enqueue(
         ))
         .execute(conn)
         .map(drop)
+}
+
+/// Like `enqueue`, but only when an account with id `account_id` exists, in one
+/// `INSERT … SELECT` that runs (and seals the bodies) just the same when it does not: for
+/// answers that must take the same time either way (password reset).
+pub fn enqueue_if_account(
+    conn: &mut DbConn,
+    site: &Site,
+    email: &Email,
+    account_id: i64,
+    due: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    let (message_id, text, html) = seal(site, email)?;
+    let row = crate::db::schema::accounts::table.filter(crate::db::schema::accounts::id.eq(account_id)).select((
+        message_id.into_sql::<Text>(),
+        email.kind.into_sql::<Text>(),
+        email.organization_id.into_sql::<Nullable<diesel::sql_types::BigInt>>(),
+        email.to.as_str().into_sql::<Text>(),
+        email.subject.as_str().into_sql::<Text>(),
+        text.into_sql::<Text>(),
+        html.into_sql::<Text>(),
+        "queued".into_sql::<Text>(),
+        due.into_sql::<Timestamp>(),
+        now.into_sql::<Timestamp>(),
+    ));
+    diesel::insert_into(outbox::table)
+        .values(row)
+        .into_columns((
+            outbox::message_id,
+            outbox::kind,
+            outbox::organization_id,
+            outbox::recipient,
+            outbox::subject,
+            outbox::body_text,
+            outbox::body_html,
+            outbox::status,
+            outbox::next_attempt_at,
+            outbox::created_at,
+        ))
+        .execute(conn)
+}
+
+/// A new Message-ID and the two bodies sealed under it.
+fn seal(site: &Site, email: &Email) -> QueryResult<(String, String, String)> {
+    let message_id = site.new_message_id();
+    let unsealable = |e: sealed::OpenError| diesel::result::Error::QueryBuilderError(Box::new(e));
+    let key = site.body_key.as_ref().ok_or_else(|| {
+        diesel::result::Error::QueryBuilderError("the secret key that seals email bodies is not available".into())
+    })?;
+    let text = key.seal(&email.text, &message_id, &email.to, sealed::Part::Text).map_err(unsealable)?;
+    let html = key.seal(&email.html, &message_id, &email.to, sealed::Part::Html).map_err(unsealable)?;
+    Ok((message_id, text, html))
 }
 
 /// Withdraw messages of `kind` about `organization_id` that are still waiting (a removal

@@ -1,16 +1,40 @@
-//! Registration links (`/register/{token}`). This issue only issues them; the registration
-//! page itself comes later and will live here too. Only a hash of each token is stored; the
-//! link itself exists in the email alone (sealed in the outbox, see `mail::sealed`). A person
-//! holds at most one live link per issuer: one per inviting organization, one from the
-//! platform administrators.
+//! Registration links (`/register/{token}`) and the registration page. Only a hash of each
+//! token is stored; the link itself exists in the email alone (sealed in the outbox, see
+//! `mail::sealed`). A person holds at most one live link per issuer: one per inviting
+//! organization, one from the platform administrators. A link that stops working (used,
+//! superseded by a resend, withdrawn) leaves its hash in `spent_invitations`, so its page can
+//! say why.
+
+mod handlers;
+pub mod queries;
+mod views;
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::invitations;
+use crate::db::schema::{invitations, spent_invitations};
 use crate::db::DbConn;
 use crate::mail::Site;
+
+/// `GET/POST /register/{token}`.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web;
+    cfg.route("/register/{token}", web::get().to(handlers::show))
+        .route("/register/{token}", web::post().to(handlers::submit));
+}
+
+/// Why a link in `spent_invitations` no longer works.
+pub mod spent {
+    /// Its registration or acceptance was done.
+    pub const USED: &str = "used";
+    /// The account registered through another organization's link.
+    pub const REGISTERED: &str = "registered";
+    /// A resend replaced it.
+    pub const SUPERSEDED: &str = "superseded";
+    /// The membership it was for was removed (the invitation revoked).
+    pub const WITHDRAWN: &str = "withdrawn";
+}
 
 /// How long a registration link works.
 pub const VALIDITY: Duration = Duration::days(7);
@@ -46,7 +70,19 @@ pub fn issue(
     organization_id: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedLink> {
-    insert(conn, site, account_id, organization_id, None, now)
+    insert(conn, site, account_id, organization_id, None, false, now)
+}
+
+/// Issue the link of an organization's first administrator, named when the organization was
+/// added: registering through it makes the membership active at once (no validation step).
+pub fn issue_activating(
+    conn: &mut DbConn,
+    site: &Site,
+    account_id: i64,
+    organization_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<IssuedLink> {
+    insert(conn, site, account_id, Some(organization_id), None, true, now)
 }
 
 /// Resend: a new link from `organization_id`, superseding its earlier one, marked as resent
@@ -58,7 +94,15 @@ pub fn reissue(
     organization_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedLink> {
-    insert(conn, site, account_id, Some(organization_id), Some(now), now)
+    // A resend keeps what the earlier link would have done on registration.
+    let activates: bool = invitations::table
+        .filter(invitations::account_id.eq(account_id))
+        .filter(invitations::organization_id.eq(organization_id))
+        .select(invitations::activates_membership)
+        .first(conn)
+        .optional()?
+        .unwrap_or(false);
+    insert(conn, site, account_id, Some(organization_id), Some(now), activates, now)
 }
 
 /// When `organization_id` last resent its link to `account_id`, if it has.
@@ -73,13 +117,37 @@ pub fn last_resent_at(conn: &mut DbConn, account_id: i64, organization_id: i64) 
 }
 
 /// Withdraw the link `organization_id` sent `account_id` (the person was removed there).
-pub fn withdraw(conn: &mut DbConn, account_id: i64, organization_id: i64) -> QueryResult<usize> {
-    diesel::delete(
-        invitations::table
-            .filter(invitations::account_id.eq(account_id))
-            .filter(invitations::organization_id.eq(organization_id)),
-    )
-    .execute(conn)
+pub fn withdraw(conn: &mut DbConn, account_id: i64, organization_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    let link = invitations::table
+        .filter(invitations::account_id.eq(account_id))
+        .filter(invitations::organization_id.eq(organization_id));
+    let hashes: Vec<String> = link.select(invitations::token_hash).load(conn)?;
+    let deleted = diesel::delete(link).execute(conn)?;
+    for hash in hashes {
+        mark_spent(conn, &hash, account_id, Some(organization_id), spent::WITHDRAWN, now)?;
+    }
+    Ok(deleted)
+}
+
+/// Keep the hash of a link that stopped working, with why.
+pub(crate) fn mark_spent(
+    conn: &mut DbConn,
+    hash: &str,
+    account_id: i64,
+    organization_id: Option<i64>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(spent_invitations::table)
+        .values((
+            spent_invitations::token_hash.eq(hash),
+            spent_invitations::account_id.eq(account_id),
+            spent_invitations::organization_id.eq(organization_id),
+            spent_invitations::reason.eq(reason),
+            spent_invitations::spent_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
 }
 
 fn insert(
@@ -88,15 +156,29 @@ fn insert(
     account_id: i64,
     organization_id: Option<i64>,
     resent_at: Option<NaiveDateTime>,
+    activates_membership: bool,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedLink> {
     let token = crate::auth::random_token(32);
     let expires_at = now + VALIDITY;
     let same_account = invitations::table.filter(invitations::account_id.eq(account_id));
-    match organization_id {
-        Some(org_id) => diesel::delete(same_account.filter(invitations::organization_id.eq(org_id))).execute(conn)?,
-        None => diesel::delete(same_account.filter(invitations::organization_id.is_null())).execute(conn)?,
+    let superseded: Vec<String> = match organization_id {
+        Some(org_id) => {
+            let earlier = same_account.filter(invitations::organization_id.eq(org_id));
+            let hashes = earlier.select(invitations::token_hash).load(conn)?;
+            diesel::delete(earlier).execute(conn)?;
+            hashes
+        }
+        None => {
+            let earlier = same_account.filter(invitations::organization_id.is_null());
+            let hashes = earlier.select(invitations::token_hash).load(conn)?;
+            diesel::delete(earlier).execute(conn)?;
+            hashes
+        }
     };
+    for hash in superseded {
+        mark_spent(conn, &hash, account_id, organization_id, spent::SUPERSEDED, now)?;
+    }
     diesel::insert_into(invitations::table)
         .values((
             invitations::account_id.eq(account_id),
@@ -105,6 +187,7 @@ fn insert(
             invitations::created_at.eq(now),
             invitations::expires_at.eq(expires_at),
             invitations::resent_at.eq(resent_at),
+            invitations::activates_membership.eq(activates_membership),
         ))
         .execute(conn)?;
     Ok(IssuedLink { url: site.link(&format!("{PATH_PREFIX}{token}")), expires_at })
@@ -122,8 +205,32 @@ const TOKEN_PATHS: [&str; 2] = [PATH_PREFIX, "/password-reset/"];
 pub fn redacted_request_line(request: &actix_web::dev::ServiceRequest) -> String {
     let uri = request.uri();
     let path = redact_path(uri.path());
-    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = uri.query().map(|q| format!("?{}", redact_query(q))).unwrap_or_default();
     format!("{} {path}{query} {:?}", request.method(), request.version())
+}
+
+/// A query string with any value that is a token path (`next=/register/…` on the way to
+/// sign in before accepting an invitation) redacted like the path itself.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let Some((name, value)) = pair.split_once('=') else {
+                return pair.to_owned();
+            };
+            let decoded: String = url::form_urlencoded::parse(format!("v={value}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let redacted = redact_path(&decoded);
+            if redacted == decoded {
+                pair.to_owned()
+            } else {
+                format!("{name}={}", crate::web::urlencode(&redacted))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// `path` with the token after `/register/` or `/password-reset/` hidden.
@@ -156,6 +263,9 @@ mod tests {
         assert_eq!(redact_path("/orgs/1/users"), "/orgs/1/users");
         let request = actix_web::test::TestRequest::get().uri("/register/SeCrEtToKeN?x=1").to_srv_request();
         assert_eq!(redacted_request_line(&request), "GET /register/…?x=1 HTTP/1.1");
+        let request = actix_web::test::TestRequest::get().uri("/login?next=%2Fregister%2FSeCrEt&a=b").to_srv_request();
+        let line = redacted_request_line(&request);
+        assert!(!line.contains("SeCrEt") && line.contains("a=b") && line.contains("next=%2Fregister%2F"), "{line}");
         let link = IssuedLink { url: "https://p.example/register/SeCrEtToKeN".into(), expires_at: NaiveDateTime::MIN };
         let shown = format!("{link:?}");
         assert!(shown.contains("https://p.example/register/…") && !shown.contains("SeCrEt"), "{shown}");

@@ -178,8 +178,10 @@ impl UserRow {
         group_thousands(self.quota_gb)
     }
 
+    /// Any invitation not yet accepted, whether or not the address had an account before
+    /// (the list must not tell the two apart).
     pub fn can_resend(&self) -> bool {
-        self.status == "invited" && self.account_status == "invited"
+        self.status == "invited"
     }
 }
 
@@ -357,6 +359,9 @@ pub struct UsersPage {
     pub rows: Vec<UserRow>,
     pub pager: Pager,
     pub page_sizes: [i64; 4],
+    /// Who awaits validation, longest waiting first (above the table), and how many in all.
+    pub awaiting: Vec<super::awaiting::AwaitingRow>,
+    pub awaiting_total: i64,
 }
 
 impl UsersPage {
@@ -376,7 +381,11 @@ pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Resul
     let org_id = admin.org_id;
     let params = UserParams::parse(req.query_string());
     let query = params.clone();
-    let (rows, total, page) = db.run(move |conn| page_of(conn, org_id, &query)).await?;
+    let ((rows, total, page), (awaiting, awaiting_total)) = db
+        .run(move |conn| {
+            Ok::<_, diesel::result::Error>((page_of(conn, org_id, &query)?, super::awaiting::awaiting(conn, org_id)?))
+        })
+        .await?;
     let params = UserParams { page, ..params };
     let headers = UserSort::ALL
         .into_iter()
@@ -411,6 +420,8 @@ pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Resul
             rows,
             pager,
             page_sizes: pager::PAGE_SIZES,
+            awaiting,
+            awaiting_total,
         },
     )
 }

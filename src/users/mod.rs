@@ -1,6 +1,7 @@
 //! An organization's users (memberships): the list, Add user, Edit user, Validate, Remove and
 //! Resend invitation. Only the organization's Delegates reach these (`OrgAdmin`).
 
+pub mod awaiting;
 mod export;
 pub mod forms;
 mod handlers;

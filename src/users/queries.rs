@@ -231,9 +231,10 @@ fn settings_json(settings: &MemberSettings, quota: i64, plan: Option<i64>) -> se
     })
 }
 
-/// Add user. A new email gets an invited account and a registration link; an account that
-/// can already sign in starts at `awaiting_validation` and is told by email. The caller
-/// answers the same in both cases.
+/// Add user. Every address starts `invited` with a link (`/register/{token}`): a new one
+/// registers through it, one that already has an account accepts through it. The membership,
+/// the audit event and the outbox row (kind, recipient, subject) are the same in both cases,
+/// so nothing a Delegate sees tells whether the address had an account before.
 pub fn add(
     conn: &mut DbConn,
     site: &Site,
@@ -247,8 +248,8 @@ pub fn add(
         lock_organization(conn, org_id)?;
         let org = usage(conn, org_id)?;
         let (quota, plan_id) = resolve(conn, org_id, settings.allocation)?;
-        // Every add sends an email (an invitation, or "you were added"): checked before the
-        // address is looked up, so the answer is the same whoever it is.
+        // Every add sends an invitation: checked before the address is looked up, so the
+        // answer is the same whoever it is.
         if let Some(limited) = limits::check_invitations(conn, org_id, site.invitations_per_hour, now)? {
             return Err(MemberError::MailLimit(limited));
         }
@@ -259,7 +260,7 @@ pub fn add(
         if !take_capacity(conn, org_id, 1, quota, now)? {
             return Err(MemberError::Limits(limits(&usage(conn, org_id)?, 1, quota)));
         }
-        let status = if account_status == "active" { "awaiting_validation" } else { "invited" };
+        let status = "invited";
         diesel::insert_into(memberships::table)
             .values((
                 memberships::organization_id.eq(org_id),
@@ -277,20 +278,8 @@ pub fn add(
             ))
             .execute(conn)
             .map_err(|e| if db::is_unique_violation(&e) { MemberError::AlreadyMember } else { e.into() })?;
-        let message = if status == "invited" {
-            let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
-            messages::user_invitation(
-                site,
-                email.as_str(),
-                org_id,
-                &org.name,
-                &org.admin_email,
-                &link.url,
-                link.expires_at,
-            )
-        } else {
-            messages::added_to_organization(site, email.as_str(), org_id, &org.name, &org.admin_email)
-        };
+        let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
+        let message = invitation_message(site, email.as_str(), &account_status, org_id, &org, &link);
         mail::enqueue(conn, site, &message, now, now)?;
         let details = json!({ "status": status, "after": settings_json(settings, quota, plan_id) });
         audit::record(
@@ -300,6 +289,23 @@ pub fn add(
         )?;
         Ok(())
     })
+}
+
+/// The invitation to `to`: set up an account, or accept with the one they have. Both carry
+/// the same kind and subject; only the recipient reads the body.
+fn invitation_message(
+    site: &Site,
+    to: &str,
+    account_status: &str,
+    org_id: i64,
+    org: &OrgUsage,
+    link: &registration::IssuedLink,
+) -> mail::Email {
+    if account_status == "invited" {
+        messages::user_invitation(site, to, org_id, &org.name, &org.admin_email, &link.url, link.expires_at)
+    } else {
+        messages::user_invitation_to_accept(site, to, org_id, &org.name, &org.admin_email, &link.url, link.expires_at)
+    }
 }
 
 /// Edit user: flags and quota (or plan). Demoting the last active Delegate is refused.
@@ -386,7 +392,7 @@ pub fn remove(
         take_capacity(conn, org_id, -1, -before.quota_gb, now)?;
         // Only this organization's link: another organization's invitation of the same
         // person, or a platform administrator's, stays valid.
-        registration::withdraw(conn, account_id, org_id)?;
+        registration::withdraw(conn, account_id, org_id, now)?;
         let org_name = usage(conn, org_id)?.name;
         let details = json!({ "status_before": before.status, "quota_gb": before.quota_gb });
         audit::record(
@@ -442,10 +448,8 @@ pub fn resend(
     db::write_transaction(conn, |conn| {
         lock_organization(conn, org_id)?;
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
-        if before.status != "invited" || before.account_status != "invited" {
-            return Err(MemberError::WrongState(
-                "Only someone who has not registered yet can be sent a new invitation.",
-            ));
+        if before.status != "invited" {
+            return Err(MemberError::WrongState("Only an invitation not yet accepted can be sent again."));
         }
         if let Some(limited) = limits::check_resend(registration::last_resent_at(conn, account_id, org_id)?, now) {
             return Err(MemberError::MailLimit(limited));
@@ -455,15 +459,7 @@ pub fn resend(
         }
         let org = usage(conn, org_id)?;
         let link = registration::reissue(conn, site, account_id, org_id, now)?;
-        let message = messages::user_invitation(
-            site,
-            &before.email,
-            org_id,
-            &org.name,
-            &org.admin_email,
-            &link.url,
-            link.expires_at,
-        );
+        let message = invitation_message(site, &before.email, &before.account_status, org_id, &org, &link);
         mail::enqueue(conn, site, &message, now, now)?;
         audit::record(
             conn,

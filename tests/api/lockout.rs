@@ -174,7 +174,7 @@ async fn a_burst_past_thirty_attempts_gets_429_with_retry_after(mut app: TestApp
     let limited = limited.expect("the burst was never limited");
     let retry_after: u64 = limited.header("retry-after").expect("Retry-After").parse().unwrap();
     assert!(retry_after >= 1);
-    assert!(limited.body.contains("Too many sign-in attempts"));
+    assert!(limited.body.contains("Too many attempts came from your address."));
     // Thirty at once, plus one for each second that passed while sending them.
     let refilled = started.elapsed().as_secs() as usize + 1;
     assert!((30..=30 + refilled).contains(&allowed), "{allowed} attempts allowed");

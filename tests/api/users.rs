@@ -66,6 +66,17 @@ fn counters(app: &TestApp, org: i64) -> (i64, i64) {
         .unwrap()
 }
 
+/// An existing account accepted its invitation (as through its link, which
+/// tests/api/registration.rs covers): the membership awaits validation.
+fn accepted(app: &TestApp, org: i64, account: i64) {
+    diesel::update(
+        memberships::table.filter(memberships::account_id.eq(account)).filter(memberships::organization_id.eq(org)),
+    )
+    .set(memberships::status.eq("awaiting_validation"))
+    .execute(&mut *app.conn())
+    .unwrap();
+}
+
 fn kinds_to(app: &TestApp, email: &str) -> Vec<String> {
     outbox::table
         .filter(outbox::recipient.eq(email))
@@ -98,13 +109,13 @@ async fn users_are_added_with_their_flags_up_to_the_seat_limit_and_seats_come_ba
     assert_eq!(membership(&app, org, "new.person@example.com"), ("invited".into(), true, true, true, true, true, 10));
     assert_eq!(kinds_to(&app, "new.person@example.com"), ["user_invitation"]);
 
-    // An account that exists elsewhere: no second account, awaiting validation, told by email,
-    // and the same answer.
+    // An account that exists elsewhere: no second account, invited like anyone (it accepts
+    // through its link), and the same answer.
     app.insert_account("known@example.com", PASSWORD, false);
     add_user(&mut app, org, &[("email", "known@example.com"), ("quota_gb", "5")]).await.assert_status(303);
     let known_flash = app.get(&format!("/orgs/{org}/users")).await.body;
-    assert_eq!(membership(&app, org, "known@example.com").0, "awaiting_validation");
-    assert_eq!(kinds_to(&app, "known@example.com"), ["added_to_organization"]);
+    assert_eq!(membership(&app, org, "known@example.com").0, "invited");
+    assert_eq!(kinds_to(&app, "known@example.com"), ["user_invitation"]);
     assert_eq!(
         accounts::table
             .filter(accounts::email.eq("known@example.com"))
@@ -190,13 +201,14 @@ async fn validate_and_resend_invitation(mut app: TestApp) {
     add_user(&mut app, org, &[("email", "waiting@example.com"), ("quota_gb", "1")]).await.assert_status(303);
     add_user(&mut app, org, &[("email", "invitee@example.com"), ("quota_gb", "1")]).await.assert_status(303);
     let waiting = account_id(&mut app.conn(), "waiting@example.com");
+    accepted(&app, org, waiting);
     let invitee = account_id(&mut app.conn(), "invitee@example.com");
     let list = app.get(&format!("/orgs/{org}/users")).await;
     assert!(list.body.contains(&format!("/users/{waiting}/validate")));
     assert!(list.body.contains(&format!("/users/{invitee}/resend")));
     app.post(&format!("/orgs/{org}/users/{waiting}/validate"), &[]).await.assert_status(303);
     assert_eq!(membership(&app, org, "waiting@example.com").0, "active");
-    assert_eq!(kinds_to(&app, "waiting@example.com"), ["added_to_organization", "account_validated"]);
+    assert_eq!(kinds_to(&app, "waiting@example.com"), ["user_invitation", "account_validated"]);
     app.get(&format!("/orgs/{org}/users")).await;
     app.post(&format!("/orgs/{org}/users/{waiting}/validate"), &[]).await.assert_status(409);
     app.post(&format!("/orgs/{org}/users/{waiting}/resend"), &[]).await.assert_status(409);
@@ -246,6 +258,7 @@ async fn two_delegates_removing_each_other_at_once_leave_one(mut app: TestApp) {
     add_user(&mut app, org, &[("email", "other.delegate@example.com"), ("delegate", "on"), ("quota_gb", "0")])
         .await
         .assert_status(303);
+    accepted(&app, org, other);
     app.get(&format!("/orgs/{org}/users")).await;
     app.post(&format!("/orgs/{org}/users/{other}/validate"), &[]).await.assert_status(303);
     let me = account_id(&mut app.conn(), ADMIN_EMAIL);
@@ -275,6 +288,7 @@ async fn two_administrators_adding_at_once_cannot_pass_the_seats(mut app: TestAp
     add_user(&mut app, org, &[("email", "other.delegate@example.com"), ("delegate", "on"), ("quota_gb", "0")])
         .await
         .assert_status(303);
+    accepted(&app, org, other);
     app.get(&format!("/orgs/{org}/users")).await;
     app.post(&format!("/orgs/{org}/users/{other}/validate"), &[]).await.assert_status(303);
     let mut second = app.client();

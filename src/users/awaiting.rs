@@ -1,0 +1,56 @@
+//! Who awaits validation in an organization, longest waiting first: the users list shows them
+//! above the table, so a Delegate sees them before anyone else.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{accounts, memberships};
+use crate::db::DbConn;
+
+/// How many are listed above the table; the rest are a status filter away.
+pub const SHOWN: i64 = 20;
+
+/// One membership awaiting validation.
+#[derive(Debug, Clone, Queryable)]
+pub struct AwaitingRow {
+    pub account_id: i64,
+    pub email: String,
+    pub display_name: String,
+    /// When the person registered or accepted (`None` for memberships older than the column).
+    pub since: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+impl AwaitingRow {
+    /// Since when the person waits.
+    pub fn waiting_since(&self) -> NaiveDateTime {
+        self.since.unwrap_or(self.updated_at)
+    }
+}
+
+/// The first `SHOWN` memberships awaiting validation (longest waiting first) and how many
+/// there are in all. Both read the `(organization_id, status, awaiting_since)` index.
+pub fn awaiting(conn: &mut DbConn, org_id: i64) -> QueryResult<(Vec<AwaitingRow>, i64)> {
+    let of_org = || {
+        memberships::table
+            .filter(memberships::organization_id.eq(org_id))
+            .filter(memberships::status.eq("awaiting_validation"))
+    };
+    let total: i64 = of_org().count().get_result(conn)?;
+    if total == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let rows = of_org()
+        .inner_join(accounts::table)
+        .order((memberships::awaiting_since.asc(), memberships::id.asc()))
+        .limit(SHOWN)
+        .select((
+            memberships::account_id,
+            accounts::email,
+            accounts::display_name,
+            memberships::awaiting_since,
+            memberships::updated_at,
+        ))
+        .load(conn)?;
+    Ok((rows, total))
+}

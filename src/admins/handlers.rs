@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::queries::{self, AddError, Added, AdminRow, EndSessionsError, RemoveError};
+use super::queries::{self, AddError, Added, AdminRow, EndSessionsError, PendingError, RemoveError, Revoked};
 use crate::auth::PlatformAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
@@ -27,6 +27,8 @@ pub struct AdminsPage {
     pub email: String,
     pub errors: FieldErrors,
     pub refusal: Option<String>,
+    /// The clock's now, to tell an expired link from a live one.
+    pub now: chrono::NaiveDateTime,
 }
 
 impl AdminsPage {
@@ -37,11 +39,17 @@ impl AdminsPage {
             "Invited"
         }
     }
+
+    /// A pending invitation whose link expired (or was used up elsewhere).
+    fn link_expired(&self, row: &AdminRow) -> bool {
+        row.is_pending() && row.link_expires_at.is_none_or(|at| at <= self.now)
+    }
 }
 
 async fn page(
     admin: &PlatformAdmin,
     db: &Db,
+    clock: &Clock,
     status: StatusCode,
     email: String,
     errors: FieldErrors,
@@ -55,13 +63,14 @@ async fn page(
         email,
         errors,
         refusal,
+        now: clock.now(),
     };
     render_with(status, &page)
 }
 
 /// `GET /admin/administrators`
-pub async fn show(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    page(&admin, &db, StatusCode::OK, String::new(), FieldErrors::default(), None).await
+pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, clock: web::Data<Clock>) -> Result<HttpResponse, AppError> {
+    page(&admin, &db, &clock, StatusCode::OK, String::new(), FieldErrors::default(), None).await
 }
 
 #[derive(Deserialize)]
@@ -85,6 +94,7 @@ pub async fn add(
             return page(
                 &admin,
                 &db,
+                &clock,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 form.email,
                 FieldErrors::one("email", why),
@@ -112,7 +122,7 @@ pub async fn add(
         }
         Err(AddError::AlreadyAdmin) => {
             let errors = FieldErrors::one("email", "This account already is a platform administrator.");
-            page(&admin, &db, StatusCode::UNPROCESSABLE_ENTITY, form.email, errors, None).await
+            page(&admin, &db, &clock, StatusCode::UNPROCESSABLE_ENTITY, form.email, errors, None).await
         }
         Err(AddError::Database(e)) => Err(e.into()),
     }
@@ -141,8 +151,16 @@ pub async fn remove(
         }
         Err(RemoveError::Database(e)) => Err(e.into()),
         Err(refused) => {
-            page(&admin, &db, StatusCode::CONFLICT, String::new(), FieldErrors::default(), Some(refused.to_string()))
-                .await
+            page(
+                &admin,
+                &db,
+                &clock,
+                StatusCode::CONFLICT,
+                String::new(),
+                FieldErrors::default(),
+                Some(refused.to_string()),
+            )
+            .await
         }
     }
 }
@@ -172,8 +190,106 @@ pub async fn end_sessions(
         }
         Err(EndSessionsError::Database(e)) => Err(e.into()),
         Err(refused) => {
-            page(&admin, &db, StatusCode::CONFLICT, String::new(), FieldErrors::default(), Some(refused.to_string()))
-                .await
+            page(
+                &admin,
+                &db,
+                &clock,
+                StatusCode::CONFLICT,
+                String::new(),
+                FieldErrors::default(),
+                Some(refused.to_string()),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /admin/administrators/{account_id}/resend`
+pub async fn resend(
+    admin: PlatformAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    site: web::Data<Site>,
+    client: ClientAddr,
+    path: web::Path<i64>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let target = path.into_inner();
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::resend(conn, &site, &actor, target, now))).await?;
+    match outcome {
+        Ok(email) => {
+            let message = format!("A new invitation was sent to {email}; the earlier link no longer works.");
+            flash::set(admin.session(), FlashKind::Success, message);
+            Ok(see_other("/admin/administrators"))
+        }
+        Err(PendingError::Database(e)) => Err(e.into()),
+        Err(PendingError::MailLimit(limited)) => {
+            let mut response = page(
+                &admin,
+                &db,
+                &clock,
+                StatusCode::TOO_MANY_REQUESTS,
+                String::new(),
+                FieldErrors::default(),
+                Some(limited.message),
+            )
+            .await?;
+            response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, limited.retry_after_secs.into());
+            Ok(response)
+        }
+        Err(refused) => {
+            page(
+                &admin,
+                &db,
+                &clock,
+                StatusCode::CONFLICT,
+                String::new(),
+                FieldErrors::default(),
+                Some(refused.to_string()),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /admin/administrators/{account_id}/revoke`
+pub async fn revoke(
+    admin: PlatformAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    client: ClientAddr,
+    path: web::Path<i64>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let target = path.into_inner();
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::revoke(conn, &actor, target, now))).await?;
+    match outcome {
+        Ok((email, revoked)) => {
+            let message = match revoked {
+                Revoked::Deleted => format!("The invitation of {email} was revoked and its link no longer works."),
+                Revoked::Kept => format!(
+                    "The administrator invitation of {email} was revoked; its organizations' invitations still stand."
+                ),
+            };
+            flash::set(admin.session(), FlashKind::Success, message);
+            Ok(see_other("/admin/administrators"))
+        }
+        Err(PendingError::Database(e)) => Err(e.into()),
+        Err(refused) => {
+            page(
+                &admin,
+                &db,
+                &clock,
+                StatusCode::CONFLICT,
+                String::new(),
+                FieldErrors::default(),
+                Some(refused.to_string()),
+            )
+            .await
         }
     }
 }

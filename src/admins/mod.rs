@@ -11,5 +11,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/administrators", web::get().to(handlers::show))
         .route("/admin/administrators", web::post().to(handlers::add))
         .route("/admin/administrators/{account_id}/remove", web::post().to(handlers::remove))
-        .route("/admin/administrators/{account_id}/end-sessions", web::post().to(handlers::end_sessions));
+        .route("/admin/administrators/{account_id}/end-sessions", web::post().to(handlers::end_sessions))
+        .route("/admin/administrators/{account_id}/resend", web::post().to(handlers::resend))
+        .route("/admin/administrators/{account_id}/revoke", web::post().to(handlers::revoke));
 }

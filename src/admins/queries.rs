@@ -1,12 +1,14 @@
-//! Platform administrators: list, add by email, remove (never yourself, never the last one).
+//! Platform administrators: list, add by email, remove (never yourself, never the last one),
+//! and the pending invitations: resend and revoke.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::audit::{self, Actor, NewEvent};
-use crate::db::schema::accounts;
+use crate::db::schema::{accounts, memberships};
 use crate::db::{self, DbConn};
 use crate::domain::EmailAddress;
+use crate::mail::limits::{self, Limited};
 use crate::mail::{self, messages, Site};
 use crate::registration;
 
@@ -20,14 +22,129 @@ pub struct AdminRow {
     pub email: String,
     pub status: String,
     pub created_at: NaiveDateTime,
+    /// When the platform's live registration link to this account expires, if it has one.
+    pub link_expires_at: Option<NaiveDateTime>,
 }
 
+impl AdminRow {
+    /// An invitation not yet used: Resend and Revoke apply.
+    pub fn is_pending(&self) -> bool {
+        self.status == "invited"
+    }
+}
+
+/// Every platform administrator, with the expiry of a pending invitation's link, in one query.
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<AdminRow>> {
+    let link_expires_at = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>(
+        "(SELECT MAX(invitations.expires_at) FROM invitations \
+         WHERE invitations.account_id = accounts.id AND invitations.organization_id IS NULL)",
+    );
     accounts::table
         .filter(accounts::is_platform_admin.eq(true))
         .order((accounts::email.asc(), accounts::id.asc()))
-        .select((accounts::id, accounts::email, accounts::status, accounts::created_at))
+        .select((accounts::id, accounts::email, accounts::status, accounts::created_at, link_expires_at))
         .load(conn)
+}
+
+/// Why an act on a pending administrator invitation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PendingError {
+    #[error("This account is not a platform administrator.")]
+    NotAdmin,
+    #[error("Only an invitation not yet used can be resent or revoked; this administrator already registered.")]
+    NotPending,
+    #[error("{}", .0.message)]
+    MailLimit(Limited),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// The email of a platform administrator still invited.
+fn pending(conn: &mut DbConn, target: i64) -> Result<String, PendingError> {
+    let (email, status): (String, String) = accounts::table
+        .filter(accounts::id.eq(target))
+        .filter(accounts::is_platform_admin.eq(true))
+        .select((accounts::email, accounts::status))
+        .first(conn)
+        .optional()?
+        .ok_or(PendingError::NotAdmin)?;
+    if status != "invited" {
+        return Err(PendingError::NotPending);
+    }
+    Ok(email)
+}
+
+/// Resend a pending administrator invitation: a new platform link, which supersedes the
+/// earlier one, in the same email as Add sends. At most once a minute per person.
+pub fn resend(
+    conn: &mut DbConn,
+    site: &Site,
+    actor: &Actor,
+    target: i64,
+    now: NaiveDateTime,
+) -> Result<String, PendingError> {
+    db::write_transaction(conn, |conn| {
+        let email = pending(conn, target)?;
+        if let Some(limited) = limits::check_resend(registration::last_platform_resent_at(conn, target)?, now) {
+            return Err(PendingError::MailLimit(limited));
+        }
+        let link = registration::reissue_platform(conn, site, target, now)?;
+        let invitation = messages::platform_admin_invitation(site, &email, &link.url, link.expires_at);
+        mail::enqueue(conn, site, &invitation, now, now)?;
+        audit::record(conn, &NewEvent::platform(actor, "platform_admin.invitation_resent", &email), now)?;
+        Ok(email)
+    })
+}
+
+/// What revoking a pending administrator invitation did to the account.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// The account had no membership anywhere and is gone.
+    Deleted,
+    /// The account stays for its organizations' invitations, without the platform role.
+    Kept,
+}
+
+/// Revoke a pending administrator invitation: the account loses the platform role and its
+/// platform link is withdrawn; an account with no membership anywhere is deleted.
+pub fn revoke(
+    conn: &mut DbConn,
+    actor: &Actor,
+    target: i64,
+    now: NaiveDateTime,
+) -> Result<(String, Revoked), PendingError> {
+    db::write_transaction(conn, |conn| {
+        db::lock_for_transaction(conn, ADMIN_REMOVAL_LOCK)?;
+        let email = pending(conn, target)?;
+        // The condition repeats the check, so a registration racing the revoke loses or wins whole.
+        let changed = diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(target))
+                .filter(accounts::is_platform_admin.eq(true))
+                .filter(accounts::status.eq("invited")),
+        )
+        .set((accounts::is_platform_admin.eq(false), accounts::updated_at.eq(now)))
+        .execute(conn)?;
+        if changed != 1 {
+            return Err(PendingError::NotPending);
+        }
+        registration::withdraw_platform(conn, target, now)?;
+        let memberships: i64 =
+            memberships::table.filter(memberships::account_id.eq(target)).count().get_result(conn)?;
+        let outcome = if memberships == 0 {
+            diesel::delete(accounts::table.filter(accounts::id.eq(target))).execute(conn)?;
+            Revoked::Deleted
+        } else {
+            Revoked::Kept
+        };
+        let details = serde_json::json!({ "account": if outcome == Revoked::Deleted { "deleted" } else { "kept" } });
+        audit::record(
+            conn,
+            &NewEvent::platform(actor, "platform_admin.invitation_revoked", &email).details(details),
+            now,
+        )?;
+        Ok((email, outcome))
+    })
 }
 
 #[derive(Debug, PartialEq, Eq)]

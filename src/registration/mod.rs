@@ -129,6 +129,41 @@ pub fn withdraw(conn: &mut DbConn, account_id: i64, organization_id: i64, now: N
     Ok(deleted)
 }
 
+/// Resend from the platform: a new platform link for `account_id`, superseding the earlier
+/// one, marked as resent now (see `last_platform_resent_at`).
+pub fn reissue_platform(
+    conn: &mut DbConn,
+    site: &Site,
+    account_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<IssuedLink> {
+    insert(conn, site, account_id, None, Some(now), false, now)
+}
+
+/// When the platform last resent its link to `account_id`, if it has.
+pub fn last_platform_resent_at(conn: &mut DbConn, account_id: i64) -> QueryResult<Option<NaiveDateTime>> {
+    invitations::table
+        .filter(invitations::account_id.eq(account_id))
+        .filter(invitations::organization_id.is_null())
+        .select(invitations::resent_at)
+        .first::<Option<NaiveDateTime>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Withdraw the platform administrators' link to `account_id` (the invitation was revoked).
+pub fn withdraw_platform(conn: &mut DbConn, account_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    let link = invitations::table
+        .filter(invitations::account_id.eq(account_id))
+        .filter(invitations::organization_id.is_null());
+    let hashes: Vec<String> = link.select(invitations::token_hash).load(conn)?;
+    let deleted = diesel::delete(link).execute(conn)?;
+    for hash in hashes {
+        mark_spent(conn, &hash, account_id, None, spent::WITHDRAWN, now)?;
+    }
+    Ok(deleted)
+}
+
 /// Keep the hash of a link that stopped working, with why.
 pub(crate) fn mark_spent(
     conn: &mut DbConn,

@@ -105,7 +105,11 @@ impl DeadLinkPage {
             ),
             DeadLink::Withdrawn { help } => (
                 "This invitation was withdrawn",
-                "The organization withdrew the invitation, so the link no longer works.",
+                if help.organization_name.is_some() {
+                    "The organization withdrew the invitation, so the link no longer works."
+                } else {
+                    "The platform administrators withdrew the invitation, so the link no longer works."
+                },
                 Some(help),
                 false,
             ),

@@ -1,4 +1,4 @@
-//! Add user, Edit user, and the Validate / Remove / Resend invitation actions.
+//! Add user, Edit user, and the Validate / Remove / Resend / Revoke invitation actions.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -308,7 +308,7 @@ pub async fn update(
 #[derive(Debug, Default, Deserialize)]
 pub struct NoFields {}
 
-/// Validate, Remove and Resend invitation share their shape: act, then back to the list with
+/// Validate, Remove, Resend and Revoke invitation share their shape: act, then back to the list with
 /// what happened, or a clear refusal.
 async fn act(
     admin: OrgAdmin,
@@ -328,6 +328,7 @@ async fn act(
             Ok::<_, AppError>(match action {
                 "validate" => queries::validate(conn, &site, &actor, org_id, account_id, now),
                 "resend" => queries::resend(conn, &site, &actor, org_id, account_id, now),
+                "revoke" => queries::revoke(conn, &actor, org_id, account_id, now),
                 _ => queries::remove(conn, &actor, org_id, account_id, now),
             })
         })
@@ -346,6 +347,9 @@ async fn act(
         "resend" => {
             format!("A new invitation was sent to {email}; the earlier link from this organization no longer works.")
         }
+        "revoke" => format!(
+            "The invitation of {email} was revoked: its link no longer works, and the seat and quota are free again."
+        ),
         _ => format!("{email} was removed; the seat and quota are free again."),
     };
     flash::set(admin.session(), FlashKind::Success, message);
@@ -389,4 +393,17 @@ pub async fn resend(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     act(admin, db, clock, site, client, path.into_inner().1, "resend").await
+}
+
+/// `POST /orgs/{id}/users/{account_id}/revoke`
+pub async fn revoke(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    site: web::Data<Site>,
+    client: ClientAddr,
+    path: web::Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    act(admin, db, clock, site, client, path.into_inner().1, "revoke").await
 }

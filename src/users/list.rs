@@ -153,6 +153,8 @@ pub struct UserRow {
     pub plan_name: Option<String>,
     pub created_at: NaiveDateTime,
     pub account_status: String,
+    /// When this organization's live link to the person expires (invited memberships only).
+    pub link_expires_at: Option<NaiveDateTime>,
 }
 
 impl UserRow {
@@ -183,6 +185,31 @@ impl UserRow {
     pub fn can_resend(&self) -> bool {
         self.status == "invited"
     }
+
+    /// An invitation not yet used can be revoked (Remove is for everyone past it).
+    pub fn can_revoke(&self) -> bool {
+        self.status == "invited"
+    }
+
+    /// The expiry of the invitation link, for an invited membership that has one.
+    pub fn link_expiry(&self) -> Option<NaiveDateTime> {
+        self.link_expires_at.filter(|_| self.status == "invited")
+    }
+
+    /// Whether the invitation's link has expired at `now` (or there is none left).
+    pub fn link_expired(&self, now: &NaiveDateTime) -> bool {
+        self.status == "invited" && self.link_expires_at.is_none_or(|at| at <= *now)
+    }
+}
+
+/// The expiry of the live link this row's organization sent this row's account: a correlated
+/// subquery in the list's one query, never a query per row.
+fn link_expires_at() -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>> {
+    diesel::dsl::sql(
+        "(SELECT MAX(invitations.expires_at) FROM invitations \
+         WHERE invitations.account_id = memberships.account_id \
+         AND invitations.organization_id = memberships.organization_id)",
+    )
 }
 
 type UserQuery<'a> = diesel::dsl::IntoBoxed<
@@ -313,6 +340,7 @@ type Selected = (
     diesel::dsl::Nullable<plans::name>,
     memberships::created_at,
     accounts::status,
+    diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>,
 );
 
 fn ordered(query: UserQuery<'static>, params: &UserParams) -> diesel::dsl::Select<UserQuery<'static>, Selected> {
@@ -346,6 +374,7 @@ fn ordered(query: UserQuery<'static>, params: &UserParams) -> diesel::dsl::Selec
         plans::name.nullable(),
         memberships::created_at,
         accounts::status,
+        link_expires_at(),
     ))
 }
 
@@ -362,6 +391,8 @@ pub struct UsersPage {
     /// Who awaits validation, longest waiting first (above the table), and how many in all.
     pub awaiting: Vec<super::awaiting::AwaitingRow>,
     pub awaiting_total: i64,
+    /// The clock's now, to tell an expired link from a live one.
+    pub now: NaiveDateTime,
 }
 
 impl UsersPage {
@@ -377,7 +408,12 @@ impl UsersPage {
 }
 
 /// `GET /orgs/{id}/users`
-pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<crate::clock::Clock>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let org_id = admin.org_id;
     let params = UserParams::parse(req.query_string());
     let query = params.clone();
@@ -422,6 +458,7 @@ pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Resul
             page_sizes: pager::PAGE_SIZES,
             awaiting,
             awaiting_total,
+            now: clock.now(),
         },
     )
 }

@@ -1,5 +1,5 @@
-//! An organization's users (memberships): the list, Add user, Edit user, Validate, Remove and
-//! Resend invitation. Only the organization's Delegates reach these (`OrgAdmin`).
+//! An organization's users (memberships): the list, Add user, Edit user, Validate, Remove,
+//! Resend and Revoke invitation. Only the organization's Delegates reach these (`OrgAdmin`).
 
 pub mod awaiting;
 mod export;
@@ -19,5 +19,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{id}/users/{account_id}/edit", web::post().to(handlers::update))
         .route("/orgs/{id}/users/{account_id}/validate", web::post().to(handlers::validate))
         .route("/orgs/{id}/users/{account_id}/remove", web::post().to(handlers::remove))
-        .route("/orgs/{id}/users/{account_id}/resend", web::post().to(handlers::resend));
+        .route("/orgs/{id}/users/{account_id}/resend", web::post().to(handlers::resend))
+        .route("/orgs/{id}/users/{account_id}/revoke", web::post().to(handlers::revoke));
 }

@@ -372,13 +372,44 @@ pub fn remove(
     account_id: i64,
     now: NaiveDateTime,
 ) -> Result<String, MemberError> {
+    end_membership(conn, actor, org_id, account_id, false, now)
+}
+
+/// Revoke invitation: an invitation not yet used ends like Remove (`removed`, seat and quota
+/// freed, this organization's link withdrawn). Anything past `invited` is refused.
+pub fn revoke(
+    conn: &mut DbConn,
+    actor: &Actor,
+    org_id: i64,
+    account_id: i64,
+    now: NaiveDateTime,
+) -> Result<String, MemberError> {
+    end_membership(conn, actor, org_id, account_id, true, now)
+}
+
+/// Remove and Revoke: one path, under the organization's lock, so both free capacity alike.
+fn end_membership(
+    conn: &mut DbConn,
+    actor: &Actor,
+    org_id: i64,
+    account_id: i64,
+    only_invited: bool,
+    now: NaiveDateTime,
+) -> Result<String, MemberError> {
     db::write_transaction(conn, |conn| {
         lock_organization(conn, org_id)?;
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+        if only_invited && before.status != "invited" {
+            return Err(MemberError::WrongState(
+                "Only an invitation not yet used can be revoked; this person already registered or accepted it. Use Remove instead.",
+            ));
+        }
+        // The status is part of the condition, so a registration racing the revoke loses or wins whole.
+        let from: &[&str] = if only_invited { &["invited"] } else { &["invited", "awaiting_validation", "active"] };
         if before.is_delegate && before.status == "active" && other_active_delegates(conn, org_id, account_id)? == 0 {
             return Err(MemberError::LastDelegate);
         }
-        let removed = diesel::update(memberships::table.find(before.id).filter(memberships::status.ne("removed")))
+        let removed = diesel::update(memberships::table.find(before.id).filter(memberships::status.eq_any(from)))
             .set((
                 memberships::status.eq("removed"),
                 memberships::removed_at.eq(Some(now)),
@@ -387,7 +418,11 @@ pub fn remove(
             ))
             .execute(conn)?;
         if removed != 1 {
-            return Err(MemberError::NotFound);
+            return Err(if only_invited {
+                MemberError::WrongState("Only an invitation not yet used can be revoked.")
+            } else {
+                MemberError::NotFound
+            });
         }
         take_capacity(conn, org_id, -1, -before.quota_gb, now)?;
         // Only this organization's link: another organization's invitation of the same
@@ -395,9 +430,10 @@ pub fn remove(
         registration::withdraw(conn, account_id, org_id, now)?;
         let org_name = usage(conn, org_id)?.name;
         let details = json!({ "status_before": before.status, "quota_gb": before.quota_gb });
+        let action = if only_invited { "membership.invitation_revoked" } else { "membership.removed" };
         audit::record(
             conn,
-            &NewEvent::in_organization(actor, "membership.removed", &before.email, org_id, &org_name).details(details),
+            &NewEvent::in_organization(actor, action, &before.email, org_id, &org_name).details(details),
             now,
         )?;
         Ok(before.email)

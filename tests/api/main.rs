@@ -11,6 +11,7 @@ mod headers;
 mod id_reuse;
 mod inputs;
 mod invitations;
+mod invitations_manage;
 mod lockout;
 mod log_capture;
 mod mail;

@@ -33,6 +33,8 @@ pub struct AppState {
     /// Password reset requests per client address, likewise one limit per instance.
     pub password_reset_limiter: Arc<ResetLimiter>,
     pub session_key: Key,
+    /// The second factor's sealing key and recovery-code pepper.
+    pub second_factor_keys: crate::second_factor::Keys,
     pub common_terms: Arc<crate::orgs::list::CommonTerms>,
 }
 
@@ -49,6 +51,7 @@ impl AppState {
             sign_in_limiter: Arc::default(),
             password_reset_limiter: Arc::default(),
             session_key,
+            second_factor_keys: crate::second_factor::Keys::derive(&secret),
             common_terms: Arc::default(),
         })
     }
@@ -70,6 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::properties::configure(cfg);
     crate::removal::configure(cfg);
     crate::registration::configure(cfg);
+    crate::second_factor::handlers::configure(cfg);
     cfg.route("/healthz", web::get().to(healthz));
 }
 
@@ -103,6 +107,7 @@ pub fn build(
         .app_data(web::Data::from(state.sign_in_limiter.clone()))
         .app_data(web::Data::from(state.password_reset_limiter.clone()))
         .app_data(web::Data::from(state.common_terms.clone()))
+        .app_data(web::Data::new(state.second_factor_keys.clone()))
         .app_data(web::Data::new(crate::mail::Site::from_config(&state.config)))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(

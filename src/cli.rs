@@ -59,6 +59,10 @@ pub enum AdminCommand {
     Add { email: String },
     /// Set an account's password (read as for `add`); every session of the account ends
     SetPassword { email: String },
+    /// Remove an account's second factor and end its sessions (a lost phone and lost recovery
+    /// codes); its next sign-in sets one up again where one is required
+    #[command(name = "reset-2fa")]
+    Reset2fa { email: String },
 }
 
 /// Parse the command line and run it.
@@ -183,6 +187,22 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let password = admins::read_new_password(&email)?;
             admins::set_password(&mut conn, &email, &password, clock.now())?;
             println!("Password set for {email}; its sessions have ended.");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Reset2fa { email } } => {
+            let email = EmailAddress::parse(&email).map_err(|why| anyhow::anyhow!("{why}"))?;
+            let Some(account_id) = crate::second_factor::handlers::account_id_by_email(&mut conn, email.as_str())?
+            else {
+                anyhow::bail!("there is no account with the address {email}");
+            };
+            let actor = crate::audit::Actor::command_line();
+            let (email, had) = crate::second_factor::handlers::reset(&mut conn, &actor, account_id, false, clock.now())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if had {
+                println!("Two-step sign-in of {email} is removed and its sessions have ended.");
+            } else {
+                println!("{email} had no two-step sign-in; its sessions have ended.");
+            }
             Ok(())
         }
     }

@@ -23,5 +23,6 @@ pub mod private_fs;
 pub mod properties;
 pub mod registration;
 pub mod removal;
+pub mod second_factor;
 pub mod users;
 pub mod web;

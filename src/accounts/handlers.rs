@@ -11,6 +11,7 @@ use crate::auth::password::{check_policy, Passwords};
 use crate::auth::session::{self, SessionRow};
 use crate::auth::CurrentAccount;
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::csrf::CsrfForm;
 use crate::db::{self, Db};
 use crate::domain::FieldErrors;
@@ -34,32 +35,43 @@ pub struct AccountPage {
     /// The session of the request showing the page ("this one").
     pub current_session_id: i64,
     pub errors: FieldErrors,
+    /// An act refused as a whole (409), said at the top.
+    pub refusal: Option<String>,
+    pub second_factor: crate::second_factor::queries::Status,
+    /// Why this account must keep a second factor, if it must.
+    pub second_factor_required: Option<String>,
 }
 
-async fn account_page(
+/// The account page, with `errors` beside the fields of a refused form.
+pub async fn account_page(
     account: &CurrentAccount,
     db: &Db,
+    config: &Config,
     now: NaiveDateTime,
     errors: FieldErrors,
 ) -> Result<AccountPage, AppError> {
-    account_page_with_name(account, db, now, errors, None).await
+    account_page_with_name(account, db, config, now, errors, None).await
 }
 
 /// The account page; `typed_name` is the name of a refused profile form, shown as typed.
 pub(super) async fn account_page_with_name(
     account: &CurrentAccount,
     db: &Db,
+    config: &Config,
     now: NaiveDateTime,
     errors: FieldErrors,
     typed_name: Option<String>,
 ) -> Result<AccountPage, AppError> {
     let account_id = account.id();
-    let (memberships, sessions, stored_name) = db
+    let (is_admin, require_admin) = (account.account.is_platform_admin, config.require_admin_2fa);
+    let (memberships, sessions, stored_name, second_factor, required) = db
         .run(move |conn| {
             Ok::<_, diesel::result::Error>((
                 queries::own_memberships(conn, account_id)?,
                 session::list_of(conn, account_id, now)?,
                 queries::display_name(conn, account_id)?,
+                crate::second_factor::queries::status(conn, account_id)?,
+                crate::second_factor::queries::requirement(conn, account_id, is_admin, require_admin)?,
             ))
         })
         .await?;
@@ -73,6 +85,9 @@ pub(super) async fn account_page_with_name(
         sessions,
         current_session_id: account.session_id,
         errors,
+        refusal: None,
+        second_factor,
+        second_factor_required: required.map(|r| r.explain()),
     })
 }
 
@@ -81,8 +96,9 @@ pub async fn show(
     account: CurrentAccount,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    config: web::Data<Config>,
 ) -> Result<HttpResponse, AppError> {
-    render(&account_page(&account, &db, clock.now(), FieldErrors::default()).await?)
+    render(&account_page(&account, &db, &config, clock.now(), FieldErrors::default()).await?)
 }
 
 #[derive(Deserialize)]
@@ -101,6 +117,7 @@ pub async fn change_password(
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     passwords: web::Data<Passwords>,
+    config: web::Data<Config>,
     client: ClientAddr,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -122,7 +139,7 @@ pub async fn change_password(
     }
     if !errors.is_empty() {
         // Passwords are never echoed back into the page.
-        return render_422(&account_page(&account, &db, clock.now(), errors).await?);
+        return render_422(&account_page(&account, &db, &config, clock.now(), errors).await?);
     }
 
     let hash = passwords.hash(form.password).await?;

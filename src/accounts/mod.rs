@@ -2,6 +2,7 @@
 //! sessions; and, for someone who cannot sign in, password reset.
 
 mod handlers;
+pub use handlers::{account_page, AccountPage};
 pub mod password_reset;
 mod profile;
 pub mod queries;

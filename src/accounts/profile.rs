@@ -28,6 +28,7 @@ pub async fn update(
     account: CurrentAccount,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    config: web::Data<crate::config::Config>,
     client: ClientAddr,
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -36,7 +37,9 @@ pub async fn update(
         Err(why) => {
             let typed: String = form.display_name.chars().filter(|c| !c.is_control()).take(400).collect();
             let errors = FieldErrors::one("display_name", why);
-            return render_422(&account_page_with_name(&account, &db, clock.now(), errors, Some(typed)).await?);
+            return render_422(
+                &account_page_with_name(&account, &db, &config, clock.now(), errors, Some(typed)).await?,
+            );
         }
     };
     let account_id = account.id();

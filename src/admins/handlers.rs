@@ -68,6 +68,18 @@ async fn page(
     render_with(status, &page)
 }
 
+/// The page with a refusal at its top (for acts on a row that live elsewhere, e.g. resetting
+/// a second factor).
+pub async fn page_with_refusal(
+    admin: &PlatformAdmin,
+    db: &Db,
+    clock: &Clock,
+    status: StatusCode,
+    refusal: String,
+) -> Result<HttpResponse, AppError> {
+    page(admin, db, clock, status, String::new(), FieldErrors::default(), Some(refusal)).await
+}
+
 /// `GET /admin/administrators`
 pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, clock: web::Data<Clock>) -> Result<HttpResponse, AppError> {
     page(&admin, &db, &clock, StatusCode::OK, String::new(), FieldErrors::default(), None).await

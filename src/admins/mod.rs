@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod handlers;
+pub use handlers::page_with_refusal;
 pub mod queries;
 
 use actix_web::web;

@@ -24,6 +24,8 @@ pub struct AdminRow {
     pub created_at: NaiveDateTime,
     /// When the platform's live registration link to this account expires, if it has one.
     pub link_expires_at: Option<NaiveDateTime>,
+    /// Whether the account has a confirmed second factor.
+    pub has_second_factor: bool,
 }
 
 impl AdminRow {
@@ -39,10 +41,21 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<AdminRow>> {
         "(SELECT MAX(invitations.expires_at) FROM invitations \
          WHERE invitations.account_id = accounts.id AND invitations.organization_id IS NULL)",
     );
+    let has_second_factor = diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "EXISTS (SELECT 1 FROM totp_secrets \
+         WHERE totp_secrets.account_id = accounts.id AND totp_secrets.confirmed)",
+    );
     accounts::table
         .filter(accounts::is_platform_admin.eq(true))
         .order((accounts::email.asc(), accounts::id.asc()))
-        .select((accounts::id, accounts::email, accounts::status, accounts::created_at, link_expires_at))
+        .select((
+            accounts::id,
+            accounts::email,
+            accounts::status,
+            accounts::created_at,
+            link_expires_at,
+            has_second_factor,
+        ))
         .load(conn)
 }
 

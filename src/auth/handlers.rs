@@ -59,6 +59,9 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
+    /// The second step's field (a TOTP code or a recovery code), alone or with the password.
+    #[serde(default)]
+    code: String,
 }
 
 const WRONG_CREDENTIALS: &str = "The email address or password is not right.";
@@ -83,10 +86,25 @@ pub async fn login(
     passwords: web::Data<Passwords>,
     limiter: web::Data<SignInLimiter>,
     client: ClientAddr,
+    keys: web::Data<crate::second_factor::Keys>,
+    config: web::Data<crate::config::Config>,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     if let Err(retry_after_secs) = limiter.check(client.0) {
         return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+    if form.email.is_empty() && form.password.is_empty() && !form.code.is_empty() {
+        // The second step of a sign-in begun with the password.
+        let ctx = crate::second_factor::sign_in::Context {
+            req: &req,
+            session: &session,
+            db: &db,
+            clock: &clock,
+            keys: &keys,
+            config: &config,
+            client,
+        };
+        return crate::second_factor::sign_in::submit_code(&ctx, &form.code, "/login").await;
     }
     let mut errors = FieldErrors::default();
     if form.email.trim().is_empty() {
@@ -167,27 +185,67 @@ pub async fn login(
         return login_refused(&session, &form, FieldErrors::default(), Some(WRONG_CREDENTIALS));
     };
 
-    let actor = Actor { id: Some(account.id), email: audit_email, client };
+    let pending = crate::second_factor::Pending::new(&account, &form.next, now);
+    let code = form.code.clone();
+    let ctx = crate::second_factor::sign_in::Context {
+        req: &req,
+        session: &session,
+        db: &db,
+        clock: &clock,
+        keys: &keys,
+        config: &config,
+        client,
+    };
+    if let Some(page) = crate::second_factor::sign_in::after_password(&ctx, pending, &code, "/login").await? {
+        return Ok(page);
+    }
+    open_session(&req, &session, &db, account.id, &audit_email, client, now, None).await?;
+    Ok(landing(&session, account.must_change_password, &form.next))
+}
+
+/// Where a finished sign-in goes: the password page first when the password is a generated one.
+pub(crate) fn landing(session: &Session, must_change_password: bool, next: &str) -> HttpResponse {
+    if must_change_password {
+        flash::set(session, FlashKind::Warning, "Choose a new password before you continue.");
+        return see_other("/account");
+    }
+    see_other(local_path(next))
+}
+
+/// Finish a sign-in: the pair's failures cleared, a session row, the audit event (with
+/// `details`, e.g. how the second factor was given); only then the cookie.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn open_session(
+    req: &HttpRequest,
+    session: &Session,
+    db: &Db,
+    account_id: i64,
+    email: &str,
+    client: ClientAddr,
+    now: chrono::NaiveDateTime,
+    details: Option<serde_json::Value>,
+) -> Result<(), AppError> {
+    let actor = Actor { id: Some(account_id), email: email.to_owned(), client };
+    let client_key = client.to_audit_string();
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let account_id = account.id;
     let token = db
         .run(move |conn| {
             db::write_transaction(conn, |conn| {
                 lockout::clear(conn, account_id, &client_key, now)?;
                 let new = session::NewSession { account_id, client, user_agent: &user_agent };
                 let token = session::create(conn, &new, now)?;
-                audit::record(conn, &NewEvent::platform(&actor, "account.sign_in", &actor.email), now)?;
+                let mut event = NewEvent::platform(&actor, "account.sign_in", &actor.email);
+                if let Some(details) = details {
+                    event = event.details(details);
+                }
+                audit::record(conn, &event, now)?;
                 Ok::<_, diesel::result::Error>(token)
             })
         })
         .await?;
     // Only once everything is recorded does the browser get a signed-in session.
-    session::begin_cookie(&session, &token)?;
-    if account.must_change_password {
-        flash::set(&session, FlashKind::Warning, "Choose a new password before you continue.");
-        return Ok(see_other("/account"));
-    }
-    Ok(see_other(local_path(&form.next)))
+    session::begin_cookie(session, &token)?;
+    Ok(())
 }
 
 fn login_refused(

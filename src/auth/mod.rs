@@ -14,6 +14,7 @@ use base64::Engine;
 use rand::RngCore;
 
 pub use extractors::{CurrentAccount, OrgAdmin, PlatformAdmin, SignedIn};
+pub(crate) use handlers::{landing as landing_after_sign_in, open_session};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(handlers::login_page))

@@ -22,8 +22,10 @@ pub struct AccountRoles {
 #[derive(Debug, Clone, Queryable)]
 pub struct Credentials {
     pub id: i64,
+    pub email: String,
     pub password_hash: Option<String>,
     pub must_change_password: bool,
+    pub is_platform_admin: bool,
 }
 
 /// What a request's session cookie comes to.
@@ -103,7 +105,13 @@ pub fn credentials_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Optio
     accounts::table
         .filter(accounts::email.eq(email))
         .filter(accounts::status.eq("active"))
-        .select((accounts::id, accounts::password_hash, accounts::must_change_password))
+        .select((
+            accounts::id,
+            accounts::email,
+            accounts::password_hash,
+            accounts::must_change_password,
+            accounts::is_platform_admin,
+        ))
         .first(conn)
         .optional()
 }

@@ -211,3 +211,31 @@ diesel::table! {
 
 diesel::joinable!(password_resets -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(password_resets, accounts);
+
+diesel::table! {
+    totp_secrets (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        confirmed -> Bool,
+        secret_sealed -> Text,
+        last_step -> BigInt,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(totp_secrets -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(totp_secrets, accounts);
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(recovery_codes -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(recovery_codes, accounts);

@@ -33,6 +33,8 @@ pub async fn home(account: SignedIn, db: web::Data<Db>) -> Result<HttpResponse, 
 pub struct PlatformHomePage {
     pub layout: Layout,
     pub overview: PlatformOverview,
+    /// `ORGPORTAL_REQUIRE_ADMIN_2FA` is off and this administrator has no second factor.
+    pub warn_no_second_factor: bool,
 }
 
 impl PlatformHomePage {
@@ -42,7 +44,25 @@ impl PlatformHomePage {
 }
 
 /// `GET /admin`
-pub async fn platform_home(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    let overview = db.run(queries::platform_overview).await?;
-    render(&PlatformHomePage { layout: admin.layout("Platform administration", Section::Platform)?, overview })
+pub async fn platform_home(
+    admin: PlatformAdmin,
+    db: web::Data<Db>,
+    config: web::Data<crate::config::Config>,
+) -> Result<HttpResponse, AppError> {
+    let admin_id = admin.id();
+    let (overview, enrolled) = db
+        .run(move |conn| {
+            Ok::<_, diesel::result::Error>((
+                queries::platform_overview(conn)?,
+                crate::second_factor::queries::is_enrolled(conn, admin_id)?,
+            ))
+        })
+        .await?;
+    // With the rule on, an administrator without one could not have signed in.
+    let warn_no_second_factor = !config.require_admin_2fa && !enrolled;
+    render(&PlatformHomePage {
+        layout: admin.layout("Platform administration", Section::Platform)?,
+        overview,
+        warn_no_second_factor,
+    })
 }

@@ -58,22 +58,27 @@ fn associated_data(message_id: &str, recipient: &str, part: Part) -> Vec<u8> {
 impl BodyKey {
     /// The body key for the portal's secret key (any length; HKDF spreads it to 256 bits).
     pub fn derive(secret: &[u8]) -> Self {
+        Self::derive_for(secret, KEY_INFO)
+    }
+
+    /// A key for another use of sealing (`info` names the use), unrelated to every other key
+    /// derived from the same secret.
+    pub fn derive_for(secret: &[u8], info: &[u8]) -> Self {
         let mut key = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's limit of 255 × 32, so expand cannot fail.
-        let expanded = Hkdf::<Sha256>::new(None, secret).expand(KEY_INFO, &mut key);
+        let expanded = Hkdf::<Sha256>::new(None, secret).expand(info, &mut key);
         debug_assert!(expanded.is_ok());
         Self(Aes256Gcm::new(aes_gcm::Key::<Aes256Gcm>::from_slice(&key)))
     }
 
-    /// `body` sealed for the message `message_id` to `recipient`: `sealed-v1:` and base64url
-    /// of a fresh random nonce followed by the ciphertext and its tag.
-    pub fn seal(&self, body: &str, message_id: &str, recipient: &str, part: Part) -> Result<String, OpenError> {
+    /// `plain` sealed, bound to `aad`: the prefix and base64url of a fresh random nonce
+    /// followed by the ciphertext and its tag.
+    pub fn seal_bytes(&self, plain: &[u8], aad: &[u8]) -> Result<String, OpenError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let aad = associated_data(message_id, recipient, part);
         let sealed = self
             .0
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: body.as_bytes(), aad: &aad })
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
             .map_err(|_| OpenError::Unsealable)?;
         let mut bytes = Vec::with_capacity(NONCE_LEN + sealed.len());
         bytes.extend_from_slice(&nonce);
@@ -81,22 +86,29 @@ impl BodyKey {
         Ok(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
     }
 
-    /// The body as written, from what the outbox stores. A body stored before sealing existed
-    /// (no prefix) is returned as it is.
-    pub fn open(&self, stored: &str, message_id: &str, recipient: &str, part: Part) -> Result<String, OpenError> {
-        let Some(encoded) = stored.strip_prefix(PREFIX) else {
-            return Ok(stored.to_owned());
-        };
+    /// What `seal_bytes` sealed with the same `aad`.
+    pub fn open_bytes(&self, stored: &str, aad: &[u8]) -> Result<Vec<u8>, OpenError> {
+        let encoded = stored.strip_prefix(PREFIX).ok_or(OpenError::Damaged)?;
         let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| OpenError::Damaged)?;
         if bytes.len() < NONCE_LEN {
             return Err(OpenError::Damaged);
         }
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        let aad = associated_data(message_id, recipient, part);
-        let plain = self
-            .0
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
-            .map_err(|_| OpenError::WrongKey)?;
+        self.0.decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad }).map_err(|_| OpenError::WrongKey)
+    }
+
+    /// `body` sealed for the message `message_id` to `recipient`.
+    pub fn seal(&self, body: &str, message_id: &str, recipient: &str, part: Part) -> Result<String, OpenError> {
+        self.seal_bytes(body.as_bytes(), &associated_data(message_id, recipient, part))
+    }
+
+    /// The body as written, from what the outbox stores. A body stored before sealing existed
+    /// (no prefix) is returned as it is.
+    pub fn open(&self, stored: &str, message_id: &str, recipient: &str, part: Part) -> Result<String, OpenError> {
+        if !stored.starts_with(PREFIX) {
+            return Ok(stored.to_owned());
+        }
+        let plain = self.open_bytes(stored, &associated_data(message_id, recipient, part))?;
         String::from_utf8(plain).map_err(|_| OpenError::Damaged)
     }
 }

@@ -2,21 +2,23 @@
 //! account that already exists.
 
 use actix_session::Session;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::queries::{self, ActError, DeadLink, Link, LiveLink, Outcome, Registration};
 use super::views::{AcceptPage, DeadLinkPage, RegisterPage, Viewer};
 use crate::auth::password::{check_policy, Passwords};
-use crate::auth::session;
+use crate::auth::rate_limit::SignInLimiter;
 use crate::auth::CurrentAccount;
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::csrf::CsrfForm;
 use crate::db::Db;
 use crate::domain::{DisplayName, FieldErrors};
 use crate::error::AppError;
 use crate::mail::Site;
+use crate::second_factor::{self, Keys};
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
@@ -111,6 +113,9 @@ pub struct RegisterForm {
     password: String,
     #[serde(default)]
     password_confirm: String,
+    /// The second-factor step after registering (enrolment's first code).
+    #[serde(default)]
+    code: String,
 }
 
 /// `POST /register/{token}`: register (name and password; the person is signed in and lands
@@ -126,10 +131,31 @@ pub async fn submit(
     client: ClientAddr,
     current: Option<CurrentAccount>,
     path: web::Path<String>,
+    keys: web::Data<Keys>,
+    config: web::Data<Config>,
+    limiter: web::Data<SignInLimiter>,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let now = clock.now();
+    let action = format!("{}{token}", super::PATH_PREFIX);
+    let ctx = second_factor::sign_in::Context {
+        req: &req,
+        session: &session,
+        db: &db,
+        clock: &clock,
+        keys: &keys,
+        config: &config,
+        client,
+    };
+    if form.password.is_empty() && form.display_name.is_empty() && !form.code.is_empty() {
+        // The link is used up by now; the second step rides on the registration's pending
+        // sign-in in the cookie, limited like sign-in codes.
+        if let Err(retry_after_secs) = limiter.check(client.0) {
+            return Err(AppError::TooManyRequests { retry_after_secs });
+        }
+        return second_factor::sign_in::submit_code(&ctx, &form.code, &action).await;
+    }
     let lookup_token = token.clone();
     let link = match db.run(move |conn| queries::lookup(conn, &lookup_token, now)).await? {
         Link::Dead(dead) => return dead_page(&session, current.as_ref(), &dead),
@@ -154,18 +180,12 @@ pub async fn submit(
     };
 
     let password_hash = passwords.hash(form.password).await?;
-    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let site_for_db = site.clone();
     let registered_token = token.clone();
     let result = db
         .run(move |conn| {
-            let registration = Registration {
-                token: &registered_token,
-                name: &name,
-                password_hash: &password_hash,
-                client,
-                user_agent: &user_agent,
-            };
+            let registration =
+                Registration { token: &registered_token, name: &name, password_hash: &password_hash, client };
             Ok::<_, diesel::result::Error>(queries::register(conn, &site_for_db, &registration, now))
         })
         .await?;
@@ -173,11 +193,26 @@ pub async fn submit(
         Ok(outcome) => outcome,
         Err(error) => return refused(&session, current.as_ref(), &token, error),
     };
-    let Some(session_token) = outcome.session_token.as_deref() else {
-        return Err(AppError::Unexpected(anyhow::anyhow!("registration made no session")));
+    let Some(registered) = outcome.registered.clone() else {
+        return Err(AppError::Unexpected(anyhow::anyhow!("registration named no account")));
     };
-    session::begin_cookie(&session, session_token)?;
-    flash::set(&session, FlashKind::Success, landing_message("Your account is set up.", &outcome));
+    let landing = landing_message("Your account is set up.", &outcome);
+    let pending = second_factor::Pending {
+        account_id: registered.account_id,
+        email: registered.email.clone(),
+        is_platform_admin: registered.is_platform_admin,
+        must_change_password: false,
+        started_at: now.and_utc().timestamp(),
+        next: "/account".to_owned(),
+        enrol: false,
+        landing: Some(landing.clone()),
+    };
+    // Where a second factor is required, its enrolment comes before the session.
+    if let Some(page) = second_factor::sign_in::after_password(&ctx, pending, "", &action).await? {
+        return Ok(page);
+    }
+    crate::auth::open_session(&req, &session, &db, registered.account_id, &registered.email, client, now, None).await?;
+    flash::set(&session, FlashKind::Success, landing);
     Ok(see_other("/account"))
 }
 

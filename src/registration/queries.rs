@@ -9,7 +9,6 @@ use serde_json::json;
 
 use super::{mark_spent, spent, token_hash};
 use crate::audit::{self, Actor, NewEvent};
-use crate::auth::session::{self, NewSession};
 use crate::db::schema::{accounts, invitations, memberships, organizations, spent_invitations};
 use crate::db::{self, DbConn};
 use crate::domain::DisplayName;
@@ -195,8 +194,17 @@ pub enum ActError {
 pub struct Outcome {
     pub awaiting_validation: Vec<String>,
     pub active: Vec<String>,
-    /// The new session's token (registration signs the person in).
-    pub session_token: Option<String>,
+    /// Who registered (registration then signs the person in, after a second factor where
+    /// one is required).
+    pub registered: Option<Registered>,
+}
+
+/// The account that registered.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub account_id: i64,
+    pub email: String,
+    pub is_platform_admin: bool,
 }
 
 /// Use the link up: one conditional DELETE, whose row count decides between two submits.
@@ -304,7 +312,6 @@ pub struct Registration<'a> {
     pub name: &'a DisplayName,
     pub password_hash: &'a str,
     pub client: crate::web::client::ClientAddr,
-    pub user_agent: &'a str,
 }
 
 /// Register: use the link up, give the account its name and password, move every invited
@@ -357,9 +364,9 @@ pub fn register(
                 .details(json!({ "name": registration.name.as_str() })),
             now,
         )?;
-        let new = NewSession { account_id, client: registration.client, user_agent: registration.user_agent };
-        outcome.session_token = Some(session::create(conn, &new, now)?);
-        audit::record(conn, &NewEvent::platform(&actor, "account.sign_in", &email), now)?;
+        let is_platform_admin: bool =
+            accounts::table.find(account_id).select(accounts::is_platform_admin).first(conn)?;
+        outcome.registered = Some(Registered { account_id, email, is_platform_admin });
         Ok(outcome)
     })
 }

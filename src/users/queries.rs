@@ -174,6 +174,8 @@ fn resolve(conn: &mut DbConn, org_id: i64, allocation: Allocation) -> Result<(i6
 pub struct Live {
     pub id: i64,
     pub email: String,
+    /// Empty when the account has not given a name.
+    pub display_name: String,
     pub account_status: String,
     pub status: String,
     pub is_delegate: bool,
@@ -194,6 +196,7 @@ pub fn live(conn: &mut DbConn, org_id: i64, account_id: i64) -> QueryResult<Opti
         .select((
             memberships::id,
             accounts::email,
+            accounts::display_name,
             accounts::status,
             memberships::status,
             memberships::is_delegate,
@@ -459,7 +462,14 @@ pub fn validate(
             return Err(MemberError::WrongState("Only a membership awaiting validation can be validated."));
         }
         let org = usage(conn, org_id)?;
-        let message = messages::account_validated(site, &before.email, org_id, &org.name, &org.admin_email);
+        let message = messages::account_validated(
+            site,
+            &before.email,
+            Some(before.display_name.as_str()),
+            org_id,
+            &org.name,
+            &org.admin_email,
+        );
         mail::enqueue(conn, site, &message, now, now)?;
         audit::record(
             conn,

@@ -111,6 +111,11 @@ pub fn test_config(database: &TestDatabase, extra: &[&str]) -> Config {
         "--admin-password".into(),
         ADMIN_PASSWORD.into(),
     ];
+    // Off unless a test asks: the second factor's own tests switch the administrators' rule
+    // back on (the production default), the rest sign administrators in with a password.
+    if !extra.contains(&"--require-admin-2fa") {
+        args.extend(["--require-admin-2fa".to_owned(), "false".to_owned()]);
+    }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let settings = Args::try_parse_from(args).expect("test settings parse").settings;
     Config::from_settings(&settings).expect("test settings are valid")
@@ -139,6 +144,18 @@ impl Response {
     }
 
     #[track_caller]
+    /// Where the browser goes next: a 303's target, or the Continue link of the recovery
+    /// codes page shown once after enrolling a second factor (the page's only way onward).
+    pub fn assert_lands_on(&self, to: &str) {
+        if self.status == StatusCode::SEE_OTHER {
+            return self.assert_redirect(to);
+        }
+        assert_eq!(self.status, StatusCode::OK, "expected a 303 or the recovery codes page, body: {}", self.body);
+        assert!(self.body.contains(r#"id="recovery-codes""#), "not the recovery codes page: {}", self.body);
+        let expected = format!(r#"id="continue" class="button button-primary" href="{to}""#);
+        assert!(self.body.contains(&expected), "Continue does not lead to {to}: {}", self.body);
+    }
+
     pub fn assert_status(&self, status: u16) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
     }
@@ -151,6 +168,9 @@ pub struct TestApp {
     pub database: Arc<TestDatabase>,
     cookies: HashMap<String, String>,
     csrf_token: Option<String>,
+    /// The authenticator app every client of this test shares: email → (base32 secret, last
+    /// step whose code was used).
+    pub authenticator: Arc<std::sync::Mutex<HashMap<String, (String, i64)>>>,
 }
 
 impl TestApp {
@@ -174,7 +194,55 @@ impl TestApp {
             orgportal::bootstrap::ensure(&mut conn, config.admin_password.as_deref(), clock.now()).expect("bootstrap");
         }
         let state = AppState::new(config, db, clock.clone()).expect("app state");
-        Self { state, clock, database: Arc::new(database), cookies: HashMap::new(), csrf_token: None }
+        let app = Self {
+            state,
+            clock,
+            database: Arc::new(database),
+            cookies: HashMap::new(),
+            csrf_token: None,
+            authenticator: Arc::default(),
+        };
+        // The bootstrap administrator is a Delegate of the default organization, whose
+        // membership requires a second factor: set up here as if done at an earlier sign-in,
+        // so every test's `login` goes through the code step. The second factor's own tests
+        // remove it to see enrolment happen.
+        app.enrol_directly(ADMIN_EMAIL);
+        app
+    }
+
+    /// Give `email` a confirmed second factor held by the shared authenticator, straight in
+    /// the database (what enrolling through the pages leaves behind).
+    pub fn enrol_directly(&self, email: &str) {
+        use orgportal::second_factor::{self, queries, Secret};
+        let keys = &self.state.second_factor_keys;
+        let mut conn = self.conn();
+        let id = account_id(&mut conn, email);
+        let secret = Secret::generate();
+        let now = self.clock.now();
+        queries::put_pending(&mut conn, keys, id, &secret, now).expect("pending secret");
+        let pending = queries::pending_secret(&mut conn, keys, id).expect("read").expect("pending");
+        let codes = second_factor::new_recovery_codes();
+        assert!(queries::confirm(&mut conn, keys, id, pending.id, 0, &codes, now).expect("confirm"));
+        self.authenticator.lock().expect("authenticator").insert(email.to_owned(), (secret.base32(), 0));
+    }
+
+    /// Make `email` sign in with the password alone: its memberships stop asking for a second
+    /// factor and it has none (for tests of the password step itself).
+    pub fn password_only(&self, email: &str) {
+        use orgportal::db::schema::memberships;
+        let id = account_id(&mut self.conn(), email);
+        diesel::update(memberships::table.filter(memberships::account_id.eq(id)))
+            .set(memberships::no_second_factor.eq(true))
+            .execute(&mut *self.conn())
+            .expect("memberships without a second factor");
+        self.remove_second_factor(email);
+    }
+
+    /// Take `email`'s second factor away (and out of the shared authenticator).
+    pub fn remove_second_factor(&self, email: &str) {
+        let id = account_id(&mut self.conn(), email);
+        orgportal::second_factor::queries::remove(&mut self.conn(), id).expect("remove");
+        self.authenticator.lock().expect("authenticator").remove(email);
     }
 
     /// Only a handle on an empty database (for commands that set it up themselves).
@@ -183,7 +251,14 @@ impl TestApp {
         let db = Db::connect(config.database.clone(), 2).expect("connect to test database");
         let clock = Arc::new(Clock::system());
         let state = AppState::new(config, db, clock.clone()).expect("app state");
-        Self { state, clock, database: Arc::new(database), cookies: HashMap::new(), csrf_token: None }
+        Self {
+            state,
+            clock,
+            database: Arc::new(database),
+            cookies: HashMap::new(),
+            csrf_token: None,
+            authenticator: Arc::default(),
+        }
     }
 
     /// Another browser (empty cookie jar) on the same application and database.
@@ -194,6 +269,7 @@ impl TestApp {
             database: self.database.clone(),
             cookies: HashMap::new(),
             csrf_token: None,
+            authenticator: self.authenticator.clone(),
         }
     }
 
@@ -268,10 +344,43 @@ impl TestApp {
         Response { status, headers, body }
     }
 
-    /// Open the sign-in page and sign in.
+    /// Open the sign-in page and sign in, giving a code from the shared authenticator (or
+    /// enrolling it) when the portal asks for a second factor.
     pub async fn login(&mut self, email: &str, password: &str) -> Response {
         self.get("/login").await.assert_status(200);
-        self.post("/login", &[("email", email), ("password", password)]).await
+        let response = self.post("/login", &[("email", email), ("password", password)]).await;
+        self.answer_second_factor(email, response).await
+    }
+
+    /// The code the shared authenticator shows now for `email`, at a step not used before
+    /// (the clock moves on to the next step when this one was used: codes work once).
+    pub fn fresh_code(&self, email: &str) -> String {
+        let email = email.trim().to_lowercase();
+        let email = email.as_str();
+        let mut app = self.authenticator.lock().expect("authenticator");
+        let (secret, last_step) =
+            app.get(email).cloned().unwrap_or_else(|| panic!("no app holds a secret for {email}"));
+        let mut step = self.clock.now().and_utc().timestamp() / 30;
+        if step <= last_step {
+            self.clock.advance(chrono::Duration::seconds(30 * (last_step - step + 1)));
+            step = self.clock.now().and_utc().timestamp() / 30;
+        }
+        app.insert(email.to_owned(), (secret.clone(), step));
+        totp_code(&secret, step)
+    }
+
+    /// What a person with the app does when `response` asks for a second factor: scan the
+    /// enrolment page's secret and confirm it, or type the current code; else nothing.
+    pub async fn answer_second_factor(&mut self, email: &str, response: Response) -> Response {
+        if !response.body.contains(r#"name="code""#) {
+            return response;
+        }
+        let action = form_action_with_code(&response.body);
+        if let Some(secret) = text_of_id(&response.body, "totp-secret") {
+            self.authenticator.lock().expect("authenticator").insert(email.trim().to_lowercase(), (secret, 0));
+        }
+        let code = self.fresh_code(email);
+        self.post(&action, &[("code", &code)]).await
     }
 
     /// Sign in sending extra request headers (a browser's User-Agent, a proxy's
@@ -290,6 +399,23 @@ impl TestApp {
         for (name, value) in headers {
             request = request.insert_header((*name, *value));
         }
+        let response = self.send(request).await;
+        if !response.body.contains(r#"name="code""#) {
+            return response;
+        }
+        // The code step, from the same client.
+        let code = self.fresh_code(email);
+        let token = self.csrf_token.clone().unwrap_or_default();
+        let body =
+            serde_urlencoded::to_string([("csrf_token", token.as_str()), ("code", code.as_str())]).expect("encode");
+        let mut request = test::TestRequest::default()
+            .method(Method::POST)
+            .uri("/login")
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload(body);
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
         self.send(request).await
     }
 
@@ -298,8 +424,16 @@ impl TestApp {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_redirect("/");
     }
 
-    /// An account straight in the database (registration comes in a later issue).
+    /// An active account straight in the database, with a second factor in the shared
+    /// authenticator (as registration leaves most accounts): `login` gives its codes.
     pub fn insert_account(&self, email: &str, password: &str, is_platform_admin: bool) -> i64 {
+        let id = self.insert_account_without_second_factor(email, password, is_platform_admin);
+        self.enrol_directly(email);
+        id
+    }
+
+    /// An active account straight in the database, password only.
+    pub fn insert_account_without_second_factor(&self, email: &str, password: &str, is_platform_admin: bool) -> i64 {
         let hash = orgportal::auth::password::hash_blocking(password).expect("hash");
         let now = self.clock.now();
         let mut conn = self.conn();
@@ -324,6 +458,38 @@ impl TestApp {
             .first(&mut *self.conn())
             .expect("account exists")
     }
+}
+
+/// The six-digit TOTP code of a base32 secret at a 30-second step, as an authenticator app
+/// computes it (RFC 6238, SHA-1).
+pub fn totp_code(secret_base32: &str, step: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret_base32.to_owned()).to_bytes().expect("base32 secret");
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, String::new()).expect("totp");
+    totp.generate(u64::try_from(step).expect("step") * 30)
+}
+
+/// The text inside the element with `id` (no nested tags), unescaped of `&amp;`.
+pub fn text_of_id(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!(r#"id="{id}""#))?;
+    let open_end = start + html[start..].find('>')? + 1;
+    let close = open_end + html[open_end..].find('<')?;
+    Some(html[open_end..close].trim().replace("&amp;", "&"))
+}
+
+/// The address an enrolment page sets up (the label of its `otpauth://` URI).
+pub fn enrolment_email(html: &str) -> Option<String> {
+    let uri = text_of_id(html, "totp-uri")?;
+    let label = uri.strip_prefix("otpauth://totp/orgportal:")?.split('?').next()?;
+    Some(label.replace("%40", "@").replace("%2B", "+"))
+}
+
+/// The `action` of the form holding the field `code`.
+pub fn form_action_with_code(html: &str) -> String {
+    let field = html.find(r#"name="code""#).expect("a code field");
+    let form = html[..field].rfind("<form").expect("a form around the code field");
+    let action = form + html[form..].find(r#"action=""#).expect("form action") + r#"action=""#.len();
+    let end = action + html[action..].find('"').expect("end of action");
+    html[action..end].replace("&#x2f;", "/").replace("&#47;", "/")
 }
 
 pub fn account_id(conn: &mut DbConn, email: &str) -> i64 {

@@ -164,7 +164,7 @@ const NONE: &[&str] = &[];
 /// of `{placeholder}` or parameter also gets its real values in `Generator::plausible`.
 const ROUTES: &[Route] = &[
     get("/login", &["next"], Role::Anonymous),
-    post("/login", &["email", "password", "next"], Role::Anonymous).hashing(100).refusal_writes(),
+    post("/login", &["email", "password", "next", "code"], Role::Anonymous).hashing(100).refusal_writes(),
     post("/logout", NONE, Role::Anonymous).last(),
     get("/password-reset", NONE, Role::Anonymous),
     post("/password-reset", &["email"], Role::Anonymous),
@@ -177,6 +177,11 @@ const ROUTES: &[Route] = &[
     get("/account", NONE, Role::SignedIn),
     post("/account/password", PASSWORD_FORM, Role::SignedIn).hashing(40),
     post("/account/sessions/end-others", NONE, Role::SignedIn).late(),
+    get("/account/2fa", NONE, Role::SignedIn),
+    post("/account/2fa", &["code"], Role::SignedIn),
+    post("/account/2fa/new", NONE, Role::SignedIn),
+    post("/account/2fa/recovery-codes", NONE, Role::SignedIn),
+    post("/account/2fa/disable", &["current_password"], Role::SignedIn).hashing(40),
     post("/account/sessions/{session}/end", NONE, Role::SignedIn).last(),
     get("/admin", NONE, Role::PlatformAdmin),
     get("/admin/organizations", ORG_LIST, Role::PlatformAdmin),
@@ -199,6 +204,7 @@ const ROUTES: &[Route] = &[
     post("/admin/administrators/{admin}/end-sessions", NONE, Role::PlatformAdmin),
     post("/admin/administrators/{admin}/resend", NONE, Role::PlatformAdmin),
     post("/admin/administrators/{admin}/revoke", NONE, Role::PlatformAdmin).late(),
+    post("/admin/administrators/{admin}/reset-2fa", &["password"], Role::PlatformAdmin).hashing(40).late(),
     get("/admin/audit", PLATFORM_AUDIT, Role::PlatformAdmin),
     get("/admin/outbox", PAGER, Role::PlatformAdmin),
     post("/admin/outbox/{message}/retry", NONE, Role::PlatformAdmin),
@@ -255,7 +261,8 @@ async fn set_up(app: &mut TestApp) -> Fixtures {
         app.get(&format!("/orgs/{org}/plans")).await.assert_status(200);
         app.post(&format!("/orgs/{org}/plans"), &[("name", name), ("quota_gb", quota)]).await.assert_status(303);
     }
-    for n in 1..=4 {
+    // Enough invited members that revoking and removing (both late) each find one left.
+    for n in 1..=8 {
         let email = format!("member{n}@fuzz.example");
         app.post(&format!("/orgs/{org}/users"), &[("email", email.as_str()), ("quota_gb", "1")])
             .await
@@ -1061,11 +1068,13 @@ async fn generated_inputs_never_answer_5xx_and_refusals_change_nothing(mut app: 
             .await;
         page.assert_status(200);
     }
+    // The code sent along with the password: one step.
     let body = format!(
-        "csrf_token={}&email={}&password={}",
+        "csrf_token={}&email={}&password={}&code={}",
         admin.csrf_token,
         encode(ADMIN_EMAIL.as_bytes(), true),
-        encode(ADMIN_PASSWORD.as_bytes(), true)
+        encode(ADMIN_PASSWORD.as_bytes(), true),
+        app.fresh_code(ADMIN_EMAIL)
     );
     let signed_in = admin
         .receive(

@@ -184,6 +184,7 @@ async fn a_burst_past_thirty_attempts_gets_429_with_retry_after(mut app: TestApp
 async fn a_full_password_line_answers_503_with_retry_after(mut app: TestApp) {
     // One hash at a time and nobody waiting: a second concurrent sign-in is turned away.
     app.state.passwords = Passwords::with_capacity(1, 0).unwrap();
+    app.password_only(ADMIN_EMAIL);
     let mut browsers = Vec::new();
     for _ in 0..6 {
         let mut browser = app.client();

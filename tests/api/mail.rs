@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use diesel::prelude::*;
-use orgportal::db::schema::{audit_events, invitations, outbox};
+use orgportal::db::schema::{accounts, audit_events, invitations, memberships, organizations, outbox};
 use orgportal::db::Db;
 use orgportal::mail::worker::Worker;
 use orgportal::mail::{self, messages, Site};
 
-use crate::helpers::{test_config, TestApp};
+use crate::helpers::{account_id, escape_html, test_config, TestApp, ADMIN_EMAIL};
 use crate::smtp_sink::{free_port, message_id, SmtpSink};
 use crate::{log_capture, mailbox, on_both_backends};
 
@@ -25,6 +25,7 @@ on_both_backends!(
     smtp_without_starttls_is_refused_and_the_message_fails,
     older_clear_bodies_are_sealed_and_still_delivered,
     outbox_page_shows_metadata_only_and_retries_failed_messages,
+    account_ready_greets_the_person_by_name_and_names_the_help_address,
 );
 
 fn statuses(app: &TestApp) -> Vec<(String, String, i32)> {
@@ -323,4 +324,65 @@ async fn outbox_page_shows_metadata_only_and_retries_failed_messages(mut app: Te
     stranger.login("plain@example.com", "mossy-anchor-74-lantern").await;
     stranger.get("/admin/outbox").await.assert_status(403);
     stranger.post(&format!("/admin/outbox/{id}/retry"), &[]).await.assert_status(403);
+}
+
+/// A person added by the organization, registered as `display_name`, now awaiting validation.
+async fn awaiting_validation(app: &mut TestApp, org: i64, email: &str, display_name: &str) -> i64 {
+    app.get(&format!("/orgs/{org}/users/new")).await.assert_status(200);
+    app.post(&format!("/orgs/{org}/users"), &[("email", email), ("quota_gb", "1")]).await.assert_status(303);
+    let id = account_id(&mut app.conn(), email);
+    diesel::update(accounts::table.find(id))
+        .set(accounts::display_name.eq(display_name))
+        .execute(&mut *app.conn())
+        .unwrap();
+    diesel::update(
+        memberships::table.filter(memberships::account_id.eq(id)).filter(memberships::organization_id.eq(org)),
+    )
+    .set(memberships::status.eq("awaiting_validation"))
+    .execute(&mut *app.conn())
+    .unwrap();
+    id
+}
+
+async fn account_ready_greets_the_person_by_name_and_names_the_help_address(mut app: TestApp) {
+    app.login_as_admin().await;
+    // The platform administrator is the organization's first Delegate; its users write elsewhere.
+    add_org(&mut app, "Ready Co", ADMIN_EMAIL).await;
+    let org = app.org_id("Ready Co");
+    diesel::update(organizations::table.find(org))
+        .set(organizations::admin_email.eq("help@ready.example"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let named = awaiting_validation(&mut app, org, "named@example.com", "Zoë <Named>").await;
+    let unnamed = awaiting_validation(&mut app, org, "older@example.com", "").await;
+    for id in [named, unnamed] {
+        app.get(&format!("/orgs/{org}/users")).await.assert_status(200);
+        app.post(&format!("/orgs/{org}/users/{id}/validate"), &[]).await.assert_status(303);
+    }
+
+    mailbox::deliver_all(&app);
+    let base = &app.state.config.base_url;
+    let ready = |to: &str| {
+        let mut found: Vec<String> = mailbox::messages(&app)
+            .into_iter()
+            .filter(|(_, recipient, mail)| {
+                recipient == to && mail.contains("Subject: Your account in Ready Co is ready")
+            })
+            .map(|(_, _, mail)| mail)
+            .collect();
+        assert_eq!(found.len(), 1, "one account ready email to {to}");
+        found.remove(0)
+    };
+    let mail = ready("named@example.com");
+    assert!(mail.contains("Hello Zoë <Named>,"), "the text part greets by name: {mail}");
+    assert!(!mail.contains("Hello,"), "{mail}");
+    assert!(mail.contains(&format!("Hello {},", escape_html("Zoë <Named>"))), "the HTML part, escaped: {mail}");
+    let mail = ready("older@example.com");
+    assert!(mail.contains("Hello,") && !mail.contains("Hello ,"), "no name, a neutral greeting: {mail}");
+    for mail in [ready("named@example.com"), mail] {
+        assert!(mail.contains("help@ready.example"), "the Organization Admin Email is the help address: {mail}");
+        assert!(mail.contains("You receive this email because an administrator of"), "{mail}");
+        assert!(mail.contains(&format!("{base}/login")), "{mail}");
+        assert!(mail.contains("text/plain") && mail.contains("text/html"));
+    }
 }

@@ -28,6 +28,7 @@ mod password_reset;
 mod quota_race;
 mod registration;
 mod removal;
+mod second_factor;
 mod secrets_at_rest;
 mod sessions;
 mod sign_in;

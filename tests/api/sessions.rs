@@ -125,6 +125,7 @@ fn token_of(body: &str) -> String {
 }
 
 async fn csrf_token_rotates_at_sign_in_and_sign_out(mut app: TestApp) {
+    app.password_only(ADMIN_EMAIL);
     let anonymous = token_of(&app.get("/login").await.body);
     app.post("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await.assert_redirect("/");
     let signed_in = token_of(&app.get("/account").await.body);

@@ -61,6 +61,7 @@ async fn sign_out_ends_the_session(mut app: TestApp) {
 }
 
 async fn next_is_followed_only_for_local_paths(mut app: TestApp) {
+    app.password_only(ADMIN_EMAIL);
     for (next, expected) in [
         ("/admin", "/admin"),
         ("//evil.example/", "/"),

@@ -3,16 +3,24 @@
 //! checking every page visited. Skipped (with a message) where chromedriver, Chromium or
 //! axe-core are missing, except under `CI=true`, where that is a failure.
 //!
+//! Every account that must have a second factor enrols it the way a person would: the test
+//! reads the secret off the enrolment page and computes the codes (RFC 6238) itself, never
+//! replaying one; the links people are sent are read from the `.eml` files the server writes.
+//!
 //! `ORGPORTAL_UPDATE_SCREENSHOTS=1` also writes the README's screenshots to `docs/screenshots/`.
 
+use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use base64::Engine;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
+use totp_rs::{Algorithm, Secret, TOTP};
 
 const ADMIN_EMAIL: &str = "admin@default.com";
 const ADMIN_PASSWORD: &str = "violet-harbour-92-kettle";
@@ -132,19 +140,42 @@ async fn organizations_journey_in_chromium() {
         .await
         .expect("a Chromium session");
 
-    let mut outcome = journey(&client, &base).await;
+    let authenticator = Authenticator::default();
+    let mailbox = Mailbox::new(data.path().join("mail"), &base);
+    let db = data.path().join("orgportal.db");
+    let mut outcome = journey(&client, &base, &authenticator).await;
     if outcome.is_ok() {
         // A second administrator in a second browser, for the removal that needs two.
-        add_platform_admin(&data.path().join("orgportal.db"), SECOND_EMAIL, SECOND_PASSWORD);
+        add_platform_admin(&db, SECOND_EMAIL, SECOND_PASSWORD);
         match ClientBuilder::native()
-            .capabilities(capabilities)
+            .capabilities(capabilities.clone())
             .connect(&format!("http://127.0.0.1:{driver_port}"))
             .await
         {
             Ok(second) => {
-                outcome = removal_journey(&client, &second, &base).await;
+                outcome = removal_journey(&client, &second, &base, &authenticator).await;
                 if outcome.is_ok() {
                     outcome = manage_journey(&client, &base).await;
+                }
+                if outcome.is_ok() {
+                    // The people invited by email: a third browser for an organization's
+                    // administrator, the second one (signed out) for its users.
+                    match ClientBuilder::native()
+                        .capabilities(capabilities)
+                        .connect(&format!("http://127.0.0.1:{driver_port}"))
+                        .await
+                    {
+                        Ok(third) => {
+                            let world =
+                                World { base: &base, db: &db, authenticator: &authenticator, mailbox: &mailbox };
+                            outcome = invitation_journey(&client, &third, &second, &world).await;
+                            if outcome.is_err() {
+                                save_artifacts_as(&third, "failure-third").await;
+                            }
+                            let _ = third.close().await;
+                        }
+                        Err(e) => outcome = Err(format!("a third Chromium session: {e}").into()),
+                    }
                 }
                 if outcome.is_err() {
                     save_artifacts_as(&second, "failure-second").await;
@@ -188,11 +219,282 @@ fn add_platform_admin(db: &Path, email: &str, password: &str) {
         .expect("add a platform administrator");
 }
 
-async fn sign_in(client: &Client, base: &str, email: &str, password: &str) -> Outcome {
+/// What the sign-in asked for after the password.
+#[derive(Debug, PartialEq)]
+enum SecondStep {
+    /// Nothing: signed in with the password alone.
+    None,
+    /// A code of the enrolled authenticator.
+    Code,
+    /// Enrolment, as the account had to have a second factor and had none.
+    Enrolment,
+}
+
+async fn sign_in(
+    client: &Client,
+    base: &str,
+    authenticator: &Authenticator,
+    email: &str,
+    password: &str,
+) -> Result<SecondStep, Box<dyn std::error::Error>> {
+    client.goto(&format!("{base}/login")).await?;
+    submit_sign_in(client, authenticator, email, password).await
+}
+
+/// On the sign-in page: the email and password, then whatever second step the portal asks
+/// for: a fresh code of the account's authenticator, or enrolment (followed to its end).
+async fn submit_sign_in(
+    client: &Client,
+    authenticator: &Authenticator,
+    email: &str,
+    password: &str,
+) -> Result<SecondStep, Box<dyn std::error::Error>> {
+    fill(client, "#email", email).await?;
+    fill(client, "#password", password).await?;
+    click(client, "form[action='/login'] button[type=submit]").await?;
+    if present(client, "#totp-secret").await {
+        enrol(client, authenticator, email).await?;
+        return Ok(SecondStep::Enrolment);
+    }
+    if present(client, "form[action='/login'] #code").await {
+        ensure(!present(client, "#password").await, "the code step no longer asks for the password")?;
+        check_accessibility(client, "sign-in code step").await?;
+        let code = authenticator.fresh_code(email).await?;
+        fill(client, "#code", &code).await?;
+        click(client, "form[action='/login'] button[type=submit]").await?;
+        ensure(!present(client, "#code").await, format!("the code of {email} is accepted"))?;
+        return Ok(SecondStep::Code);
+    }
+    Ok(SecondStep::None)
+}
+
+/// Sign in giving a recovery code at the code step (no check of where it leads).
+async fn sign_in_with_recovery_code(
+    client: &Client,
+    base: &str,
+    email: &str,
+    password: &str,
+    recovery_code: &str,
+) -> Outcome {
     client.goto(&format!("{base}/login")).await?;
     fill(client, "#email", email).await?;
     fill(client, "#password", password).await?;
+    click(client, "form[action='/login'] button[type=submit]").await?;
+    ensure(present(client, "form[action='/login'] #code").await, format!("the code step for {email}"))?;
+    fill(client, "#code", recovery_code).await?;
     click(client, "form[action='/login'] button[type=submit]").await
+}
+
+/// On an enrolment page (sign-in, registration or the account page): read the secret as a
+/// person typing it into an app would, answer with the app's code, keep the recovery codes
+/// shown once, and follow the link onward.
+async fn enrol(
+    client: &Client,
+    authenticator: &Authenticator,
+    email: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    check_accessibility(client, "second factor enrolment page").await?;
+    // As text, not as seen: the URI may sit in a closed disclosure.
+    let secret: String = text_content(client, "#totp-secret").await?.chars().filter(|c| !c.is_whitespace()).collect();
+    let uri = text_content(client, "#totp-uri").await?.trim().to_owned();
+    ensure(uri.starts_with("otpauth://totp/"), format!("an otpauth URI: {uri:?}"))?;
+    ensure(uri.contains(&format!("secret={secret}")), format!("the URI holds the secret shown: {uri:?}"))?;
+    ensure(present(client, "main svg").await, "a QR code drawn as SVG")?;
+    authenticator.enrol(email, &secret)?;
+    let code = authenticator.fresh_code(email).await?;
+    fill(client, "#code", &code).await?;
+    click(client, "form:has(#code) button[type=submit]").await?;
+
+    // The recovery codes, shown once, with a download and a link onward.
+    check_accessibility(client, "recovery codes page").await?;
+    let items: Vec<Element> = client.find_all(Locator::Css("#recovery-codes li code")).await?;
+    let mut codes = Vec::new();
+    for item in items {
+        codes.push(item.text().await?.trim().to_owned());
+    }
+    ensure(codes.len() == 10, format!("ten recovery codes for {email}: {codes:?}"))?;
+    ensure(present(client, "a#recovery-codes-download").await, "a download of the recovery codes")?;
+    authenticator.keep_recovery_codes(email, codes.clone());
+    click(client, "a#continue").await?;
+    Ok(codes)
+}
+
+/// The authenticator app of everyone in the journeys: each enrolled account's secret, the
+/// last 30-second step whose code was given, and the recovery codes it was shown.
+#[derive(Default)]
+struct Authenticator {
+    accounts: Mutex<HashMap<String, Enrolled>>,
+}
+
+struct Enrolled {
+    totp: TOTP,
+    last_step: Option<u64>,
+    recovery_codes: Vec<String>,
+}
+
+impl Authenticator {
+    fn enrol(&self, email: &str, secret: &str) -> Outcome {
+        let bytes =
+            Secret::Encoded(secret.to_owned()).to_bytes().map_err(|e| format!("the secret {secret:?}: {e:?}"))?;
+        let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, String::new())
+            .map_err(|e| format!("the secret {secret:?}: {e:?}"))?;
+        let mut accounts = self.accounts.lock().expect("authenticator");
+        accounts.insert(email.to_owned(), Enrolled { totp, last_step: None, recovery_codes: Vec::new() });
+        Ok(())
+    }
+
+    fn keep_recovery_codes(&self, email: &str, codes: Vec<String>) {
+        if let Some(enrolled) = self.accounts.lock().expect("authenticator").get_mut(email) {
+            enrolled.recovery_codes = codes;
+        }
+    }
+
+    fn recovery_code(&self, email: &str, index: usize) -> Result<String, Box<dyn std::error::Error>> {
+        let accounts = self.accounts.lock().expect("authenticator");
+        let enrolled = accounts.get(email).ok_or_else(|| format!("{email} has no second factor in the test"))?;
+        Ok(enrolled
+            .recovery_codes
+            .get(index)
+            .cloned()
+            .ok_or_else(|| format!("{email} has no recovery code {index}"))?)
+    }
+
+    /// A code of a step this account has not given a code for yet (a code is accepted once):
+    /// waits for the next 30-second step when needed, and also when the current one is about
+    /// to end, so that the code is still current when the server reads it.
+    async fn fresh_code(&self, email: &str) -> Result<String, Box<dyn std::error::Error>> {
+        loop {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64();
+            let step = (now / 30.0) as u64;
+            let left = (step + 1) as f64 * 30.0 - now;
+            {
+                let mut accounts = self.accounts.lock().expect("authenticator");
+                let enrolled =
+                    accounts.get_mut(email).ok_or_else(|| format!("{email} has no second factor in the test"))?;
+                if enrolled.last_step.is_none_or(|last| step > last) && left > 2.0 {
+                    enrolled.last_step = Some(step);
+                    return Ok(enrolled.totp.generate(step * 30));
+                }
+            }
+            tokio::time::sleep(Duration::from_secs_f64(left + 0.2)).await;
+        }
+    }
+}
+
+/// The mail folder the server writes one `.eml` file per message to, read as a mail client
+/// would (quoted-printable and base64 parts decoded; see tests/api/mailbox.rs).
+struct Mailbox {
+    dir: PathBuf,
+    base: String,
+    read: Mutex<HashSet<PathBuf>>,
+}
+
+impl Mailbox {
+    fn new(dir: PathBuf, base: &str) -> Self {
+        Mailbox { dir, base: base.to_owned(), read: Mutex::new(HashSet::new()) }
+    }
+
+    /// The decoded text of the first unread message of this kind (`0000000012-KIND.eml`) to
+    /// `to` that contains `containing`, waiting for the outbox worker to write it.
+    async fn receive(&self, to: &str, kind: &str, containing: &str) -> Result<String, Box<dyn std::error::Error>> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let suffix = format!("-{kind}.eml");
+        loop {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+                .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.sort();
+            for path in files {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if !name.ends_with(&suffix) || self.read.lock().expect("mailbox").contains(&path) {
+                    continue;
+                }
+                let Ok(raw) = std::fs::read_to_string(&path) else { continue };
+                let addressed = raw
+                    .lines()
+                    .take_while(|l| !l.is_empty())
+                    .any(|l| l.to_ascii_lowercase().starts_with("to:") && l.to_ascii_lowercase().contains(to));
+                let text = decode_mail(&raw);
+                if addressed && text.contains(containing) {
+                    self.read.lock().expect("mailbox").insert(path);
+                    return Ok(text);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("no {kind} email to {to} containing {containing:?} within 20 s").into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The first link in a message to a path starting with `prefix`.
+    fn link(&self, text: &str, prefix: &str) -> Result<String, Box<dyn std::error::Error>> {
+        let start = format!("{}{prefix}", self.base);
+        let at = text.find(&start).ok_or_else(|| format!("a link to {start}… in the email: {text}"))?;
+        Ok(text[at..].chars().take_while(|c| !c.is_whitespace() && !matches!(c, '"' | '<' | '>' | ')')).collect())
+    }
+}
+
+/// A raw message with every part's body decoded (headers kept as they are).
+fn decode_mail(raw: &str) -> String {
+    let mut out = String::new();
+    let mut encoding = String::new();
+    let mut in_headers = true;
+    let mut body = Vec::new();
+    let flush = |encoding: &str, body: &mut Vec<&str>, out: &mut String| {
+        match encoding {
+            "base64" => {
+                let joined: String = body.concat().split_whitespace().collect();
+                let bytes = base64::engine::general_purpose::STANDARD.decode(joined).unwrap_or_default();
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            "quoted-printable" => out.push_str(&quoted_printable(&body.join("\n"))),
+            _ => out.push_str(&body.join("\n")),
+        }
+        out.push('\n');
+        body.clear();
+    };
+    for line in raw.lines() {
+        if line.starts_with("--") {
+            flush(&encoding, &mut body, &mut out);
+            encoding.clear();
+            in_headers = true;
+            continue;
+        }
+        if in_headers {
+            out.push_str(line);
+            out.push('\n');
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-transfer-encoding:") {
+                encoding = value.trim().to_owned();
+            }
+            if line.is_empty() {
+                in_headers = false;
+            }
+            continue;
+        }
+        body.push(line);
+    }
+    flush(&encoding, &mut body, &mut out);
+    out
+}
+
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' {
+            if let Some(byte) = joined.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The Removal Status this browser reads for the only row of a name search.
@@ -205,10 +507,14 @@ async fn removal_status(client: &Client, base: &str, name: &str) -> Result<Strin
 /// Two administrators, two browsers: A initiates with notification and both read the
 /// countdown; B declines; A initiates without notification (Pending for A, Awaiting approval
 /// for B); B approves with the password; the organization is gone for both.
-async fn removal_journey(a: &Client, b: &Client, base: &str) -> Outcome {
+async fn removal_journey(a: &Client, b: &Client, base: &str, authenticator: &Authenticator) -> Outcome {
     const ORG: &str = "Müller Logistik GmbH";
-    sign_in(a, base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
-    sign_in(b, base, SECOND_EMAIL, SECOND_PASSWORD).await?;
+    // A enrolled at the first sign-in: a fresh code now. B, added straight into the database
+    // with no second factor, must enrol first.
+    let step = sign_in(a, base, authenticator, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    ensure(step == SecondStep::Code, format!("A gives a code at sign-in, not {step:?}"))?;
+    let step = sign_in(b, base, authenticator, SECOND_EMAIL, SECOND_PASSWORD).await?;
+    ensure(step == SecondStep::Enrolment, format!("B is made to enrol at the first sign-in, not {step:?}"))?;
 
     // A selects the row and uses the toolbar's Remove.
     a.goto(&format!("{base}/admin/organizations")).await?;
@@ -369,6 +675,248 @@ async fn manage_journey(a: &Client, base: &str) -> Outcome {
     Ok(())
 }
 
+/// What the invitation journey needs besides its browsers.
+struct World<'a> {
+    base: &'a str,
+    db: &'a Path,
+    authenticator: &'a Authenticator,
+    mailbox: &'a Mailbox,
+}
+
+const ORG_NEW: &str = "Lindqvist Design AB";
+const DELEGATE_EMAIL: &str = "astrid@lindqvist.example";
+const DELEGATE_PASSWORD: &str = "copper-meadow-47-lantern";
+const USER_EMAIL: &str = "bo@lindqvist.example";
+const USER_PASSWORD: &str = "saffron-quay-63-bicycle";
+const USER_NEW_PASSWORD: &str = "harbour-thistle-58-glacier";
+const NO_2FA_EMAIL: &str = "cecilia@lindqvist.example";
+const NO_2FA_PASSWORD: &str = "walnut-orbit-29-meadow";
+const LATE_EMAIL: &str = "dag@lindqvist.example";
+
+/// The seed's way in, by email: a platform administrator adds an organization naming a new
+/// address; that person registers from the emailed link, enrols a second factor and adds two
+/// users (one with No 2nd Factor); each registers; the administrator reads "ready for
+/// validation" and validates one; that one reads "account ready" and signs in to `Active`.
+/// Then the links that must not work: an expired invitation, a password reset link used
+/// twice, a recovery code given twice.
+async fn invitation_journey(admin: &Client, delegate: &Client, user: &Client, world: &World<'_>) -> Outcome {
+    let World { base, authenticator, mailbox, .. } = *world;
+
+    // (1) The platform administrator adds the organization, naming a new address.
+    admin.goto(&format!("{base}/admin/organizations")).await?;
+    click_link(admin, "Add organization").await?;
+    fill(admin, "#name", ORG_NEW).await?;
+    fill(admin, "#quota_gb", "50").await?;
+    fill(admin, "#admin_email", DELEGATE_EMAIL).await?;
+    click(admin, "form.form button[type=submit]").await?;
+    expect_text(admin, ".flash", ORG_NEW).await?;
+    search(admin, "Lindqvist", "name").await?;
+    let org = admin.find(Locator::Css("tr[data-org-id]")).await?.attr("data-org-id").await?.unwrap_or_default();
+    ensure(!org.is_empty(), "the new organization's row")?;
+
+    // (2) Its administrator registers from the invitation, enrols, and is active at once.
+    let invitation = mailbox.receive(DELEGATE_EMAIL, "invitation", ORG_NEW).await?;
+    let link = mailbox.link(&invitation, "/register/")?;
+    delegate.goto(&link).await?;
+    expect_text(delegate, "h1", "Set up your account").await?;
+    expect_text(delegate, "main", ORG_NEW).await?;
+    check_accessibility(delegate, "registration page").await?;
+    register(delegate, "Astrid Lindqvist", DELEGATE_PASSWORD).await?;
+    ensure(present(delegate, "#totp-secret").await, "registration asks the administrator to enrol")?;
+    ensure(
+        present(delegate, &format!("form[action='{}'] #code", link.trim_start_matches(base))).await,
+        "the enrolment form posts to the registration link",
+    )?;
+    enrol(delegate, authenticator, DELEGATE_EMAIL).await?;
+    expect_path(delegate, "/account").await?;
+    check_accessibility(delegate, "account page after registration").await?;
+    let row = membership_row(delegate, ORG_NEW).await?;
+    ensure(row.contains("Active"), format!("the organization's administrator is Active at once: {row:?}"))?;
+    let left = recovery_codes_left(delegate).await?;
+    ensure(left == 10, format!("ten recovery codes left, the page says {left}"))?;
+
+    // (3) As the organization's administrator, two users: one with No 2nd Factor.
+    delegate.goto(&format!("{base}/orgs/{org}/users/new")).await?;
+    check_accessibility(delegate, "Add user form of the new organization").await?;
+    for (email, no_second_factor) in [(USER_EMAIL, false), (NO_2FA_EMAIL, true)] {
+        fill(delegate, "#email", email).await?;
+        if no_second_factor {
+            delegate.find(Locator::Css("input[name=no_second_factor]")).await?.click().await?;
+        }
+        click(delegate, "form.form button[type=submit]").await?;
+        expect_text(delegate, ".flash", &format!("{email} was added")).await?;
+        if !no_second_factor {
+            click_link(delegate, "Add user").await?;
+        }
+    }
+    expect_path(delegate, &format!("/orgs/{org}/users")).await?;
+    let row = user_row(delegate, NO_2FA_EMAIL).await?;
+    ensure(row.contains("Invited") && row.contains("No 2nd Factor"), format!("the row of {NO_2FA_EMAIL}: {row:?}"))?;
+
+    // (4) Each registers in the users' browser: the first enrols, the second does not.
+    sign_out(user).await?;
+    let invitation = mailbox.receive(USER_EMAIL, "user_invitation", ORG_NEW).await?;
+    user.goto(&mailbox.link(&invitation, "/register/")?).await?;
+    expect_text(user, "main", ORG_NEW).await?;
+    register(user, "Bo Nyberg", USER_PASSWORD).await?;
+    ensure(present(user, "#totp-secret").await, "registration asks a user without No 2nd Factor to enrol")?;
+    enrol(user, authenticator, USER_EMAIL).await?;
+    expect_path(user, "/account").await?;
+    let row = membership_row(user, ORG_NEW).await?;
+    ensure(row.contains("Awaiting validation"), format!("{USER_EMAIL} awaits validation: {row:?}"))?;
+    sign_out(user).await?;
+
+    let invitation = mailbox.receive(NO_2FA_EMAIL, "user_invitation", ORG_NEW).await?;
+    user.goto(&mailbox.link(&invitation, "/register/")?).await?;
+    register(user, "Cecilia Holm", NO_2FA_PASSWORD).await?;
+    ensure(!present(user, "#totp-secret").await, "no enrolment for a user with No 2nd Factor")?;
+    expect_path(user, "/account").await?;
+    check_accessibility(user, "account page awaiting validation").await?;
+    let row = membership_row(user, ORG_NEW).await?;
+    ensure(row.contains("Awaiting validation"), format!("{NO_2FA_EMAIL} awaits validation: {row:?}"))?;
+    user.goto(&format!("{base}/orgs/{org}/users")).await?;
+    ensure(!present(user, "tr[data-account-id]").await, "nothing of the organization before validation")?;
+    user.goto(&format!("{base}/account")).await?;
+    sign_out(user).await?;
+
+    // (5) The administrator follows "ready for validation" to the users list and validates.
+    let ready = mailbox.receive(DELEGATE_EMAIL, "ready_for_validation", USER_EMAIL).await?;
+    delegate.goto(&mailbox.link(&ready, &format!("/orgs/{org}/users"))?).await?;
+    expect_path(delegate, &format!("/orgs/{org}/users")).await?;
+    expect_text(delegate, "#awaiting-heading", "Awaiting validation").await?;
+    check_accessibility(delegate, "users awaiting validation").await?;
+    click(delegate, &format!("tr[data-account-id] button[aria-label='Validate {USER_EMAIL}']")).await?;
+    delegate.goto(&format!("{base}/orgs/{org}/users")).await?;
+    let row = user_row(delegate, USER_EMAIL).await?;
+    ensure(row.contains("Active") && row.contains("Bo Nyberg"), format!("{USER_EMAIL} is validated: {row:?}"))?;
+
+    // (6) "Account ready": the user signs in from its link with a fresh code and is Active.
+    let ready = mailbox.receive(USER_EMAIL, "account_validated", ORG_NEW).await?;
+    user.goto(&mailbox.link(&ready, "/login")?).await?;
+    expect_path(user, "/login").await?;
+    let step = submit_sign_in(user, authenticator, USER_EMAIL, USER_PASSWORD).await?;
+    ensure(step == SecondStep::Code, format!("{USER_EMAIL} gives a code at sign-in, not {step:?}"))?;
+    user.goto(&format!("{base}/account")).await?;
+    let row = membership_row(user, ORG_NEW).await?;
+    ensure(row.contains("Active"), format!("{USER_EMAIL} is Active: {row:?}"))?;
+
+    // (7) An expired invitation link explains itself and offers no form.
+    delegate.goto(&format!("{base}/orgs/{org}/users/new")).await?;
+    fill(delegate, "#email", LATE_EMAIL).await?;
+    click(delegate, "form.form button[type=submit]").await?;
+    expect_text(delegate, ".flash", &format!("{LATE_EMAIL} was added")).await?;
+    let invitation = mailbox.receive(LATE_EMAIL, "user_invitation", ORG_NEW).await?;
+    expire_invitations(world.db, LATE_EMAIL);
+    sign_out(user).await?;
+    user.goto(&mailbox.link(&invitation, "/register/")?).await?;
+    expect_text(user, "h1", "expired").await?;
+    ensure(!present(user, "main form").await && !present(user, "#password").await, "no form behind an expired link")?;
+    check_accessibility(user, "expired invitation page").await?;
+
+    // (8) A password reset link works once; the second factor stays.
+    user.goto(&format!("{base}/login")).await?;
+    click_link(user, "Forgot your password?").await?;
+    expect_path(user, "/password-reset").await?;
+    check_accessibility(user, "password reset request").await?;
+    fill(user, "#email", USER_EMAIL).await?;
+    click(user, "form[action='/password-reset'] button[type=submit]").await?;
+    expect_text(user, "h1", "Check your email").await?;
+    check_accessibility(user, "password reset sent").await?;
+    let reset = mailbox.receive(USER_EMAIL, "password_reset", "/password-reset/").await?;
+    let link = mailbox.link(&reset, "/password-reset/")?;
+    user.goto(&link).await?;
+    expect_text(user, "h1", "Choose a new password").await?;
+    check_accessibility(user, "password reset form").await?;
+    fill(user, "#password", USER_NEW_PASSWORD).await?;
+    fill(user, "#password_confirm", USER_NEW_PASSWORD).await?;
+    click(user, "main form button[type=submit]").await?;
+    expect_path(user, "/login").await?;
+    expect_text(user, ".flash", "password is set").await?;
+    user.goto(&link).await?;
+    expect_text(user, "main", "already been used").await?;
+    ensure(!present(user, "#password").await, "no form behind a used reset link")?;
+    check_accessibility(user, "used password reset link").await?;
+    let step = sign_in(user, base, authenticator, USER_EMAIL, USER_NEW_PASSWORD).await?;
+    ensure(step == SecondStep::Code, format!("a password reset keeps the second factor, asked {step:?}"))?;
+    expect_path(user, "/").await?;
+    sign_out(user).await?;
+
+    // (9) A recovery code signs in once, and only once.
+    let recovery = authenticator.recovery_code(USER_EMAIL, 0)?;
+    sign_in_with_recovery_code(user, base, USER_EMAIL, USER_NEW_PASSWORD, &recovery).await?;
+    ensure(!present(user, "#code").await, "signed in with a recovery code")?;
+    user.goto(&format!("{base}/account")).await?;
+    let left = recovery_codes_left(user).await?;
+    ensure(left == 9, format!("nine recovery codes left after one was used, the page says {left}"))?;
+    sign_out(user).await?;
+    sign_in_with_recovery_code(user, base, USER_EMAIL, USER_NEW_PASSWORD, &recovery).await?;
+    expect_path(user, "/login").await?;
+    ensure(present(user, "#code").await, "the code step again after a spent recovery code")?;
+    ensure(
+        present(user, ".form-error, .field-error, [role=alert]").await,
+        "an error says the spent recovery code was refused",
+    )?;
+    check_accessibility(user, "code step refusing a spent recovery code").await?;
+    Ok(())
+}
+
+/// Fill the registration form this browser shows and submit it.
+async fn register(client: &Client, name: &str, password: &str) -> Outcome {
+    fill(client, "#display_name", name).await?;
+    fill(client, "#password", password).await?;
+    fill(client, "#password_confirm", password).await?;
+    click(client, "form[action^='/register/'] button[type=submit]").await
+}
+
+async fn sign_out(client: &Client) -> Outcome {
+    if present(client, ".who button[type=submit]").await {
+        click(client, ".who button[type=submit]").await?;
+        expect_path(client, "/login").await?;
+    }
+    Ok(())
+}
+
+async fn present(client: &Client, css: &str) -> bool {
+    client.find(Locator::Css(css)).await.is_ok()
+}
+
+/// The text of the row of the account page's organizations table naming `org`.
+async fn membership_row(client: &Client, org: &str) -> Result<String, Box<dyn std::error::Error>> {
+    row_containing(client, "main table tbody tr:not([data-session-id])", org).await
+}
+
+/// The text of the users list's row of `email`.
+async fn user_row(client: &Client, email: &str) -> Result<String, Box<dyn std::error::Error>> {
+    row_containing(client, "tr[data-account-id]", email).await
+}
+
+async fn row_containing(client: &Client, css: &str, needle: &str) -> Result<String, Box<dyn std::error::Error>> {
+    for row in client.find_all(Locator::Css(css)).await? {
+        let text = row.text().await?;
+        if text.contains(needle) {
+            return Ok(text);
+        }
+    }
+    Err(format!("a row ({css}) naming {needle}").into())
+}
+
+/// Every invitation of `email` a day past its expiry, straight in the server's database.
+fn expire_invitations(db: &Path, email: &str) {
+    use diesel::prelude::*;
+    use orgportal::db::schema::{accounts, invitations};
+    use orgportal::db::{ConnectionManager, DatabaseTarget};
+    let mut conn =
+        ConnectionManager::new(DatabaseTarget::Sqlite(db.to_owned())).open().expect("open the server's database");
+    let account: i64 =
+        accounts::table.filter(accounts::email.eq(email)).select(accounts::id).first(&mut conn).expect("the account");
+    let past = chrono::Utc::now().naive_utc() - chrono::Duration::days(1);
+    let expired = diesel::update(invitations::table.filter(invitations::account_id.eq(account)))
+        .set(invitations::expires_at.eq(past))
+        .execute(&mut conn)
+        .expect("expire the invitation");
+    assert!(expired > 0, "an invitation of {email} to expire");
+}
+
 async fn save_artifacts_as(client: &Client, name: &str) {
     let dir = repo_path("target/e2e-artifacts");
     let _ = std::fs::create_dir_all(&dir);
@@ -422,14 +970,15 @@ async fn save_artifacts(client: &Client) {
     }
 }
 
-async fn journey(client: &Client, base: &str) -> Outcome {
+async fn journey(client: &Client, base: &str, authenticator: &Authenticator) -> Outcome {
     // Sign in, arriving from a protected page.
     client.goto(&format!("{base}/admin/organizations")).await?;
     expect_path(client, "/login").await?;
     check_accessibility(client, "sign-in page").await?;
-    fill(client, "#email", ADMIN_EMAIL).await?;
-    fill(client, "#password", ADMIN_PASSWORD).await?;
-    click(client, "form[action='/login'] button[type=submit]").await?;
+    // A platform administrator without a second factor must enrol before going anywhere
+    // (ORGPORTAL_REQUIRE_ADMIN_2FA is on by default); then on to the page asked for.
+    let step = submit_sign_in(client, authenticator, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    ensure(step == SecondStep::Enrolment, format!("the administrator is made to enrol at sign-in, not {step:?}"))?;
     expect_path(client, "/admin/organizations").await?;
     check_accessibility(client, "Organizations page").await?;
 
@@ -536,6 +1085,8 @@ async fn journey(client: &Client, base: &str) -> Outcome {
     check_accessibility(client, "audit log").await?;
     click(client, ".site-nav a[href='/account']").await?;
     check_accessibility(client, "account page").await?;
+    let left = recovery_codes_left(client).await?;
+    ensure(left == 10, format!("ten recovery codes left, the page says {left}"))?;
     click(client, ".who button[type=submit]").await?;
     expect_path(client, "/login").await?;
     expect_text(client, ".flash", "signed out").await?;
@@ -597,6 +1148,19 @@ async fn navigate_by(client: &Client, element: Element) -> Outcome {
 
 async fn text_of(client: &Client, css: &str) -> Result<String, Box<dyn std::error::Error>> {
     Ok(client.find(Locator::Css(css)).await?.text().await?)
+}
+
+/// The text of an element whether it is shown or not.
+async fn text_content(client: &Client, css: &str) -> Result<String, Box<dyn std::error::Error>> {
+    Ok(client.find(Locator::Css(css)).await?.prop("textContent").await?.unwrap_or_default())
+}
+
+/// How many recovery codes the account page says are left.
+async fn recovery_codes_left(client: &Client) -> Result<u32, Box<dyn std::error::Error>> {
+    let text = text_of(client, "#second-factor").await?;
+    let after = text.find("left").map(|at| &text[at + "left".len()..]).unwrap_or_default();
+    let digits: String = after.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+    Ok(digits.parse().map_err(|_| format!("a number of recovery codes left in {text:?}"))?)
 }
 
 async fn value_of(client: &Client, css: &str) -> Result<String, Box<dyn std::error::Error>> {

@@ -1,0 +1,376 @@
+//! The second factor on `/account/2fa` (enrol, re-enrol, new recovery codes, turn off) and its
+//! break glass: `POST /admin/administrators/{account_id}/reset-2fa` and
+//! `orgportal admin reset-2fa EMAIL`, both through `reset`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::queries;
+use super::views::{EnrolPage, Purpose, RecoveryCodesPage};
+use super::{Keys, Secret};
+use crate::audit::{self, Actor, NewEvent};
+use crate::auth::password::Passwords;
+use crate::auth::{CurrentAccount, PlatformAdmin};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::csrf::CsrfForm;
+use crate::db::schema::accounts;
+use crate::db::{self, Db, DbConn};
+use crate::domain::FieldErrors;
+use crate::error::AppError;
+use crate::web::client::ClientAddr;
+use crate::web::flash::{self, FlashKind};
+use crate::web::layout::Section;
+use crate::web::{render, render_422, see_other};
+
+/// A pending secret older than this is not shown again; a new one is made.
+const PENDING_REUSE: Duration = Duration::hours(1);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/account/2fa", web::get().to(enrol_page))
+        .route("/account/2fa", web::post().to(confirm))
+        .route("/account/2fa/new", web::post().to(begin))
+        .route("/account/2fa/recovery-codes", web::post().to(new_recovery_codes))
+        .route("/account/2fa/disable", web::post().to(disable))
+        .route("/admin/administrators/{account_id}/reset-2fa", web::post().to(reset_for_admin));
+}
+
+/// The pending secret to show on `/account/2fa`: the one shown before if recent (so a
+/// reload does not invalidate what the app scanned), else a new one.
+fn pending_for_page(
+    conn: &mut DbConn,
+    keys: &Keys,
+    account_id: i64,
+    now: NaiveDateTime,
+) -> Result<Secret, queries::SecretError> {
+    if let Some(pending) = queries::pending_secret(conn, keys, account_id)? {
+        if now - pending.created_at < PENDING_REUSE {
+            return Ok(pending.secret);
+        }
+    }
+    let secret = Secret::generate();
+    queries::put_pending(conn, keys, account_id, &secret, now)?;
+    Ok(secret)
+}
+
+fn enrol_page_for(
+    account: &CurrentAccount,
+    secret: &Secret,
+    replacing: bool,
+    error: Option<&'static str>,
+) -> Result<EnrolPage, AppError> {
+    let mut page = EnrolPage::new(
+        account.layout("Set up two-step sign-in", Section::Account)?,
+        secret,
+        account.email(),
+        "/account/2fa",
+        Purpose::Account,
+        error,
+    );
+    page.replacing = replacing;
+    Ok(page)
+}
+
+/// `GET /account/2fa`: the set-up page begun with `POST /account/2fa/new`, again (a reload,
+/// a second look). Reads only; without a recent set-up it sends the person to begin one.
+pub async fn enrol_page(
+    account: CurrentAccount,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    let (account_id, keys, now) = (account.id(), keys.get_ref().clone(), clock.now());
+    let (pending, enrolled) = db
+        .run(move |conn| {
+            Ok::<_, queries::SecretError>((
+                queries::pending_secret(conn, &keys, account_id)?,
+                queries::is_enrolled(conn, account_id)?,
+            ))
+        })
+        .await?;
+    match pending.filter(|p| now - p.created_at < PENDING_REUSE) {
+        Some(pending) => render(&enrol_page_for(&account, &pending.secret, enrolled, None)?),
+        None => Ok(see_other("/account#second-factor")),
+    }
+}
+
+/// `POST /account/2fa/new`: begin setting up (or moving to a new phone): a pending secret,
+/// the recent one if there is one, shown with its QR code.
+pub async fn begin(
+    account: CurrentAccount,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    clock: web::Data<Clock>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let (account_id, keys, now) = (account.id(), keys.get_ref().clone(), clock.now());
+    let (secret, enrolled) = db
+        .run(move |conn| {
+            let secret = pending_for_page(conn, &keys, account_id, now)?;
+            Ok::<_, queries::SecretError>((secret, queries::is_enrolled(conn, account_id)?))
+        })
+        .await?;
+    render(&enrol_page_for(&account, &secret, enrolled, None)?)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /account/2fa` (`code`): confirm the pending secret with its first code; the new
+/// secret replaces the old one and the recovery codes are shown.
+pub async fn confirm(
+    account: CurrentAccount,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    clock: web::Data<Clock>,
+    client: ClientAddr,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let now = clock.now();
+    let (account_id, store_keys, typed) = (account.id(), keys.get_ref().clone(), form.code.clone());
+    let actor = account.actor(client);
+    let unix = now.and_utc().timestamp();
+    let codes = db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let Some(pending) = queries::pending_secret(conn, &store_keys, account_id)? else {
+                    return Ok::<_, queries::SecretError>(None);
+                };
+                let Some(step) = pending.secret.matching_step(&typed, unix) else {
+                    return Ok(None);
+                };
+                let replacing = queries::is_enrolled(conn, account_id)?;
+                let codes = super::new_recovery_codes();
+                if !queries::confirm(conn, &store_keys, account_id, pending.id, step, &codes, now)? {
+                    return Ok(None);
+                }
+                let event = NewEvent::platform(&actor, "account.second_factor_enrolled", &actor.email)
+                    .details(serde_json::json!({ "replaced an earlier one": replacing }));
+                audit::record(conn, &event, now)?;
+                Ok(Some(codes))
+            })
+        })
+        .await?;
+    let Some(codes) = codes else {
+        let error = if form.code.trim().is_empty() {
+            "Enter the six-digit code your app shows."
+        } else {
+            "That code is not right. Enter the six digits your app shows now for this account."
+        };
+        let (account_id, keys) = (account.id(), keys.get_ref().clone());
+        let pending = db.run(move |conn| queries::pending_secret(conn, &keys, account_id)).await?;
+        let Some(pending) = pending else {
+            // Nothing is being set up (confirmed already, or never opened): start there.
+            return Ok(see_other("/account/2fa"));
+        };
+        let enrolled = db.run(move |conn| queries::is_enrolled(conn, account_id)).await?;
+        return render_422(&enrol_page_for(&account, &pending.secret, enrolled, Some(error))?);
+    };
+    let page = RecoveryCodesPage::new(
+        account.layout("Your recovery codes", Section::Account)?,
+        account.email(),
+        codes,
+        "/account".to_owned(),
+        true,
+    );
+    render(&page)
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// `POST /account/2fa/recovery-codes`: ten new codes; the old ones stop working.
+pub async fn new_recovery_codes(
+    account: CurrentAccount,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    clock: web::Data<Clock>,
+    client: ClientAddr,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let now = clock.now();
+    let (account_id, keys) = (account.id(), keys.get_ref().clone());
+    let actor = account.actor(client);
+    let codes = db
+        .run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                if !queries::is_enrolled(conn, account_id)? {
+                    return Ok::<_, diesel::result::Error>(None);
+                }
+                let codes = super::new_recovery_codes();
+                queries::replace_recovery_codes(conn, &keys, account_id, &codes, now)?;
+                audit::record(conn, &NewEvent::platform(&actor, "account.recovery_codes_replaced", &actor.email), now)?;
+                Ok(Some(codes))
+            })
+        })
+        .await?;
+    let Some(codes) = codes else {
+        return Err(AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into()));
+    };
+    let page = RecoveryCodesPage::new(
+        account.layout("Your recovery codes", Section::Account)?,
+        account.email(),
+        codes,
+        "/account".to_owned(),
+        false,
+    );
+    render(&page)
+}
+
+#[derive(Deserialize)]
+pub struct DisableForm {
+    #[serde(default)]
+    current_password: String,
+}
+
+/// `POST /account/2fa/disable` (`current_password`): turn the second factor off, unless a
+/// membership or the administrator rule requires it (409, saying which).
+#[allow(clippy::too_many_arguments)]
+pub async fn disable(
+    account: CurrentAccount,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    config: web::Data<Config>,
+    passwords: web::Data<Passwords>,
+    client: ClientAddr,
+    CsrfForm(form): CsrfForm<DisableForm>,
+) -> Result<HttpResponse, AppError> {
+    let account_id = account.id();
+    let (is_admin, require_admin) = (account.account.is_platform_admin, config.require_admin_2fa);
+    let required = db.run(move |conn| queries::requirement(conn, account_id, is_admin, require_admin)).await?;
+    if let Some(required) = required {
+        let page = crate::accounts::account_page(&account, &db, &config, clock.now(), FieldErrors::default()).await?;
+        let mut page = page;
+        page.refusal = Some(format!("Two-step sign-in stays on: {}", required.explain()));
+        return crate::web::render_with(StatusCode::CONFLICT, &page);
+    }
+    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
+    let mut errors = FieldErrors::default();
+    if form.current_password.is_empty() {
+        errors.add("disable_password", "Enter your current password.");
+    } else if !passwords.verify(form.current_password.clone(), stored).await? {
+        errors.add("disable_password", "This is not your current password.");
+    }
+    if !errors.is_empty() {
+        return render_422(&crate::accounts::account_page(&account, &db, &config, clock.now(), errors).await?);
+    }
+    let actor = account.actor(client);
+    let now = clock.now();
+    db.run(move |conn| {
+        db::write_transaction(conn, |conn| {
+            queries::remove(conn, account_id)?;
+            audit::record(conn, &NewEvent::platform(&actor, "account.second_factor_disabled", &actor.email), now)
+        })
+    })
+    .await?;
+    flash::set(account.session(), FlashKind::Success, "Two-step sign-in is off. Your recovery codes no longer work.");
+    Ok(see_other("/account"))
+}
+
+/// Why a reset was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    #[error("There is no account with this address.")]
+    NoAccount,
+    #[error("To change your own two-step sign-in, use your account page.")]
+    Yourself,
+    #[error("This account is not a platform administrator.")]
+    NotAdmin,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Remove the second factor of `target` and end its sessions (so its next sign-in enrols
+/// again where required); audited. `only_admins`: the web console may reset only platform
+/// administrators. Returns the account's email and whether it had a second factor.
+pub fn reset(
+    conn: &mut DbConn,
+    actor: &Actor,
+    target: i64,
+    only_admins: bool,
+    now: NaiveDateTime,
+) -> Result<(String, bool), ResetError> {
+    if actor.id == Some(target) {
+        return Err(ResetError::Yourself);
+    }
+    db::write_transaction(conn, |conn| {
+        let (email, is_admin): (String, bool) = accounts::table
+            .find(target)
+            .select((accounts::email, accounts::is_platform_admin))
+            .first(conn)
+            .optional()?
+            .ok_or(ResetError::NoAccount)?;
+        if only_admins && !is_admin {
+            return Err(ResetError::NotAdmin);
+        }
+        let had = queries::remove(conn, target)? > 0;
+        let ended = crate::auth::session::end_all_of(conn, target, None)?;
+        let event = NewEvent::platform(actor, "account.second_factor_reset", &email)
+            .details(serde_json::json!({ "had a second factor": had, "sessions ended": ended }));
+        audit::record(conn, &event, now)?;
+        Ok((email, had))
+    })
+}
+
+/// `orgportal admin reset-2fa EMAIL`: the account id of an email, for `reset`.
+pub fn account_id_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<i64>> {
+    accounts::table.filter(accounts::email.eq(email)).select(accounts::id).first(conn).optional()
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /admin/administrators/{account_id}/reset-2fa` (`password`: the acting
+/// administrator's own, again): for another administrator who lost their phone and codes.
+#[allow(clippy::too_many_arguments)]
+pub async fn reset_for_admin(
+    admin: PlatformAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    passwords: web::Data<Passwords>,
+    client: ClientAddr,
+    path: web::Path<i64>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let target = path.into_inner();
+    let admin_id = admin.id();
+    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
+    if form.password.is_empty() || !passwords.verify(form.password.clone(), stored).await? {
+        return crate::admins::page_with_refusal(
+            &admin,
+            &db,
+            &clock,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Your password was not right, so nothing was reset. Enter your own password to confirm.".into(),
+        )
+        .await;
+    }
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let outcome = db.run(move |conn| Ok::<_, AppError>(reset(conn, &actor, target, true, now))).await?;
+    match outcome {
+        Ok((email, had)) => {
+            let message = if had {
+                format!("Two-step sign-in of {email} is reset and their sessions ended; they set it up again at their next sign-in.")
+            } else {
+                format!("{email} had no two-step sign-in; their sessions ended.")
+            };
+            flash::set(admin.session(), FlashKind::Success, message);
+            Ok(see_other("/admin/administrators"))
+        }
+        Err(ResetError::Database(e)) => Err(e.into()),
+        Err(ResetError::NoAccount) => Err(AppError::NotFound),
+        Err(refused) => {
+            crate::admins::page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string()).await
+        }
+    }
+}

@@ -17,6 +17,7 @@ on_both_backends!(
     admin_add_promotes_an_existing_account_without_a_password,
     admin_add_refuses_a_weak_password,
     admin_set_password_replaces_the_password_and_ends_sessions,
+    admin_reset_2fa_removes_the_second_factor_and_ends_sessions,
 );
 
 fn orgportal(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
@@ -110,6 +111,38 @@ async fn admin_set_password_replaces_the_password_and_ends_sessions(mut app: Tes
     let unknown = orgportal(&app, &["admin", "set-password", "ghost@example.com"], Some(&format!("{PASSWORD}\n")));
     assert!(!unknown.status.success());
     assert!(text(&unknown).contains("no account has the email ghost@example.com"));
+}
+
+async fn admin_reset_2fa_removes_the_second_factor_and_ends_sessions(mut app: TestApp) {
+    use orgportal::db::schema::{audit_events, recovery_codes, totp_secrets};
+    app.login_as_admin().await;
+    app.get("/account").await.assert_status(200);
+    let count = |app: &TestApp| -> (i64, i64) {
+        let secrets = totp_secrets::table.count().get_result(&mut *app.conn()).unwrap();
+        let codes = recovery_codes::table.count().get_result(&mut *app.conn()).unwrap();
+        (secrets, codes)
+    };
+    assert_eq!(count(&app), (1, 10));
+    let output = orgportal(&app, &["admin", "reset-2fa", "  Admin@Default.com "], None);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("Two-step sign-in of admin@default.com is removed"), "{}", text(&output));
+    assert_eq!(count(&app), (0, 0));
+    app.get("/account").await.assert_redirect("/login?next=%2Faccount");
+    let audited: i64 = audit_events::table
+        .filter(audit_events::action.eq("account.second_factor_reset"))
+        .filter(audit_events::target.eq(ADMIN_EMAIL))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(audited, 1);
+    // The next sign-in sets one up again (the default organization's membership asks for it).
+    app.get("/login").await;
+    let next = app.post("/login", &[("email", ADMIN_EMAIL), ("password", crate::helpers::ADMIN_PASSWORD)]).await;
+    assert!(next.body.contains(r#"id="totp-secret""#), "{}", next.body);
+
+    let unknown = orgportal(&app, &["admin", "reset-2fa", "ghost@example.com"], None);
+    assert!(!unknown.status.success());
+    assert!(text(&unknown).contains("no account with the address ghost@example.com"), "{}", text(&unknown));
 }
 
 #[test]

@@ -97,15 +97,61 @@ pub async fn enrol_page(
     }
 }
 
-/// `POST /account/2fa/new`: begin setting up (or moving to a new phone): a pending secret,
-/// the recent one if there is one, shown with its QR code.
+/// The field of the account page's two-step form that takes the current password.
+const PASSWORD_FIELD: &str = "second_factor_password";
+
+/// The account's current password again before its second factor changes, so a session taken
+/// over is not enough to replace, renew or remove it. `Some(page)`: refused, the account page
+/// with the reason beside the field (422).
+async fn refused_password(
+    account: &CurrentAccount,
+    db: &Db,
+    config: &Config,
+    clock: &Clock,
+    passwords: &Passwords,
+    typed: &str,
+) -> Result<Option<HttpResponse>, AppError> {
+    let account_id = account.id();
+    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
+    let mut errors = FieldErrors::default();
+    if typed.is_empty() {
+        errors.add(PASSWORD_FIELD, "Enter your current password.");
+    } else if !passwords.verify(typed.to_owned(), stored).await? {
+        errors.add(PASSWORD_FIELD, "This is not your current password.");
+    }
+    if errors.is_empty() {
+        return Ok(None);
+    }
+    let page = crate::accounts::account_page(account, db, config, clock.now(), errors).await?;
+    render_422(&page).map(Some)
+}
+
+#[derive(Deserialize)]
+pub struct CurrentPasswordForm {
+    #[serde(default)]
+    current_password: String,
+}
+
+/// `POST /account/2fa/new`: begin setting up, or move to a new phone (then with the current
+/// password): a pending secret, the recent one if there is one, shown with its QR code.
+#[allow(clippy::too_many_arguments)]
 pub async fn begin(
     account: CurrentAccount,
     db: web::Data<Db>,
     keys: web::Data<Keys>,
     clock: web::Data<Clock>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    config: web::Data<Config>,
+    passwords: web::Data<Passwords>,
+    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
+    let account_id = account.id();
+    if db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
+        if let Some(refused) =
+            refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await?
+        {
+            return Ok(refused);
+        }
+    }
     let (account_id, keys, now) = (account.id(), keys.get_ref().clone(), clock.now());
     let (secret, enrolled) = db
         .run(move |conn| {
@@ -185,15 +231,26 @@ pub async fn confirm(
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-/// `POST /account/2fa/recovery-codes`: ten new codes; the old ones stop working.
+/// `POST /account/2fa/recovery-codes` (`current_password`): ten new codes; the old ones stop
+/// working.
+#[allow(clippy::too_many_arguments)]
 pub async fn new_recovery_codes(
     account: CurrentAccount,
     db: web::Data<Db>,
     keys: web::Data<Keys>,
     clock: web::Data<Clock>,
+    config: web::Data<Config>,
+    passwords: web::Data<Passwords>,
     client: ClientAddr,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
+    let account_id = account.id();
+    if !db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
+        return Err(AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into()));
+    }
+    if let Some(refused) = refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await? {
+        return Ok(refused);
+    }
     let now = clock.now();
     let (account_id, keys) = (account.id(), keys.get_ref().clone());
     let actor = account.actor(client);
@@ -223,12 +280,6 @@ pub async fn new_recovery_codes(
     render(&page)
 }
 
-#[derive(Deserialize)]
-pub struct DisableForm {
-    #[serde(default)]
-    current_password: String,
-}
-
 /// `POST /account/2fa/disable` (`current_password`): turn the second factor off, unless a
 /// membership or the administrator rule requires it (409, saying which).
 #[allow(clippy::too_many_arguments)]
@@ -239,7 +290,7 @@ pub async fn disable(
     config: web::Data<Config>,
     passwords: web::Data<Passwords>,
     client: ClientAddr,
-    CsrfForm(form): CsrfForm<DisableForm>,
+    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
     let (is_admin, require_admin) = (account.account.is_platform_admin, config.require_admin_2fa);
@@ -250,15 +301,8 @@ pub async fn disable(
         page.refusal = Some(format!("Two-step sign-in stays on: {}", required.explain()));
         return crate::web::render_with(StatusCode::CONFLICT, &page);
     }
-    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
-    let mut errors = FieldErrors::default();
-    if form.current_password.is_empty() {
-        errors.add("disable_password", "Enter your current password.");
-    } else if !passwords.verify(form.current_password.clone(), stored).await? {
-        errors.add("disable_password", "This is not your current password.");
-    }
-    if !errors.is_empty() {
-        return render_422(&crate::accounts::account_page(&account, &db, &config, clock.now(), errors).await?);
+    if let Some(refused) = refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await? {
+        return Ok(refused);
     }
     let actor = account.actor(client);
     let now = clock.now();

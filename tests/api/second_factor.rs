@@ -270,7 +270,15 @@ async fn re_enrolment_replaces_the_old_secret_only_once_confirmed(app: TestApp) 
     enrolled_admin(&mut app).await;
     let (old_secret, _) = app.authenticator.lock().unwrap()[ADMIN_EMAIL].clone();
     app.get("/account").await;
-    let page = app.post("/account/2fa/new", &[]).await;
+    // Moving to a new phone takes the current password.
+    let refused = app.post("/account/2fa/new", &[("current_password", "not-the-password")]).await;
+    refused.assert_status(422);
+    assert!(refused.body.contains("This is not your current password."), "{}", refused.body);
+    app.post("/account/2fa/new", &[]).await.assert_status(422);
+    let pending: i64 =
+        totp_secrets::table.filter(totp_secrets::confirmed.eq(false)).count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!(pending, 0, "nothing begun without the password");
+    let page = app.post("/account/2fa/new", &[("current_password", ADMIN_PASSWORD)]).await;
     page.assert_status(200);
     let new_secret = text_of_id(&page.body, "totp-secret").unwrap();
     assert_ne!(new_secret, old_secret);
@@ -367,7 +375,12 @@ async fn new_recovery_codes_replace_the_old_ones(app: TestApp) {
     let mut app = with_admin_rule(&app);
     let old = enrolled_admin(&mut app).await;
     app.get("/account").await;
-    let page = app.post("/account/2fa/recovery-codes", &[]).await;
+    // The current password first: a browser left signed in is not enough.
+    let refused = app.post("/account/2fa/recovery-codes", &[("current_password", "wrong-password-here")]).await;
+    refused.assert_status(422);
+    assert!(refused.body.contains("This is not your current password."));
+    assert_eq!(codes_left(&app, ADMIN_EMAIL), 10, "the old codes still stand");
+    let page = app.post("/account/2fa/recovery-codes", &[("current_password", ADMIN_PASSWORD)]).await;
     page.assert_status(200);
     let new = recovery_codes_on(&page);
     assert_eq!(new.len(), 10);
@@ -382,7 +395,7 @@ async fn new_recovery_codes_replace_the_old_ones(app: TestApp) {
     plain.insert_account_without_second_factor("plain@example.com", PASSWORD, false);
     plain.login("plain@example.com", PASSWORD).await.assert_redirect("/");
     plain.get("/account").await;
-    plain.post("/account/2fa/recovery-codes", &[]).await.assert_status(409);
+    plain.post("/account/2fa/recovery-codes", &[("current_password", PASSWORD)]).await.assert_status(409);
 }
 
 async fn registration_enrols_unless_every_membership_says_no_second_factor(mut app: TestApp) {

@@ -180,6 +180,7 @@ pub async fn submit(
     };
 
     let password_hash = passwords.hash(form.password).await?;
+    let stamp = second_factor::sign_in::password_stamp(Some(&password_hash));
     let site_for_db = site.clone();
     let registered_token = token.clone();
     let result = db
@@ -205,8 +206,11 @@ pub async fn submit(
         started_at: now.and_utc().timestamp(),
         next: "/account".to_owned(),
         enrol: false,
-        landing: Some(landing.clone()),
-    };
+        landing: None,
+        stamp,
+        secret_id: None,
+    }
+    .with_landing(landing.clone());
     // Where a second factor is required, its enrolment comes before the session.
     if let Some(page) = second_factor::sign_in::after_password(&ctx, pending, "", &action).await? {
         return Ok(page);

@@ -74,8 +74,9 @@ fn enrol_page_for(
     Ok(page)
 }
 
-/// `GET /account/2fa`: the set-up page begun with `POST /account/2fa/new`, again (a reload,
-/// a second look). Reads only; without a recent set-up it sends the person to begin one.
+/// `GET /account/2fa`: a first set-up begun with `POST /account/2fa/new`, again (a reload, a
+/// second look). Reads only; without a recent set-up it sends the person to begin one. A
+/// replacement (already enrolled) is shown only in the answer to the password-checked POST.
 pub async fn enrol_page(
     account: CurrentAccount,
     db: web::Data<Db>,
@@ -91,7 +92,7 @@ pub async fn enrol_page(
             ))
         })
         .await?;
-    match pending.filter(|p| now - p.created_at < PENDING_REUSE) {
+    match pending.filter(|p| !enrolled && now - p.created_at < PENDING_REUSE) {
         Some(pending) => render(&enrol_page_for(&account, &pending.secret, enrolled, None)?),
         None => Ok(see_other("/account#second-factor")),
     }
@@ -166,18 +167,33 @@ pub async fn begin(
 pub struct CodeForm {
     #[serde(default)]
     code: String,
+    /// Needed when a confirmed secret is being replaced.
+    #[serde(default)]
+    current_password: String,
 }
 
-/// `POST /account/2fa` (`code`): confirm the pending secret with its first code; the new
-/// secret replaces the old one and the recovery codes are shown.
+/// `POST /account/2fa` (`code`; `current_password` when replacing): confirm the pending secret
+/// with its first code; the new secret replaces the old one and the recovery codes are shown.
+#[allow(clippy::too_many_arguments)]
 pub async fn confirm(
     account: CurrentAccount,
     db: web::Data<Db>,
     keys: web::Data<Keys>,
     clock: web::Data<Clock>,
+    config: web::Data<Config>,
+    passwords: web::Data<Passwords>,
     client: ClientAddr,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
+    let account_id = account.id();
+    if db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
+        // A session alone cannot swap the factor (nor see the new secret again).
+        if let Some(refused) =
+            refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await?
+        {
+            return Ok(refused);
+        }
+    }
     let now = clock.now();
     let (account_id, store_keys, typed) = (account.id(), keys.get_ref().clone(), form.code.clone());
     let actor = account.actor(client);
@@ -193,13 +209,16 @@ pub async fn confirm(
                 };
                 let replacing = queries::is_enrolled(conn, account_id)?;
                 let codes = super::new_recovery_codes();
-                if !queries::confirm(conn, &store_keys, account_id, pending.id, step, &codes, now)? {
-                    return Ok(None);
-                }
+                queries::confirm(conn, &store_keys, account_id, pending.id, step, &codes, now)?;
                 let event = NewEvent::platform(&actor, "account.second_factor_enrolled", &actor.email)
                     .details(serde_json::json!({ "replaced an earlier one": replacing }));
                 audit::record(conn, &event, now)?;
                 Ok(Some(codes))
+            })
+            // Confirmed by a simultaneous request, or replaced meanwhile: rolled back whole.
+            .or_else(|e| match e {
+                queries::SecretError::Database(diesel::result::Error::RollbackTransaction) => Ok(None),
+                other => Err(other),
             })
         })
         .await?;
@@ -213,7 +232,7 @@ pub async fn confirm(
         let pending = db.run(move |conn| queries::pending_secret(conn, &keys, account_id)).await?;
         let Some(pending) = pending else {
             // Nothing is being set up (confirmed already, or never opened): start there.
-            return Ok(see_other("/account/2fa"));
+            return Ok(see_other("/account#second-factor"));
         };
         let enrolled = db.run(move |conn| queries::is_enrolled(conn, account_id)).await?;
         return render_422(&enrol_page_for(&account, &pending.secret, enrolled, Some(error))?);
@@ -404,7 +423,7 @@ pub async fn reset_for_admin(
     match outcome {
         Ok((email, had)) => {
             let message = if had {
-                format!("Two-step sign-in of {email} is reset and their sessions ended; they set it up again at their next sign-in.")
+                format!("Two-step sign-in of {email} is removed and their sessions ended; where it is required, they set it up again at their next sign-in.")
             } else {
                 format!("{email} had no two-step sign-in; their sessions ended.")
             };

@@ -232,7 +232,9 @@ pub fn recovery_codes_download(email: &str, codes: &[String]) -> String {
         text.push_str(code);
         text.push_str("\r\n");
     }
-    format!("data:text/plain;charset=utf-8,{}", crate::web::urlencode(&text))
+    // Base64: form encoding would turn spaces into `+`, which a data: URL keeps as is.
+    use base64::Engine;
+    format!("data:text/plain;charset=utf-8;base64,{}", base64::engine::general_purpose::STANDARD.encode(text))
 }
 
 #[cfg(test)]
@@ -323,6 +325,19 @@ mod tests {
         assert_eq!(normalise_recovery_code("abcde-fghi0"), None, "0 is not in the alphabet");
         let keys = Keys::derive(&[1u8; 64]);
         assert_ne!(keys.recovery_hash("abcdefghjk"), Keys::derive(&[2u8; 64]).recovery_hash("abcdefghjk"));
+    }
+
+    #[test]
+    fn the_download_holds_every_code_as_written() {
+        use base64::Engine;
+        let codes = new_recovery_codes();
+        let url = recovery_codes_download("ana@example.com", &codes);
+        let encoded = url.strip_prefix("data:text/plain;charset=utf-8;base64,").expect("a base64 data URL");
+        let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap();
+        assert!(text.starts_with("orgportal recovery codes for ana@example.com\r\n"), "{text}");
+        for code in &codes {
+            assert!(text.contains(&format!("\r\n{code}\r\n")), "{text}");
+        }
     }
 
     #[test]

@@ -89,17 +89,22 @@ pub fn pending_secret(conn: &mut DbConn, keys: &Keys, account_id: i64) -> Result
     secret_of(conn, keys, account_id, false)
 }
 
+/// Advisory-lock keys (PostgreSQL) serialising the second-factor rows of one account.
+const LOCK_KEY_BASE: i64 = 0x6f72_6705_0000_0000;
+
 /// A new pending secret for the account, replacing any earlier pending one (the confirmed
-/// secret, if any, keeps working until the new one is confirmed).
+/// secret, if any, keeps working until the new one is confirmed); its row id.
 pub fn put_pending(
     conn: &mut DbConn,
     keys: &Keys,
     account_id: i64,
     secret: &Secret,
     now: NaiveDateTime,
-) -> Result<(), SecretError> {
+) -> Result<i64, SecretError> {
     let sealed = keys.seal(secret, account_id)?;
     crate::db::write_transaction(conn, |conn| {
+        // Two enrolment pages at once would both delete, then both insert: one at a time.
+        crate::db::lock_for_transaction(conn, LOCK_KEY_BASE.wrapping_add(account_id))?;
         diesel::delete(
             totp_secrets::table
                 .filter(totp_secrets::account_id.eq(account_id))
@@ -115,7 +120,12 @@ pub fn put_pending(
                 totp_secrets::created_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(())
+        let id = totp_secrets::table
+            .filter(totp_secrets::account_id.eq(account_id))
+            .filter(totp_secrets::confirmed.eq(false))
+            .select(totp_secrets::id)
+            .first(conn)?;
+        Ok(id)
     })
 }
 
@@ -131,9 +141,10 @@ pub fn take_step(conn: &mut DbConn, secret_id: i64, step: i64) -> QueryResult<bo
 }
 
 /// Turn the pending secret `pending_id` (whose code of `step` was just accepted) into the
-/// account's confirmed secret, replacing the old one, with fresh recovery codes. False when
-/// the pending secret is gone (replaced by another enrolment page, or confirmed already).
-/// Runs inside the caller's transaction.
+/// account's confirmed secret, replacing the old one, with fresh recovery codes. Runs inside
+/// the caller's transaction; when the pending secret is gone (replaced by another enrolment
+/// page, or confirmed by a simultaneous request) it fails with `RollbackTransaction`, so the
+/// old secret's deletion is undone with everything else.
 pub fn confirm(
     conn: &mut DbConn,
     keys: &Keys,
@@ -142,7 +153,8 @@ pub fn confirm(
     step: i64,
     recovery: &[String],
     now: NaiveDateTime,
-) -> QueryResult<bool> {
+) -> QueryResult<()> {
+    crate::db::lock_for_transaction(conn, LOCK_KEY_BASE.wrapping_add(account_id))?;
     let old: Vec<i64> = totp_secrets::table
         .filter(totp_secrets::account_id.eq(account_id))
         .filter(totp_secrets::confirmed.eq(true))
@@ -158,10 +170,10 @@ pub fn confirm(
     .set((totp_secrets::confirmed.eq(true), totp_secrets::confirmed_at.eq(now), totp_secrets::last_step.eq(step)))
     .execute(conn)?;
     if confirmed != 1 {
-        return Ok(false);
+        return Err(diesel::result::Error::RollbackTransaction);
     }
     replace_recovery_codes(conn, keys, account_id, recovery, now)?;
-    Ok(true)
+    Ok(())
 }
 
 /// The account's recovery codes become `codes` (the old ones stop working).

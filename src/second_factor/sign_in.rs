@@ -6,6 +6,7 @@
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
+use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::queries::{self, SecretError};
@@ -15,6 +16,7 @@ use crate::audit::{self, Actor, NewEvent};
 use crate::auth::lockout::{self, Failure};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::db::schema::accounts;
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::web::client::ClientAddr;
@@ -23,6 +25,16 @@ use crate::web::layout::{Layout, Section};
 use crate::web::{local_path, render, render_422, see_other};
 
 const PENDING_KEY: &str = "second_step";
+
+/// `next` as the second step keeps it: a local path, short enough for the cookie.
+pub fn bounded_next(next: &str) -> String {
+    let next = local_path(next);
+    if next.len() > MAX_NEXT {
+        "/".to_owned()
+    } else {
+        next.to_owned()
+    }
+}
 /// The second step must follow the first within this long.
 pub const PENDING_LIFETIME_SECS: i64 = 10 * 60;
 
@@ -42,6 +54,25 @@ pub struct Pending {
     /// Said once the sign-in completes (registration's "where you stand").
     #[serde(default)]
     pub landing: Option<String>,
+    /// A fingerprint of the password hash the first step checked: a password changed or reset
+    /// since (the owner taking their account back) ends this sign-in.
+    #[serde(default)]
+    pub stamp: String,
+    /// The pending secret the enrolment page showed: if another page replaced it since, this
+    /// one starts again rather than confirm (or show) a secret it did not show.
+    #[serde(default)]
+    pub secret_id: Option<i64>,
+}
+
+/// The longest `next` and landing message kept in the cookie (which holds 4 KiB in all).
+const MAX_NEXT: usize = 512;
+const MAX_LANDING: usize = 1000;
+
+/// What `Pending::stamp` holds for a stored password hash.
+pub fn password_stamp(password_hash: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(password_hash.unwrap_or("").as_bytes());
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 impl Pending {
@@ -52,10 +83,18 @@ impl Pending {
             is_platform_admin: account.is_platform_admin,
             must_change_password: account.must_change_password,
             started_at: now.and_utc().timestamp(),
-            next: local_path(next).to_owned(),
+            next: bounded_next(next),
             enrol: false,
             landing: None,
+            stamp: password_stamp(account.password_hash.as_deref()),
+            secret_id: None,
         }
+    }
+
+    /// A landing message, kept only when short enough for the cookie.
+    pub fn with_landing(mut self, landing: String) -> Self {
+        self.landing = (landing.len() <= MAX_LANDING).then_some(landing);
+        self
     }
 
     fn store(&self, session: &Session) -> Result<(), AppError> {
@@ -120,11 +159,12 @@ pub async fn after_password(
     if required.is_none() {
         return Ok(None);
     }
-    pending.enrol = true;
-    pending.store(ctx.session)?;
     let secret = Secret::generate();
     let (keys, stored, now) = (ctx.keys.clone(), secret.clone(), ctx.clock.now());
-    ctx.db.run(move |conn| queries::put_pending(conn, &keys, account_id, &stored, now)).await?;
+    let secret_id = ctx.db.run(move |conn| queries::put_pending(conn, &keys, account_id, &stored, now)).await?;
+    pending.enrol = true;
+    pending.secret_id = Some(secret_id);
+    pending.store(ctx.session)?;
     let purpose = if action.starts_with("/register/") { Purpose::Registration } else { Purpose::SignIn };
     render(&EnrolPage::new(
         sign_in_layout(ctx.session, "Set up two-step sign-in")?,
@@ -144,14 +184,28 @@ fn code_page(session: &Session, action: &str, error: Option<&'static str>) -> Re
 const WRONG_CODE: &str = "That code is not right. Enter the code your app shows now, or a recovery code.";
 const WRONG_ENROL_CODE: &str = "That code is not right. Enter the six digits your app shows now for this account.";
 const START_AGAIN: &str = "Your sign-in was not finished in time. Sign in again.";
+const STARTED_ELSEWHERE: &str =
+    "Two-step sign-in was being set up for this account elsewhere meanwhile, so this page no longer counts. Sign in again.";
+const PASSWORD_CHANGED: &str = "The password of this account changed meanwhile. Sign in again with the new one.";
+const EMPTY_CODE: &str = "Enter the six-digit code your app shows, or a recovery code.";
+/// The lockout row counting wrong codes from every address together, so spreading guesses
+/// over many addresses gains nothing.
+pub const EVERY_ADDRESS: &str = "second step, any address";
 
 /// How a code was checked.
 enum Checked {
-    Totp { step: i64 },
+    Totp {
+        step: i64,
+    },
     Recovery,
-    Enrolled { step: i64, codes: Vec<String> },
+    Enrolled {
+        step: i64,
+        codes: Vec<String>,
+    },
     Wrong,
     Locked,
+    /// The sign-in no longer stands (password changed, account gone, secret replaced).
+    StartAgain(&'static str),
 }
 
 /// `POST` of the second step (`code`) at `action`.
@@ -162,37 +216,30 @@ pub async fn submit_code(ctx: &Context<'_>, code: &str, action: &str) -> Result<
         flash::set(ctx.session, FlashKind::Warning, START_AGAIN);
         return Ok(see_other("/login"));
     };
+    if code.trim().is_empty() {
+        // Nothing typed: the same page again, nothing counted.
+        return wrong_page(ctx, &pending, action, EMPTY_CODE).await;
+    }
     let unix = now.and_utc().timestamp();
     let client_key = ctx.client.to_audit_string();
     let keys = ctx.keys.clone();
-    let typed = code.to_owned();
-    let (account_id, enrol) = (pending.account_id, pending.enrol);
-    let actor = Actor { id: Some(account_id), email: pending.email.clone(), client: ctx.client };
-    let checked =
-        ctx.db.run(move |conn| check(conn, &keys, account_id, enrol, &typed, unix, &client_key, &actor, now)).await?;
+    let attempt = Attempt {
+        account_id: pending.account_id,
+        enrol: pending.enrol.then_some(pending.secret_id).flatten(),
+        stamp: pending.stamp.clone(),
+        typed: code.to_owned(),
+        unix,
+        client_key,
+    };
+    let enrol = pending.enrol;
+    let actor = Actor { id: Some(pending.account_id), email: pending.email.clone(), client: ctx.client };
+    let checked = ctx.db.run(move |conn| check(conn, &keys, &attempt, &actor, now)).await?;
     match checked {
-        Checked::Wrong => {
-            if enrol {
-                // The same secret again, so the app already holding it keeps working.
-                let keys = ctx.keys.clone();
-                let stored = ctx.db.run(move |conn| queries::pending_secret(conn, &keys, account_id)).await?;
-                let Some(stored) = stored else {
-                    Pending::clear(ctx.session);
-                    flash::set(ctx.session, FlashKind::Warning, START_AGAIN);
-                    return Ok(see_other("/login"));
-                };
-                let purpose = if action.starts_with("/register/") { Purpose::Registration } else { Purpose::SignIn };
-                let page = EnrolPage::new(
-                    sign_in_layout(ctx.session, "Set up two-step sign-in")?,
-                    &stored.secret,
-                    &pending.email,
-                    action,
-                    purpose,
-                    Some(WRONG_ENROL_CODE),
-                );
-                return render_422(&page);
-            }
-            render_422(&code_page(ctx.session, action, Some(WRONG_CODE))?)
+        Checked::Wrong => wrong_page(ctx, &pending, action, if enrol { WRONG_ENROL_CODE } else { WRONG_CODE }).await,
+        Checked::StartAgain(why) => {
+            Pending::clear(ctx.session);
+            flash::set(ctx.session, FlashKind::Warning, why);
+            Ok(see_other("/login"))
         }
         Checked::Locked => {
             Pending::clear(ctx.session);
@@ -242,10 +289,43 @@ pub async fn submit_code(ctx: &Context<'_>, code: &str, action: &str) -> Result<
     }
 }
 
+/// The second step's page again with `error`: the code page, or the enrolment page with the
+/// very secret it showed (so the app that scanned it keeps working), never another one.
+async fn wrong_page(
+    ctx: &Context<'_>,
+    pending: &Pending,
+    action: &str,
+    error: &'static str,
+) -> Result<HttpResponse, AppError> {
+    if !pending.enrol {
+        return render_422(&code_page(ctx.session, action, Some(error))?);
+    }
+    let (keys, account_id) = (ctx.keys.clone(), pending.account_id);
+    let stored = ctx.db.run(move |conn| queries::pending_secret(conn, &keys, account_id)).await?;
+    let Some(stored) = stored.filter(|s| Some(s.id) == pending.secret_id) else {
+        Pending::clear(ctx.session);
+        flash::set(ctx.session, FlashKind::Warning, STARTED_ELSEWHERE);
+        return Ok(see_other("/login"));
+    };
+    let purpose = if action.starts_with("/register/") { Purpose::Registration } else { Purpose::SignIn };
+    let page = EnrolPage::new(
+        sign_in_layout(ctx.session, "Set up two-step sign-in")?,
+        &stored.secret,
+        &pending.email,
+        action,
+        purpose,
+        Some(error),
+    );
+    render_422(&page)
+}
+
 /// Open the session, with the registration's landing message if any.
 async fn finish(ctx: &Context<'_>, pending: &Pending, details: serde_json::Value) -> Result<(), AppError> {
     Pending::clear(ctx.session);
     let now = ctx.clock.now();
+    // The owner got in: their earlier typos no longer count toward the lock of every address.
+    let account_id = pending.account_id;
+    ctx.db.run(move |conn| lockout::clear(conn, account_id, EVERY_ADDRESS, now)).await?;
     crate::auth::open_session(
         ctx.req,
         ctx.session,
@@ -266,40 +346,64 @@ fn say_landing(session: &Session, pending: &Pending) {
     }
 }
 
-/// Check a typed code against the account's secret (or pending secret, when enrolling), or
-/// spend it as a recovery code; a wrong code counts toward the lockout of the pair.
-#[allow(clippy::too_many_arguments)]
+/// One submitted code, with what the pending sign-in says about it.
+struct Attempt {
+    account_id: i64,
+    /// Enrolling: the pending secret the page showed.
+    enrol: Option<i64>,
+    stamp: String,
+    typed: String,
+    unix: i64,
+    client_key: String,
+}
+
+/// Check a typed code against the account's secret (or the pending secret the enrolment page
+/// showed), or spend it as a recovery code. A wrong code counts toward the lockout of the
+/// pair and toward the account's lock over every address.
 fn check(
     conn: &mut db::DbConn,
     keys: &Keys,
-    account_id: i64,
-    enrol: bool,
-    typed: &str,
-    unix: i64,
-    client_key: &str,
+    attempt: &Attempt,
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<Checked, SecretError> {
-    if lockout::is_locked(conn, account_id, client_key, now)? {
+    let account_id = attempt.account_id;
+    let hash: Option<Option<String>> =
+        accounts::table.find(account_id).select(accounts::password_hash).first(conn).optional()?;
+    match hash {
+        None => return Ok(Checked::StartAgain(START_AGAIN)),
+        Some(hash) if password_stamp(hash.as_deref()) != attempt.stamp => {
+            return Ok(Checked::StartAgain(PASSWORD_CHANGED));
+        }
+        Some(_) => {}
+    }
+    if lockout::is_locked(conn, account_id, &attempt.client_key, now)?
+        || lockout::is_locked(conn, account_id, EVERY_ADDRESS, now)?
+    {
         return Ok(Checked::Locked);
     }
     let accepted = db::write_transaction(conn, |conn| {
-        if enrol {
-            let Some(pending) = queries::pending_secret(conn, keys, account_id)? else {
-                return Ok::<_, SecretError>(None);
+        if let Some(shown_id) = attempt.enrol {
+            let pending = queries::pending_secret(conn, keys, account_id)?;
+            let Some(pending) = pending.filter(|p| p.id == shown_id) else {
+                return Ok::<_, SecretError>(Some(Checked::StartAgain(STARTED_ELSEWHERE)));
             };
-            let Some(step) = pending.secret.matching_step(typed, unix) else {
+            let Some(step) = pending.secret.matching_step(&attempt.typed, attempt.unix) else {
                 return Ok(None);
             };
             let codes = super::new_recovery_codes();
-            if !queries::confirm(conn, keys, account_id, pending.id, step, &codes, now)? {
-                return Ok(None);
+            // A simultaneous confirmation got there first: this one rolls back whole.
+            match queries::confirm(conn, keys, account_id, pending.id, step, &codes, now) {
+                Err(diesel::result::Error::RollbackTransaction) => {
+                    return Ok(Some(Checked::StartAgain(STARTED_ELSEWHERE)));
+                }
+                other => other?,
             }
             audit::record(conn, &NewEvent::platform(actor, "account.second_factor_enrolled", &actor.email), now)?;
             return Ok(Some(Checked::Enrolled { step, codes }));
         }
         if let Some(confirmed) = queries::confirmed_secret(conn, keys, account_id)? {
-            if let Some(step) = confirmed.secret.matching_step(typed, unix) {
+            if let Some(step) = confirmed.secret.matching_step(&attempt.typed, attempt.unix) {
                 // A code already taken (replayed, or sent twice at once) is a wrong code.
                 if queries::take_step(conn, confirmed.id, step)? {
                     return Ok(Some(Checked::Totp { step }));
@@ -307,19 +411,28 @@ fn check(
                 return Ok(None);
             }
         }
-        if let Some(normal) = super::normalise_recovery_code(typed) {
+        if let Some(normal) = super::normalise_recovery_code(&attempt.typed) {
             if queries::spend_recovery_code(conn, keys, account_id, &normal, now)? {
                 audit::record(conn, &NewEvent::platform(actor, "account.recovery_code_used", &actor.email), now)?;
                 return Ok(Some(Checked::Recovery));
             }
         }
         Ok(None)
-    })?;
+    });
+    // `confirm` rolled back inside the transaction: the transaction itself reports it.
+    let accepted = match accepted {
+        Err(SecretError::Database(diesel::result::Error::RollbackTransaction)) => {
+            Some(Checked::StartAgain(STARTED_ELSEWHERE))
+        }
+        other => other?,
+    };
     if let Some(accepted) = accepted {
         return Ok(accepted);
     }
-    let outcome = db::write_transaction(conn, |conn| {
+    let client_key = attempt.client_key.as_str();
+    let (outcome, everywhere) = db::write_transaction(conn, |conn| {
         let outcome = lockout::record_failure(conn, account_id, client_key, now)?;
+        let everywhere = lockout::record_failure(conn, account_id, EVERY_ADDRESS, now)?;
         let failures = match outcome {
             Failure::Counted(n) => Some(n),
             Failure::LockedNow(_) => Some(lockout::MAX_FAILURES),
@@ -328,17 +441,20 @@ fn check(
         let event = NewEvent::platform(actor, "account.sign_in_failed", &actor.email)
             .details(serde_json::json!({ "reason": "wrong second-factor code", "failures in a row": failures }));
         audit::record(conn, &event, now)?;
-        if let Failure::LockedNow(until) = outcome {
-            let locked = NewEvent::platform(actor, "account.locked", &actor.email).details(serde_json::json!({
-                "locked until": until.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                "client address": client_key,
-            }));
-            audit::record(conn, &locked, now)?;
+        for (locked_now, scope) in [(outcome, client_key), (everywhere, "every address")] {
+            if let Failure::LockedNow(until) = locked_now {
+                let locked = NewEvent::platform(actor, "account.locked", &actor.email).details(serde_json::json!({
+                    "locked until": until.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    "client address": scope,
+                    "step": "second factor",
+                }));
+                audit::record(conn, &locked, now)?;
+            }
         }
-        Ok::<_, diesel::result::Error>(outcome)
+        Ok::<_, diesel::result::Error>((outcome, everywhere))
     })?;
-    Ok(match outcome {
-        Failure::Counted(_) => Checked::Wrong,
-        Failure::LockedNow(_) | Failure::WhileLocked => Checked::Locked,
+    Ok(match (outcome, everywhere) {
+        (Failure::Counted(_), Failure::Counted(_)) => Checked::Wrong,
+        _ => Checked::Locked,
     })
 }

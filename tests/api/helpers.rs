@@ -210,6 +210,11 @@ impl TestApp {
         app
     }
 
+    /// The CSRF token of the last page this browser saw.
+    pub fn csrf_token(&self) -> Option<String> {
+        self.csrf_token.clone()
+    }
+
     /// Give `email` a confirmed second factor held by the shared authenticator, straight in
     /// the database (what enrolling through the pages leaves behind).
     pub fn enrol_directly(&self, email: &str) {
@@ -222,7 +227,7 @@ impl TestApp {
         queries::put_pending(&mut conn, keys, id, &secret, now).expect("pending secret");
         let pending = queries::pending_secret(&mut conn, keys, id).expect("read").expect("pending");
         let codes = second_factor::new_recovery_codes();
-        assert!(queries::confirm(&mut conn, keys, id, pending.id, 0, &codes, now).expect("confirm"));
+        queries::confirm(&mut conn, keys, id, pending.id, 0, &codes, now).expect("confirm");
         self.authenticator.lock().expect("authenticator").insert(email.to_owned(), (secret.base32(), 0));
     }
 

@@ -29,6 +29,11 @@ on_both_backends!(
     an_administrator_resets_another_administrators_second_factor,
     without_the_administrator_rule_the_console_warns,
     the_secret_is_not_stored_in_clear,
+    guesses_spread_over_many_addresses_lock_the_second_step,
+    a_password_changed_between_the_steps_ends_the_sign_in,
+    an_empty_code_shows_the_page_again_without_counting,
+    an_enrolment_page_replaced_elsewhere_starts_again,
+    a_huge_next_never_breaks_the_second_step,
 );
 
 const PASSWORD: &str = "quiet-meadow-58-lantern";
@@ -198,7 +203,8 @@ async fn wrong_codes_count_toward_the_lockout(app: TestApp) {
     tenth.assert_redirect("/login");
     let page = browser.get("/login").await;
     assert!(page.body.contains("Too many wrong codes"), "{}", page.body);
-    assert_eq!(events(&app, "account.locked"), 1);
+    // The pair, and the account over every address, each reached ten.
+    assert_eq!(events(&app, "account.locked"), 2);
     // The pair is locked: even the right password and a right code get nowhere now.
     let refused = password_step(&mut browser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     refused.assert_status(422);
@@ -283,19 +289,31 @@ async fn re_enrolment_replaces_the_old_secret_only_once_confirmed(app: TestApp) 
     let new_secret = text_of_id(&page.body, "totp-secret").unwrap();
     assert_ne!(new_secret, old_secret);
     assert!(page.body.contains("keeps working until you confirm"), "{}", page.body);
-    // Reloading shows the same new secret (the app may have scanned it already).
-    assert_eq!(text_of_id(&app.get("/account/2fa").await.body, "totp-secret"), Some(new_secret.clone()));
+    // Shown only in answer to the password: a plain GET does not show it again.
+    app.get("/account/2fa").await.assert_redirect("/account#second-factor");
+    app.get("/account").await;
+    let again = app.post("/account/2fa/new", &[("current_password", ADMIN_PASSWORD)]).await;
+    assert_eq!(text_of_id(&again.body, "totp-secret"), Some(new_secret.clone()), "the same secret, not a new one");
 
     // Until confirmed, the old secret signs in.
     let mut other = app.client();
     let step = password_step(&mut other, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     other.answer_second_factor(ADMIN_EMAIL, step).await.assert_redirect("/");
 
-    // A wrong code leaves everything as it was.
-    app.post("/account/2fa", &[("code", "99999")]).await.assert_status(422);
+    // A wrong code leaves everything as it was; so does a right code without the password,
+    // which does not show the secret again either.
+    let wrong = app.post("/account/2fa", &[("code", "99999"), ("current_password", ADMIN_PASSWORD)]).await;
+    wrong.assert_status(422);
+    assert_eq!(text_of_id(&wrong.body, "totp-secret"), Some(new_secret.clone()));
     app.clock.advance(Duration::seconds(30));
     let now_step = app.clock.now().and_utc().timestamp() / 30;
-    let done = app.post("/account/2fa", &[("code", &totp_code(&new_secret, now_step))]).await;
+    let no_password = app.post("/account/2fa", &[("code", &totp_code(&new_secret, now_step))]).await;
+    no_password.assert_status(422);
+    assert!(!no_password.body.contains(&new_secret), "{}", no_password.body);
+    app.get("/account").await;
+    let done = app
+        .post("/account/2fa", &[("code", &totp_code(&new_secret, now_step)), ("current_password", ADMIN_PASSWORD)])
+        .await;
     done.assert_status(200);
     assert_eq!(recovery_codes_on(&done).len(), 10);
     let rows: i64 = totp_secrets::table.count().get_result(&mut *app.conn()).unwrap();
@@ -567,4 +585,125 @@ async fn the_secret_is_not_stored_in_clear(app: TestApp) {
         let bare = code.replace('-', "");
         assert!(hashes.iter().all(|h| !h.contains(&bare) && !h.contains(code.as_str())));
     }
+}
+
+/// POST `/login` with `fields` from the client `address` (behind a trusted proxy).
+async fn send(browser: &mut TestApp, address: String, fields: Vec<(&'static str, String)>) -> Response {
+    let token = browser.csrf_token().unwrap_or_default();
+    let mut all = vec![("csrf_token", token)];
+    all.extend(fields);
+    let body = serde_urlencoded::to_string(&all).unwrap();
+    let request = actix_web::test::TestRequest::post()
+        .uri("/login")
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .insert_header(("x-forwarded-for", address))
+        .set_payload(body);
+    browser.send(request).await
+}
+
+async fn guesses_spread_over_many_addresses_lock_the_second_step(app: TestApp) {
+    let mut app = with_admin_rule(&app);
+    enrolled_admin(&mut app).await;
+    // Trust the test client as a proxy, so each request names its own client address.
+    let mut config = (*app.state.config).clone();
+    config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    app.state.config = std::sync::Arc::new(config);
+    for n in 0..10 {
+        let mut guesser = app.client();
+        guesser.get("/login").await;
+        let address = format!("198.51.100.{n}");
+        let fields = vec![("email", ADMIN_EMAIL.to_owned()), ("password", ADMIN_PASSWORD.to_owned())];
+        send(&mut guesser, address.clone(), fields).await.assert_status(200);
+        let guess = send(&mut guesser, address, vec![("code", "000000".to_owned())]).await;
+        if n < 9 {
+            guess.assert_status(422);
+        } else {
+            guess.assert_redirect("/login");
+        }
+    }
+    // From an eleventh address, even the right code waits out the lock.
+    let mut owner = app.client();
+    owner.get("/login").await;
+    let fields = vec![("email", ADMIN_EMAIL.to_owned()), ("password", ADMIN_PASSWORD.to_owned())];
+    send(&mut owner, "203.0.113.9".into(), fields).await.assert_status(200);
+    let code = app.fresh_code(ADMIN_EMAIL);
+    send(&mut owner, "203.0.113.9".into(), vec![("code", code)]).await.assert_redirect("/login");
+    assert_eq!(sessions_of(&app, ADMIN_EMAIL), 1, "only the enrolment's session");
+}
+
+async fn a_password_changed_between_the_steps_ends_the_sign_in(app: TestApp) {
+    let mut app = with_admin_rule(&app);
+    enrolled_admin(&mut app).await;
+    // An attacker with the password reaches the code step...
+    let mut attacker = app.client();
+    password_step(&mut attacker, ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200);
+    // ...the owner changes the password...
+    app.get("/account").await;
+    let new_password = "copper-lantern-77-meadow";
+    app.post(
+        "/account/password",
+        &[("current_password", ADMIN_PASSWORD), ("password", new_password), ("password_confirm", new_password)],
+    )
+    .await
+    .assert_redirect("/account");
+    // ...and a right code no longer completes the attacker's sign-in.
+    let code = app.fresh_code(ADMIN_EMAIL);
+    attacker.post("/login", &[("code", &code)]).await.assert_redirect("/login");
+    let page = attacker.get("/login").await;
+    assert!(page.body.contains("The password of this account changed meanwhile"), "{}", page.body);
+    assert_eq!(sessions_of(&app, ADMIN_EMAIL), 1);
+}
+
+async fn an_empty_code_shows_the_page_again_without_counting(app: TestApp) {
+    let mut app = with_admin_rule(&app);
+    enrolled_admin(&mut app).await;
+    app.post("/logout", &[]).await.assert_redirect("/login");
+    password_step(&mut app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for blank in [" ", "   "] {
+        let again = app.post("/login", &[("code", blank)]).await;
+        again.assert_status(422);
+        assert!(again.body.contains("Enter the six-digit code"), "{}", again.body);
+    }
+    let failures: i64 = audit_events::table
+        .filter(audit_events::action.eq("account.sign_in_failed"))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(failures, 0, "nothing typed, nothing counted");
+    let code = app.fresh_code(ADMIN_EMAIL);
+    app.post("/login", &[("code", &code)]).await.assert_redirect("/");
+}
+
+async fn an_enrolment_page_replaced_elsewhere_starts_again(app: TestApp) {
+    let mut app = with_admin_rule(&app);
+    let first = password_step(&mut app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let shown = text_of_id(&first.body, "totp-secret").unwrap();
+    // Someone else with the password opens an enrolment page too: a new pending secret.
+    let mut other = app.client();
+    let second = password_step(&mut other, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let other_secret = text_of_id(&second.body, "totp-secret").unwrap();
+    assert_ne!(shown, other_secret);
+    // The first page neither confirms a secret it did not show nor shows the other one.
+    let step = app.clock.now().and_utc().timestamp() / 30;
+    let answer = app.post("/login", &[("code", &totp_code(&shown, step))]).await;
+    answer.assert_redirect("/login");
+    assert!(!answer.body.contains(&other_secret));
+    let page = app.get("/login").await;
+    assert!(page.body.contains("being set up for this account elsewhere"), "{}", page.body);
+    assert_eq!(sessions_of(&app, ADMIN_EMAIL), 0);
+    let confirmed: i64 =
+        totp_secrets::table.filter(totp_secrets::confirmed.eq(true)).count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!(confirmed, 0);
+}
+
+async fn a_huge_next_never_breaks_the_second_step(app: TestApp) {
+    let mut app = with_admin_rule(&app);
+    enrolled_admin(&mut app).await;
+    app.post("/logout", &[]).await.assert_redirect("/login");
+    let next = format!("/{}", "\"".repeat(1500));
+    app.get("/login").await;
+    let step = app.post("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", &next)]).await;
+    step.assert_status(200);
+    let code = app.fresh_code(ADMIN_EMAIL);
+    app.post("/login", &[("code", &code)]).await.assert_redirect("/");
 }

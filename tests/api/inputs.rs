@@ -6,7 +6,8 @@
 //! it was (row counts of every table, the last change of accounts, organizations,
 //! memberships and plans, and the platform properties).
 //!
-//! `ROUTES` is the table of routes: **a route added later is covered by adding one line to it.**
+//! The routes come from the shared table in `route_table.rs` (the ones marked fuzzed, in table
+//! order): **a route added later is covered by adding one line to it.**
 //!
 //! The inputs come from a seeded RNG, so a run is repeatable: the seed is printed, and
 //! `ORGPORTAL_INPUTS_SEED=<n>` (or `random`) chooses another; `ORGPORTAL_INPUTS=<n>` sets the
@@ -32,6 +33,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::helpers::{escape_html, row_ids, Response, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::on_both_backends;
+use crate::route_table::{fuzzed_routes, Role, Route, Verb};
 
 on_both_backends!(
     generated_inputs_never_answer_5xx_and_refusals_change_nothing,
@@ -47,186 +49,6 @@ on_both_backends!(
 const SQLITE_INPUTS: usize = 10_000;
 const POSTGRES_INPUTS: usize = 3_000;
 const DEFAULT_SEED: u64 = 0x0_5EED_0011;
-
-// ---------------------------------------------------------------------------------------------
-// The routes.
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
-    Get,
-    Post,
-}
-
-/// Who sends the route's inputs. The bootstrap administrator is a platform administrator and
-/// the Delegate of the fixture organization, so one signed-in browser plays every signed-in
-/// role; `Anonymous` is a second browser that is not signed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Anonymous,
-    SignedIn,
-    PlatformAdmin,
-    Delegate,
-}
-
-/// One route: method, path (with `{org}`, `{member}`, `{plan}`, `{admin}`, `{message}`,
-/// `{session}`, `{asset}` and `{token}` for the fixtures; each placeholder is fuzzed as well), its query
-/// parameters (GET) or form fields (POST), and the role that may use it.
-#[derive(Debug, Clone, Copy)]
-struct Route {
-    verb: Verb,
-    path: &'static str,
-    params: &'static [&'static str],
-    role: Role,
-    /// `Some(n)`: each input that gets past the guards hashes a password (argon2, ~0.1 s), so
-    /// the route gets `n` inputs instead of its share.
-    hashing: Option<usize>,
-    /// 0: any time. 1: after the others, since a success takes away a fixture the others
-    /// need (a user, a plan, an organization's removal state). 2: at the very end, since it may
-    /// end the fuzzing browser's own session.
-    phase: u8,
-    /// A refusal is itself recorded (failed sign-ins are counted and audited).
-    refusal_writes: bool,
-    /// The path holds a secret (an emailed token) no fixture has, so inputs stop at the check
-    /// of the link: that they get past the guards is not required.
-    secret: bool,
-}
-
-const fn get(path: &'static str, params: &'static [&'static str], role: Role) -> Route {
-    Route { verb: Verb::Get, path, params, role, hashing: None, phase: 0, refusal_writes: false, secret: false }
-}
-
-const fn post(path: &'static str, params: &'static [&'static str], role: Role) -> Route {
-    Route { verb: Verb::Post, path, params, role, hashing: None, phase: 0, refusal_writes: false, secret: false }
-}
-
-impl Route {
-    const fn hashing(self, inputs: usize) -> Self {
-        Self { hashing: Some(inputs), ..self }
-    }
-
-    const fn late(self) -> Self {
-        Self { phase: 1, ..self }
-    }
-
-    const fn last(self) -> Self {
-        Self { phase: 2, ..self }
-    }
-
-    const fn refusal_writes(self) -> Self {
-        Self { refusal_writes: true, ..self }
-    }
-
-    const fn secret(self) -> Self {
-        Self { secret: true, ..self }
-    }
-
-    fn name(&self) -> String {
-        format!("{} {}", if self.verb == Verb::Get { "GET" } else { "POST" }, self.path)
-    }
-
-    fn placeholders(&self) -> Vec<&'static str> {
-        let mut found = Vec::new();
-        let mut rest = self.path;
-        while let Some(start) = rest.find('{') {
-            let Some(len) = rest[start..].find('}') else { break };
-            found.push(&rest[start..=start + len]);
-            rest = &rest[start + len + 1..];
-        }
-        found
-    }
-}
-
-const ORG_LIST: &[&str] = &["q", "by", "sort", "dir", "per_page", "page", "after", "before"];
-const USER_LIST: &[&str] = &["q", "status", "sort", "dir", "per_page", "page", "after", "before"];
-const PLATFORM_AUDIT: &[&str] =
-    &["actor", "action", "target", "org", "from", "to", "per_page", "page", "after", "before"];
-const ORG_AUDIT: &[&str] = &["actor", "action", "target", "from", "to", "per_page", "page", "after", "before"];
-const PAGER: &[&str] = &["per_page", "page", "after", "before"];
-const ORG_FORM: &[&str] = &["name", "quota_gb", "seats", "admin_email"];
-const USER_FORM: &[&str] = &[
-    "email",
-    "delegate",
-    "unsigned_containers",
-    "release_protections",
-    "recover",
-    "no_second_factor",
-    "quota_gb",
-    "plan_id",
-];
-const USER_EDIT_FORM: &[&str] =
-    &["delegate", "unsigned_containers", "release_protections", "recover", "no_second_factor", "quota_gb", "plan_id"];
-const PLAN_FORM: &[&str] = &["name", "quota_gb", "is_default"];
-const PASSWORD_FORM: &[&str] = &["current_password", "password", "password_confirm"];
-const NONE: &[&str] = &[];
-
-/// Every route of the application (DESIGN §3 as far as it exists, checked against each
-/// feature's `configure`). A route added later is covered by adding its line here; a new kind
-/// of `{placeholder}` or parameter also gets its real values in `Generator::plausible`.
-const ROUTES: &[Route] = &[
-    get("/login", &["next"], Role::Anonymous),
-    post("/login", &["email", "password", "next", "code"], Role::Anonymous).hashing(100).refusal_writes(),
-    post("/logout", NONE, Role::Anonymous).last(),
-    get("/password-reset", NONE, Role::Anonymous),
-    post("/password-reset", &["email"], Role::Anonymous),
-    get("/password-reset/{token}", NONE, Role::Anonymous).secret(),
-    post("/password-reset/{token}", &["password", "password_confirm"], Role::Anonymous).secret(),
-    get("/", NONE, Role::SignedIn),
-    get("/healthz", NONE, Role::Anonymous),
-    get("/static/{asset}", NONE, Role::Anonymous),
-    get("/favicon.ico", NONE, Role::Anonymous),
-    get("/account", NONE, Role::SignedIn),
-    post("/account/password", PASSWORD_FORM, Role::SignedIn).hashing(40),
-    post("/account/sessions/end-others", NONE, Role::SignedIn).late(),
-    get("/account/2fa", NONE, Role::SignedIn),
-    post("/account/2fa", &["code"], Role::SignedIn),
-    post("/account/2fa/new", &["current_password"], Role::SignedIn).hashing(40),
-    post("/account/2fa/recovery-codes", &["current_password"], Role::SignedIn).hashing(40),
-    post("/account/2fa/disable", &["current_password"], Role::SignedIn).hashing(40),
-    post("/account/sessions/{session}/end", NONE, Role::SignedIn).last(),
-    get("/admin", NONE, Role::PlatformAdmin),
-    get("/admin/organizations", ORG_LIST, Role::PlatformAdmin),
-    get("/admin/organizations.csv", ORG_LIST, Role::PlatformAdmin),
-    post("/admin/organizations/selection", &["org_id", "action", "back"], Role::PlatformAdmin),
-    get("/admin/organizations/new", NONE, Role::PlatformAdmin),
-    post("/admin/organizations", ORG_FORM, Role::PlatformAdmin),
-    get("/admin/organizations/{org}/edit", NONE, Role::PlatformAdmin),
-    post("/admin/organizations/{org}/edit", ORG_FORM, Role::PlatformAdmin),
-    get("/admin/organizations/{org}/removal", NONE, Role::PlatformAdmin),
-    post("/admin/organizations/{org}/removal", &["notify_contact"], Role::PlatformAdmin).late(),
-    post("/admin/organizations/{org}/removal/cancel", NONE, Role::PlatformAdmin).late(),
-    post("/admin/organizations/{org}/removal/decline", NONE, Role::PlatformAdmin).late(),
-    post("/admin/organizations/{org}/removal/approve", &["password"], Role::PlatformAdmin).hashing(40).late(),
-    get("/admin/properties", NONE, Role::PlatformAdmin),
-    post("/admin/properties", &["days_to_action_removal"], Role::PlatformAdmin),
-    get("/admin/administrators", NONE, Role::PlatformAdmin),
-    post("/admin/administrators", &["email"], Role::PlatformAdmin),
-    post("/admin/administrators/{admin}/remove", NONE, Role::PlatformAdmin).late(),
-    post("/admin/administrators/{admin}/end-sessions", NONE, Role::PlatformAdmin),
-    post("/admin/administrators/{admin}/resend", NONE, Role::PlatformAdmin),
-    post("/admin/administrators/{admin}/revoke", NONE, Role::PlatformAdmin).late(),
-    post("/admin/administrators/{admin}/reset-2fa", &["password"], Role::PlatformAdmin).hashing(40).late(),
-    get("/admin/audit", PLATFORM_AUDIT, Role::PlatformAdmin),
-    get("/admin/outbox", PAGER, Role::PlatformAdmin),
-    post("/admin/outbox/{message}/retry", NONE, Role::PlatformAdmin),
-    get("/orgs/{org}", NONE, Role::Delegate),
-    get("/orgs/{org}/users", USER_LIST, Role::Delegate),
-    get("/orgs/{org}/users.csv", USER_LIST, Role::Delegate),
-    get("/orgs/{org}/users/new", NONE, Role::Delegate),
-    post("/orgs/{org}/users", USER_FORM, Role::Delegate),
-    get("/orgs/{org}/users/{member}/edit", NONE, Role::Delegate),
-    post("/orgs/{org}/users/{member}/edit", USER_EDIT_FORM, Role::Delegate),
-    post("/orgs/{org}/users/{member}/validate", NONE, Role::Delegate),
-    post("/orgs/{org}/users/{member}/resend", NONE, Role::Delegate),
-    post("/orgs/{org}/users/{member}/revoke", NONE, Role::Delegate).late(),
-    post("/orgs/{org}/users/{member}/remove", NONE, Role::Delegate).late(),
-    get("/orgs/{org}/properties", NONE, Role::Delegate),
-    post("/orgs/{org}/properties", &["contact_email", "admin_email"], Role::Delegate),
-    get("/orgs/{org}/plans", NONE, Role::Delegate),
-    post("/orgs/{org}/plans", PLAN_FORM, Role::Delegate),
-    post("/orgs/{org}/plans/{plan}/edit", PLAN_FORM, Role::Delegate),
-    post("/orgs/{org}/plans/{plan}/delete", &["move_to"], Role::Delegate).late(),
-    get("/orgs/{org}/audit", ORG_AUDIT, Role::Delegate),
-];
 
 // ---------------------------------------------------------------------------------------------
 // The fixtures: real ids for every placeholder, and real cursors.
@@ -1023,13 +845,13 @@ fn seed() -> u64 {
 }
 
 /// The routes' inputs in the order they are sent: shuffled within each phase.
-fn schedule(generator: &mut Generator, total: usize) -> Vec<usize> {
+fn schedule(routes: &[&Route], generator: &mut Generator, total: usize) -> Vec<usize> {
     let weight = |route: &Route| 1 + route.params.len() + route.placeholders().len();
-    let fixed: usize = ROUTES.iter().filter_map(|r| r.hashing).sum();
+    let fixed: usize = routes.iter().filter_map(|r| r.hashing).sum();
     let shared = total.saturating_sub(fixed);
-    let weights: usize = ROUTES.iter().filter(|r| r.hashing.is_none()).map(weight).sum();
+    let weights: usize = routes.iter().filter(|r| r.hashing.is_none()).map(|r| weight(r)).sum();
     let mut phases: [Vec<usize>; 3] = Default::default();
-    for (i, route) in ROUTES.iter().enumerate() {
+    for (i, route) in routes.iter().enumerate() {
         let n = route.hashing.unwrap_or_else(|| (shared * weight(route)).div_ceil(weights));
         phases[usize::from(route.phase)].extend(std::iter::repeat_n(i, n));
     }
@@ -1085,7 +907,8 @@ async fn generated_inputs_never_answer_5xx_and_refusals_change_nothing(mut app: 
     fx.sessions = other_session_ids(&mut app.conn());
     let fingerprinter = Fingerprinter::new(&app);
     let mut generator = Generator::new(seed);
-    let order = schedule(&mut generator, total);
+    let routes = fuzzed_routes();
+    let order = schedule(&routes, &mut generator, total);
 
     let set_up_seconds = started.elapsed().as_secs_f64();
     let mut fingerprint_seconds = 0.0;
@@ -1099,7 +922,7 @@ async fn generated_inputs_never_answer_5xx_and_refusals_change_nothing(mut app: 
         .receive(test::call_service(&service, admin.prepare(get_request("/admin/properties")).to_request()).await)
         .await;
     for (n, &route_index) in order.iter().enumerate() {
-        let route = &ROUTES[route_index];
+        let route = routes[route_index];
         let signed_in = route.role != Role::Anonymous;
         let baseline = !tallies.contains_key(&route_index);
         let browser = if signed_in { &mut admin } else { &mut anonymous };
@@ -1184,7 +1007,7 @@ async fn generated_inputs_never_answer_5xx_and_refusals_change_nothing(mut app: 
     let elapsed = started.elapsed();
 
     let mut summary = String::new();
-    for (i, route) in ROUTES.iter().enumerate() {
+    for (i, route) in routes.iter().enumerate() {
         let tally = tallies.remove(&i).unwrap_or_default();
         let sent: usize = tally.statuses.values().sum();
         let _ = writeln!(

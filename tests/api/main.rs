@@ -28,6 +28,8 @@ mod password_reset;
 mod quota_race;
 mod registration;
 mod removal;
+mod route_table;
+mod routes;
 mod second_factor;
 mod secrets_at_rest;
 mod sessions;

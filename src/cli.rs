@@ -196,8 +196,10 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 anyhow::bail!("there is no account with the address {email}");
             };
             let actor = crate::audit::Actor::command_line();
-            let (email, had) = crate::second_factor::handlers::reset(&mut conn, &actor, account_id, false, clock.now())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let site = crate::mail::Site::from_config(&config);
+            let (email, had) =
+                crate::second_factor::handlers::reset(&mut conn, &site, &actor, account_id, false, clock.now())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             if had {
                 println!("Two-step sign-in of {email} is removed and its sessions have ended.");
             } else {

@@ -466,6 +466,27 @@ pub fn password_reset(site: &Site, to: &str, link: &str, expires_at: NaiveDateTi
     .into_email(site, PASSWORD_RESET, to, None)
 }
 
+pub const SECOND_FACTOR_REMOVED: &str = "second_factor_removed";
+
+/// Told to the account whose second factor an administrator (or the command line) removed:
+/// if they did not ask for it, someone is acting against them.
+pub fn second_factor_removed(site: &Site, to: &str, by: &str) -> Email {
+    Content {
+        subject: "Two-step sign-in was removed from your account".into(),
+        name: None,
+        paragraphs: vec![
+            format!("Two-step sign-in of your account was removed by {by}, and every place where the account was signed in was signed out."),
+            "If your account requires it, you will set it up again at your next sign-in, with a new key and new recovery codes.".into(),
+            "If you did not ask for this, tell a platform administrator at once.".into(),
+        ],
+        action: Some(("Sign in".into(), site.link("/login"))),
+        notes: vec![],
+        why: "You receive this email because the security of your account changed.".into(),
+        help: Help::Platform,
+    }
+    .into_email(site, SECOND_FACTOR_REMOVED, to, None)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
@@ -536,6 +557,7 @@ mod tests {
             (added_to_organization(&site, "a@x.example", 1, &org, HELP), HELP, true),
             (account_validated(&site, "a@x.example", Some(&format!("Ann {NASTY}")), 1, &org, HELP), HELP, true),
             (password_reset(&site, "a@x.example", &site.link("/password-reset/T0KEN"), at()), ACCOUNT_HELP, false),
+            (second_factor_removed(&site, "a@x.example", &format!("admin {NASTY}")), PLATFORM_HELP, true),
         ]
     }
 
@@ -658,6 +680,7 @@ mod tests {
                 format!("You were added to {org}"),
                 format!("Your account in {org} is ready"),
                 "Choose a new password".into(),
+                "Two-step sign-in was removed from your account".into(),
             ]
         );
     }

@@ -354,6 +354,7 @@ pub enum ResetError {
 /// administrators. Returns the account's email and whether it had a second factor.
 pub fn reset(
     conn: &mut DbConn,
+    site: &crate::mail::Site,
     actor: &Actor,
     target: i64,
     only_admins: bool,
@@ -377,6 +378,11 @@ pub fn reset(
         let event = NewEvent::platform(actor, "account.second_factor_reset", &email)
             .details(serde_json::json!({ "had a second factor": had, "sessions ended": ended }));
         audit::record(conn, &event, now)?;
+        if had {
+            let by = if actor.id.is_some() { actor.email.as_str() } else { "an operator of the portal" };
+            let notice = crate::mail::messages::second_factor_removed(site, &email, by);
+            crate::mail::enqueue(conn, site, &notice, now, now)?;
+        }
         Ok((email, had))
     })
 }
@@ -400,6 +406,7 @@ pub async fn reset_for_admin(
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     passwords: web::Data<Passwords>,
+    site: web::Data<crate::mail::Site>,
     client: ClientAddr,
     path: web::Path<i64>,
     CsrfForm(form): CsrfForm<PasswordForm>,
@@ -419,7 +426,8 @@ pub async fn reset_for_admin(
     }
     let actor = admin.actor(client);
     let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(reset(conn, &actor, target, true, now))).await?;
+    let site = site.get_ref().clone();
+    let outcome = db.run(move |conn| Ok::<_, AppError>(reset(conn, &site, &actor, target, true, now))).await?;
     match outcome {
         Ok((email, had)) => {
             let message = if had {

@@ -135,6 +135,13 @@ async fn admin_reset_2fa_removes_the_second_factor_and_ends_sessions(mut app: Te
         .get_result(&mut *app.conn())
         .unwrap();
     assert_eq!(audited, 1);
+    let notice: i64 = orgportal::db::schema::outbox::table
+        .filter(orgportal::db::schema::outbox::kind.eq("second_factor_removed"))
+        .filter(orgportal::db::schema::outbox::recipient.eq(ADMIN_EMAIL))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(notice, 1, "the account is told");
     // The next sign-in sets one up again (the default organization's membership asks for it).
     app.get("/login").await;
     let next = app.post("/login", &[("email", ADMIN_EMAIL), ("password", crate::helpers::ADMIN_PASSWORD)]).await;

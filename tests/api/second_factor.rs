@@ -533,6 +533,15 @@ async fn an_administrator_resets_another_administrators_second_factor(app: TestA
     assert_eq!(sessions_of(&app, other), 0, "their sessions ended");
     other_browser.get("/account").await.assert_status(303);
     assert_eq!(events(&app, "account.second_factor_reset"), 1);
+    // They are told, by email, who did it.
+    mailbox::deliver_all(&app);
+    let notices: Vec<String> = mailbox::messages(&app)
+        .into_iter()
+        .filter(|(_, to, text)| to == other && text.contains("Two-step sign-in of your account was removed"))
+        .map(|(_, _, text)| text)
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains(&format!("removed by {ADMIN_EMAIL}")), "{}", notices[0]);
     // Their next sign-in enrols again.
     let again = password_step(&mut other_browser, other, PASSWORD).await;
     assert!(again.body.contains("totp-secret"), "{}", again.body);

@@ -56,10 +56,21 @@ for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.
 jar=$work/jar
 token() { grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//'; }
 t=$(curl -s -c "$jar" -b "$jar" "$base/login" | token)
-curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$t" \
-  --data-urlencode email=admin@default.com --data-urlencode "password=$password" "$base/login"
+# The password step answers with the enrolment page of two-step sign-in (the administrator has
+# none yet): read the key from it and answer with the code an authenticator app would show.
+enrol=$(curl -s -c "$jar" -b "$jar" --data-urlencode "csrf_token=$t" \
+  --data-urlencode email=admin@default.com --data-urlencode "password=$password" "$base/login")
+secret=$(printf '%s' "$enrol" | grep -o 'id="totp-secret"[^>]*>[A-Z2-7]*' | sed 's/.*>//')
+[ -n "$secret" ] || { echo "sign-in failed: no enrolment page" >&2; exit 1; }
+code=$(python3 -c 'import base64,hashlib,hmac,struct,sys,time
+k=base64.b32decode(sys.argv[1]+"="*(-len(sys.argv[1])%8)); d=hmac.new(k,struct.pack(">Q",int(time.time()//30)),hashlib.sha1).digest()
+o=d[-1]&15; print("%06d"%((struct.unpack(">I",d[o:o+4])[0]&0x7fffffff)%1000000))' "$secret")
+t=$(printf '%s' "$enrol" | token)
+curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$t" --data-urlencode "code=$code" "$base/login"
 cookie=$(awk '$6 == "orgportal_session" { print $7 }' "$jar")
 [ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
+curl -s -b "orgportal_session=$cookie" -o /dev/null -w '%{http_code}' "$base/admin/organizations" | grep -q 200 ||
+  { echo "sign-in failed: the session does not open the Organizations page" >&2; exit 1; }
 
 link() { # the href of a rel= link on a page
   curl -s -b "orgportal_session=$cookie" "$base$1" | grep -o "<a href=\"[^\"]*\" rel=\"$2\"" | head -1 |

@@ -30,6 +30,9 @@ pub enum AppError {
     /// The server is at capacity for this kind of work (503, with `Retry-After`).
     #[error("server busy")]
     Busy { retry_after_secs: u64 },
+    /// A stored second-factor secret no longer opens: the secret key changed (503, logged).
+    #[error("second-factor secret unreadable: {0}")]
+    SecondFactorUnreadable(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -84,6 +87,12 @@ impl AppError {
                     seconds(*retry_after_secs)
                 ),
             ),
+            Self::SecondFactorUnreadable(_) => (
+                "Two-step sign-in unavailable",
+                "Your two-step sign-in cannot be checked right now. A platform administrator has been told \
+                 through the server log; ask one for help."
+                    .into(),
+            ),
             Self::SignInRequired { .. } | Self::PasswordChangeRequired => ("Redirecting", String::new()),
             Self::Unexpected(_) => (
                 "Something went wrong",
@@ -103,7 +112,7 @@ impl ResponseError for AppError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::SecondFactorUnreadable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +126,10 @@ impl ResponseError for AppError {
             Self::PasswordChangeRequired => return crate::web::see_other("/account"),
             // Logged here, once, with the whole cause chain; the page shows none of it.
             Self::Unexpected(cause) => log::error!("request failed: {cause:?}"),
+            Self::SecondFactorUnreadable(which) => log::error!(
+                "a second-factor secret cannot be opened ({which}): ORGPORTAL_SECRET_KEY (or DATA_DIR/secret.key) is \
+                 not the key it was sealed with. Restore that key, or run `orgportal admin reset-2fa EMAIL` for the account."
+            ),
             _ => {}
         }
         let status = self.status_code();

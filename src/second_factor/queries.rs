@@ -58,8 +58,8 @@ pub struct StoredSecret {
 pub enum SecretError {
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
-    #[error("a stored second-factor secret cannot be opened (the secret key changed?): {0}")]
-    Sealed(#[from] crate::mail::sealed::OpenError),
+    #[error("the second-factor secret of account {account_id} cannot be opened (the secret key changed?): {source}")]
+    Sealed { account_id: i64, source: crate::mail::sealed::OpenError },
 }
 
 fn secret_of(
@@ -77,7 +77,7 @@ fn secret_of(
     let Some((id, sealed, last_step, created_at)) = row else {
         return Ok(None);
     };
-    let secret = keys.open(&sealed, account_id)?;
+    let secret = keys.open(&sealed, account_id).map_err(|source| SecretError::Sealed { account_id, source })?;
     Ok(Some(StoredSecret { id, secret, last_step, created_at }))
 }
 
@@ -101,7 +101,7 @@ pub fn put_pending(
     secret: &Secret,
     now: NaiveDateTime,
 ) -> Result<i64, SecretError> {
-    let sealed = keys.seal(secret, account_id)?;
+    let sealed = keys.seal(secret, account_id).map_err(|source| SecretError::Sealed { account_id, source })?;
     crate::db::write_transaction(conn, |conn| {
         // Two enrolment pages at once would both delete, then both insert: one at a time.
         crate::db::lock_for_transaction(conn, LOCK_KEY_BASE.wrapping_add(account_id))?;
@@ -251,7 +251,9 @@ impl From<SecretError> for crate::error::AppError {
     fn from(e: SecretError) -> Self {
         match e {
             SecretError::Database(e) => e.into(),
-            SecretError::Sealed(e) => crate::error::AppError::Unexpected(anyhow::anyhow!("second factor: {e}")),
+            SecretError::Sealed { account_id, source } => {
+                crate::error::AppError::SecondFactorUnreadable(format!("account {account_id}: {source}"))
+            }
         }
     }
 }

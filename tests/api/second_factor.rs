@@ -34,6 +34,7 @@ on_both_backends!(
     an_empty_code_shows_the_page_again_without_counting,
     an_enrolment_page_replaced_elsewhere_starts_again,
     a_huge_next_never_breaks_the_second_step,
+    a_changed_secret_key_answers_503_and_says_what_to_do,
 );
 
 const PASSWORD: &str = "quiet-meadow-58-lantern";
@@ -715,4 +716,20 @@ async fn a_huge_next_never_breaks_the_second_step(app: TestApp) {
     step.assert_status(200);
     let code = app.fresh_code(ADMIN_EMAIL);
     app.post("/login", &[("code", &code)]).await.assert_redirect("/");
+}
+
+async fn a_changed_secret_key_answers_503_and_says_what_to_do(mut app: TestApp) {
+    crate::log_capture::capture();
+    // The secrets were sealed under the test key; the portal now runs with another one.
+    app.state.second_factor_keys = orgportal::second_factor::Keys::derive(&[9u8; 64]);
+    let step = password_step(&mut app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    step.assert_status(200);
+    let code = app.fresh_code(ADMIN_EMAIL);
+    let refused = app.post("/login", &[("code", &code)]).await;
+    refused.assert_status(503);
+    assert!(refused.body.contains("Two-step sign-in unavailable"), "{}", refused.body);
+    assert!(!refused.body.contains("secret key"), "the page says nothing of the cause");
+    assert_eq!(sessions_of(&app, ADMIN_EMAIL), 0);
+    let log = crate::log_capture::lines();
+    assert!(log.iter().any(|line| line.contains("admin reset-2fa")), "the log says what to do");
 }

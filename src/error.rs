@@ -37,12 +37,12 @@ pub enum AppError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Every database error is unexpected (500, logged): a row missing deep inside a write is a
+/// fault, not "Page not found". A handler that looks up what the address names says so itself,
+/// with `.optional()` and `AppError::NotFound`.
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
-        match error {
-            diesel::result::Error::NotFound => Self::NotFound,
-            other => Self::Unexpected(anyhow::Error::new(other).context("database query failed")),
-        }
+        Self::Unexpected(anyhow::Error::new(error).context("database query failed"))
     }
 }
 
@@ -150,5 +150,27 @@ fn seconds(n: u64) -> String {
         "a second".into()
     } else {
         format!("{n} seconds")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_row_inside_a_query_is_a_fault_not_a_missing_page() {
+        let error: AppError = diesel::result::Error::NotFound.into();
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(matches!(error, AppError::Unexpected(_)));
+        // Only a handler that says so answers 404.
+        assert_eq!(AppError::NotFound.status_code(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn an_unreadable_second_factor_is_503_without_the_cause() {
+        let error = AppError::SecondFactorUnreadable("account 7: wrong key".into());
+        assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let (_, message) = error.title_and_message();
+        assert!(!message.contains("wrong key") && !message.contains("account 7"), "{message}");
     }
 }

@@ -26,6 +26,8 @@ pub struct Credentials {
     pub password_hash: Option<String>,
     pub must_change_password: bool,
     pub is_platform_admin: bool,
+    /// Raised whenever all of the account's sessions end.
+    pub session_epoch: i64,
 }
 
 /// What a request's session cookie comes to.
@@ -111,6 +113,7 @@ pub fn credentials_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Optio
             accounts::password_hash,
             accounts::must_change_password,
             accounts::is_platform_admin,
+            accounts::session_epoch,
         ))
         .first(conn)
         .optional()

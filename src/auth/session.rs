@@ -96,11 +96,18 @@ pub fn delete_by_token(conn: &mut DbConn, token: &str) -> QueryResult<bool> {
 /// End every session of `account_id` except `keep` (a password change, "sign out everywhere
 /// else", an administrator ending another's sessions). Returns how many ended.
 pub fn end_all_of(conn: &mut DbConn, account_id: i64, keep: Option<i64>) -> QueryResult<usize> {
+    use crate::db::schema::accounts;
     let of_account = sessions::table.filter(sessions::account_id.eq(account_id));
-    match keep {
-        Some(keep) => diesel::delete(of_account.filter(sessions::id.ne(keep))).execute(conn),
-        None => diesel::delete(of_account).execute(conn),
-    }
+    let ended = match keep {
+        Some(keep) => diesel::delete(of_account.filter(sessions::id.ne(keep))).execute(conn)?,
+        None => diesel::delete(of_account).execute(conn)?,
+    };
+    // A sign-in half done elsewhere (password given, second step to come) ends with them: its
+    // cookie carries the epoch it began in.
+    diesel::update(accounts::table.find(account_id))
+        .set(accounts::session_epoch.eq(accounts::session_epoch + 1))
+        .execute(conn)?;
+    Ok(ended)
 }
 
 /// End one session of `account_id`; another account's session id ends nothing.

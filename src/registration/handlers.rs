@@ -180,7 +180,7 @@ pub async fn submit(
     };
 
     let password_hash = passwords.hash(form.password).await?;
-    let stamp = second_factor::sign_in::password_stamp(Some(&password_hash));
+    let password_hash_kept = password_hash.clone();
     let site_for_db = site.clone();
     let registered_token = token.clone();
     let result = db
@@ -207,7 +207,7 @@ pub async fn submit(
         next: "/account".to_owned(),
         enrol: false,
         landing: None,
-        stamp,
+        stamp: second_factor::sign_in::password_stamp(Some(&password_hash_kept), registered.session_epoch),
         secret_id: None,
     }
     .with_landing(landing.clone());

@@ -205,6 +205,7 @@ pub struct Registered {
     pub account_id: i64,
     pub email: String,
     pub is_platform_admin: bool,
+    pub session_epoch: i64,
 }
 
 /// Use the link up: one conditional DELETE, whose row count decides between two submits.
@@ -364,9 +365,11 @@ pub fn register(
                 .details(json!({ "name": registration.name.as_str() })),
             now,
         )?;
-        let is_platform_admin: bool =
-            accounts::table.find(account_id).select(accounts::is_platform_admin).first(conn)?;
-        outcome.registered = Some(Registered { account_id, email, is_platform_admin });
+        let (is_platform_admin, session_epoch): (bool, i64) = accounts::table
+            .find(account_id)
+            .select((accounts::is_platform_admin, accounts::session_epoch))
+            .first(conn)?;
+        outcome.registered = Some(Registered { account_id, email, is_platform_admin, session_epoch });
         Ok(outcome)
     })
 }

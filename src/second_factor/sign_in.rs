@@ -54,8 +54,9 @@ pub struct Pending {
     /// Said once the sign-in completes (registration's "where you stand").
     #[serde(default)]
     pub landing: Option<String>,
-    /// A fingerprint of the password hash the first step checked: a password changed or reset
-    /// since (the owner taking their account back) ends this sign-in.
+    /// A fingerprint of the password hash the first step checked and of the account's session
+    /// epoch: a password changed or reset since, or every session ended (the owner taking
+    /// their account back), ends this sign-in.
     #[serde(default)]
     pub stamp: String,
     /// The pending secret the enrolment page showed: if another page replaced it since, this
@@ -68,10 +69,10 @@ pub struct Pending {
 const MAX_NEXT: usize = 512;
 const MAX_LANDING: usize = 1000;
 
-/// What `Pending::stamp` holds for a stored password hash.
-pub fn password_stamp(password_hash: Option<&str>) -> String {
+/// What `Pending::stamp` holds for a stored password hash and session epoch.
+pub fn password_stamp(password_hash: Option<&str>, session_epoch: i64) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(password_hash.unwrap_or("").as_bytes());
+    let digest = Sha256::digest(format!("{session_epoch}\n{}", password_hash.unwrap_or("")).as_bytes());
     digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -86,7 +87,7 @@ impl Pending {
             next: bounded_next(next),
             enrol: false,
             landing: None,
-            stamp: password_stamp(account.password_hash.as_deref()),
+            stamp: password_stamp(account.password_hash.as_deref(), account.session_epoch),
             secret_id: None,
         }
     }
@@ -186,7 +187,8 @@ const WRONG_ENROL_CODE: &str = "That code is not right. Enter the six digits you
 const START_AGAIN: &str = "Your sign-in was not finished in time. Sign in again.";
 const STARTED_ELSEWHERE: &str =
     "Two-step sign-in was being set up for this account elsewhere meanwhile, so this page no longer counts. Sign in again.";
-const PASSWORD_CHANGED: &str = "The password of this account changed meanwhile. Sign in again with the new one.";
+const PASSWORD_CHANGED: &str =
+    "The password of this account changed, or all its sessions were ended, meanwhile. Sign in again.";
 const EMPTY_CODE: &str = "Enter the six-digit code your app shows, or a recovery code.";
 /// The lockout row counting wrong codes from every address together, so spreading guesses
 /// over many addresses gains nothing.
@@ -368,11 +370,14 @@ fn check(
     now: NaiveDateTime,
 ) -> Result<Checked, SecretError> {
     let account_id = attempt.account_id;
-    let hash: Option<Option<String>> =
-        accounts::table.find(account_id).select(accounts::password_hash).first(conn).optional()?;
-    match hash {
+    let now_stamp: Option<(Option<String>, i64)> = accounts::table
+        .find(account_id)
+        .select((accounts::password_hash, accounts::session_epoch))
+        .first(conn)
+        .optional()?;
+    match now_stamp {
         None => return Ok(Checked::StartAgain(START_AGAIN)),
-        Some(hash) if password_stamp(hash.as_deref()) != attempt.stamp => {
+        Some((hash, epoch)) if password_stamp(hash.as_deref(), epoch) != attempt.stamp => {
             return Ok(Checked::StartAgain(PASSWORD_CHANGED));
         }
         Some(_) => {}

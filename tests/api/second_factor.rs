@@ -35,6 +35,7 @@ on_both_backends!(
     an_enrolment_page_replaced_elsewhere_starts_again,
     a_huge_next_never_breaks_the_second_step,
     a_changed_secret_key_answers_503_and_says_what_to_do,
+    signing_out_everywhere_ends_a_sign_in_half_done,
 );
 
 const PASSWORD: &str = "quiet-meadow-58-lantern";
@@ -660,7 +661,11 @@ async fn a_password_changed_between_the_steps_ends_the_sign_in(app: TestApp) {
     let code = app.fresh_code(ADMIN_EMAIL);
     attacker.post("/login", &[("code", &code)]).await.assert_redirect("/login");
     let page = attacker.get("/login").await;
-    assert!(page.body.contains("The password of this account changed meanwhile"), "{}", page.body);
+    assert!(
+        page.body.contains("The password of this account changed, or all its sessions were ended"),
+        "{}",
+        page.body
+    );
     assert_eq!(sessions_of(&app, ADMIN_EMAIL), 1);
 }
 
@@ -732,4 +737,24 @@ async fn a_changed_secret_key_answers_503_and_says_what_to_do(mut app: TestApp) 
     assert_eq!(sessions_of(&app, ADMIN_EMAIL), 0);
     let log = crate::log_capture::lines();
     assert!(log.iter().any(|line| line.contains("admin reset-2fa")), "the log says what to do");
+}
+
+async fn signing_out_everywhere_ends_a_sign_in_half_done(app: TestApp) {
+    let mut app = with_admin_rule(&app);
+    enrolled_admin(&mut app).await;
+    // Someone with the password waits at the code step (a copy of that cookie kept, too).
+    let mut attacker = app.client();
+    password_step(&mut attacker, ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200);
+    let mut copy = attacker.copy_of_cookies();
+    // The owner signs out everywhere else.
+    app.get("/account").await;
+    app.post("/account/sessions/end-others", &[]).await.assert_redirect("/account");
+    for browser in [&mut attacker, &mut copy] {
+        let code = app.fresh_code(ADMIN_EMAIL);
+        browser.post("/login", &[("code", &code)]).await.assert_redirect("/login");
+    }
+    assert_eq!(sessions_of(&app, ADMIN_EMAIL), 1, "only the owner's");
+    // The owner's own next sign-in is not affected.
+    let mut owner = app.client();
+    owner.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_redirect("/");
 }

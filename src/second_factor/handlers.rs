@@ -315,8 +315,8 @@ pub async fn disable(
     let (is_admin, require_admin) = (account.account.is_platform_admin, config.require_admin_2fa);
     let required = db.run(move |conn| queries::requirement(conn, account_id, is_admin, require_admin)).await?;
     if let Some(required) = required {
-        let page = crate::accounts::account_page(&account, &db, &config, clock.now(), FieldErrors::default()).await?;
-        let mut page = page;
+        let mut page =
+            crate::accounts::account_page(&account, &db, &config, clock.now(), FieldErrors::default()).await?;
         page.refusal = Some(format!("Two-step sign-in stays on: {}", required.explain()));
         return crate::web::render_with(StatusCode::CONFLICT, &page);
     }

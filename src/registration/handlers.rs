@@ -209,6 +209,7 @@ pub async fn submit(
         landing: None,
         stamp: second_factor::sign_in::password_stamp(Some(&password_hash_kept), registered.session_epoch),
         secret_id: None,
+        origin: String::new(),
     }
     .with_landing(landing.clone());
     // Where a second factor is required, its enrolment comes before the session.

@@ -63,6 +63,10 @@ pub struct Pending {
     /// one starts again rather than confirm (or show) a secret it did not show.
     #[serde(default)]
     pub secret_id: Option<i64>,
+    /// Where the first step was taken (`/login` or `/register/{token}`): the second step is
+    /// taken there and nowhere else.
+    #[serde(default)]
+    pub origin: String,
 }
 
 /// The longest `next` and landing message kept in the cookie (which holds 4 KiB in all).
@@ -89,6 +93,7 @@ impl Pending {
             landing: None,
             stamp: password_stamp(account.password_hash.as_deref(), account.session_epoch),
             secret_id: None,
+            origin: String::new(),
         }
     }
 
@@ -139,6 +144,7 @@ pub async fn after_password(
     action: &str,
 ) -> Result<Option<HttpResponse>, AppError> {
     let account_id = pending.account_id;
+    pending.origin = action.to_owned();
     let (is_admin, require_admin) = (pending.is_platform_admin, ctx.config.require_admin_2fa);
     let (enrolled, required) = ctx
         .db
@@ -213,7 +219,7 @@ enum Checked {
 /// `POST` of the second step (`code`) at `action`.
 pub async fn submit_code(ctx: &Context<'_>, code: &str, action: &str) -> Result<HttpResponse, AppError> {
     let now = ctx.clock.now();
-    let Some(pending) = Pending::load(ctx.session, now) else {
+    let Some(pending) = Pending::load(ctx.session, now).filter(|p| p.origin == action) else {
         Pending::clear(ctx.session);
         flash::set(ctx.session, FlashKind::Warning, START_AGAIN);
         return Ok(see_other("/login"));

@@ -36,6 +36,7 @@ on_both_backends!(
     a_huge_next_never_breaks_the_second_step,
     a_changed_secret_key_answers_503_and_says_what_to_do,
     signing_out_everywhere_ends_a_sign_in_half_done,
+    the_second_step_is_taken_where_the_first_was,
 );
 
 const PASSWORD: &str = "quiet-meadow-58-lantern";
@@ -757,4 +758,15 @@ async fn signing_out_everywhere_ends_a_sign_in_half_done(app: TestApp) {
     // The owner's own next sign-in is not affected.
     let mut owner = app.client();
     owner.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_redirect("/");
+}
+
+async fn the_second_step_is_taken_where_the_first_was(app: TestApp) {
+    let mut app = with_admin_rule(&app);
+    enrolled_admin(&mut app).await;
+    app.post("/logout", &[]).await.assert_redirect("/login");
+    password_step(&mut app, ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200);
+    // A code sent to a registration address does not finish a sign-in begun on /login.
+    let code = app.fresh_code(ADMIN_EMAIL);
+    app.post("/register/any-token-at-all", &[("code", &code)]).await.assert_redirect("/login");
+    assert_eq!(sessions_of(&app, ADMIN_EMAIL), 0);
 }

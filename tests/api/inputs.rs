@@ -6,8 +6,7 @@
 //! it was (row counts of every table, the last change of accounts, organizations,
 //! memberships and plans, and the platform properties).
 //!
-//! The routes come from the shared table in `route_table.rs` (the ones marked fuzzed, in table
-//! order): **a route added later is covered by adding one line to it.**
+//! The routes come from the shared table in `route_table.rs` (all of them, in table order): **a route added later is covered by adding one line to it.**
 //!
 //! The inputs come from a seeded RNG, so a run is repeatable: the seed is printed, and
 //! `ORGPORTAL_INPUTS_SEED=<n>` (or `random`) chooses another; `ORGPORTAL_INPUTS=<n>` sets the

@@ -85,19 +85,30 @@ add "last page" "$(link '/admin/organizations?sort=name&dir=asc' last)"
 add "page=10000" "/admin/organizations?page=10000"
 add "search abc" "/admin/organizations?q=abc"
 add "search zentr" "/admin/organizations?q=zentr"
+# The yardstick: a static file through the same server and session, in the same run. The
+# machine is shared and noisy; each figure is also given as a share of this one.
+add "static /static/style.css" "/static/style.css"
 
-printf '\n| scenario | rows | req/s | p50 | p99 |\n|---|---|---|---|---|\n'
+declare -a results
 for i in "${!names[@]}"; do
   path=${paths[$i]}
   body=$(curl -s -b "orgportal_session=$cookie" "$base$path")
-  rows=$(grep -o 'data-org-id=' <<<"$body" | wc -l)
-  summary=$(grep -o 'Showing [^<]*' <<<"$body" | head -1 | sed 's/ matching.*//')
+  # A page without rows (the static file) counts none rather than stopping the script.
+  rows=$( (grep -o 'data-org-id=' <<<"$body" || true) | wc -l)
+  summary=$( (grep -o 'Showing [^<]*' <<<"$body" || true) | head -1 | sed 's/ matching.*//')
   out=$(wrk -t2 -c"$connections" -d"$duration" --latency -H "Cookie: orgportal_session=$cookie" "$base$path")
   rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
   p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
   p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
   errors=$(grep -o 'Non-2xx or 3xx responses: [0-9]*' <<<"$out" || true)
-  printf '| %s | %s (%s) | %s | %s | %s |%s\n' "${names[$i]}" "$rows" "$summary" "$rps" "$p50" "$p99" "${errors:+ $errors}"
+  results+=("${names[$i]}|$rows ($summary)|$rps|$p50|$p99|${errors:+ $errors}")
+done
+static_rps=$(cut -d'|' -f3 <<<"${results[-1]}")
+printf '\n| scenario | rows | req/s | share of static | p50 | p99 |\n|---|---|---|---|---|---|\n'
+for line in "${results[@]}"; do
+  IFS='|' read -r name rows rps p50 p99 errors <<<"$line"
+  share=$(awk -v a="$rps" -v b="$static_rps" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }')
+  printf '| %s | %s | %s | %s | %s | %s |%s\n' "$name" "$rows" "$rps" "$share" "$p50" "$p99" "$errors"
 done
 rss=$(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$server/status")
 echo

@@ -35,7 +35,7 @@ pub struct AppState {
     pub session_key: Key,
     /// The second factor's sealing key and recovery-code pepper.
     pub second_factor_keys: crate::second_factor::Keys,
-    pub common_terms: Arc<crate::orgs::list::CommonTerms>,
+    pub common_terms: Arc<crate::platform::orgs::list::CommonTerms>,
 }
 
 impl AppState {
@@ -63,15 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::auth::configure(cfg);
     crate::accounts::configure(cfg);
     crate::home::configure(cfg);
-    crate::orgs::configure(cfg);
-    crate::organization::configure(cfg);
-    crate::users::configure(cfg);
-    crate::plans::configure(cfg);
-    crate::admins::configure(cfg);
-    crate::audit::configure(cfg);
-    crate::mail::configure(cfg);
-    crate::properties::configure(cfg);
-    crate::removal::configure(cfg);
+    crate::platform::configure(cfg);
+    crate::org_admin::configure(cfg);
     crate::registration::configure(cfg);
     crate::second_factor::handlers::configure(cfg);
     cfg.route("/healthz", web::get().to(healthz));

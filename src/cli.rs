@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::admins::cli as admins;
 use crate::app::{self, AppState};
 use crate::bootstrap::{self, Bootstrap};
 use crate::clock::Clock;
 use crate::config::{Config, Settings};
 use crate::db::{self, ConnectionManager, DatabaseTarget, Db, DbConn};
 use crate::domain::EmailAddress;
+use crate::platform::admins::cli as admins;
 
 #[derive(Debug, Parser)]
 #[command(name = "orgportal", version, about = "Self-hosted portal for administering organizations (tenants)")]

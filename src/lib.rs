@@ -1,7 +1,6 @@
 //! orgportal: a self-hosted portal for administering a multi-tenant platform.
 
 pub mod accounts;
-pub mod admins;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -16,13 +15,9 @@ pub mod domain;
 pub mod error;
 pub mod home;
 pub mod mail;
-pub mod organization;
-pub mod orgs;
-pub mod plans;
+pub mod org_admin;
+pub mod platform;
 pub mod private_fs;
-pub mod properties;
 pub mod registration;
-pub mod removal;
 pub mod second_factor;
-pub mod users;
 pub mod web;

@@ -1,19 +1,13 @@
 //! The audit trail: every change writes an event in the same transaction as the change.
 
-mod handlers;
 pub mod queries;
 
-use actix_web::web;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
 use crate::db::DbConn;
 use crate::web::client::ClientAddr;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/audit", web::get().to(handlers::platform));
-}
 
 /// Who did it, from where.
 #[derive(Debug, Clone)]

@@ -1,11 +1,15 @@
 //! Typed domain values, parsed once at the edge. Their fields are private: `parse` is the only
 //! way in, so a value of these types has already been trimmed, normalised and checked.
 
+mod ids;
+mod status;
 mod text;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use ids::{AccountId, OrgId, PlanId};
+pub use status::{AccountStatus, MembershipStatus, UnknownStatus};
 pub use text::{fold, normalize};
 
 /// An email address: trimmed, NFC, lowercased, syntactically valid, at most 254 characters.

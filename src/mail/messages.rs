@@ -8,6 +8,7 @@ use askama::Template;
 use chrono::NaiveDateTime;
 
 use super::Site;
+use crate::domain::{MembershipStatus, OrgId};
 
 /// A rendered email, ready for the outbox. `Debug` leaves out the bodies, which may hold a
 /// registration link.
@@ -307,7 +308,7 @@ pub fn removal_awaits_approval(site: &Site, to: &str, org_id: i64, org_name: &st
             format!("{initiator} asked for the organization “{org_name}” to be removed, and the request can now be approved."),
             "A removal needs a second platform administrator. Review what would be lost, then approve or decline it.".into(),
         ],
-        action: Some(("Review the request".into(), site.link(&format!("/admin/organizations/{org_id}/removal")))),
+        action: Some(("Review the request".into(), site.link(&crate::platform::paths::removal(OrgId(org_id))))),
         notes: vec![],
         why: "You receive this email because you are a platform administrator, and a removal needs a second one to approve it.".into(),
         help: Help::Platform,
@@ -394,7 +395,7 @@ pub fn ready_for_validation(
         ],
         action: Some((
             "Review who awaits validation".into(),
-            site.link(&format!("/orgs/{org_id}/users?status=awaiting_validation")),
+            site.link(&crate::org_admin::paths::users_with_status(OrgId(org_id), MembershipStatus::AwaitingValidation)),
         )),
         notes: vec![],
         why: format!("You receive this email because you are an administrator of “{org_name}”."),

@@ -5,11 +5,9 @@
 
 pub mod limits;
 pub mod messages;
-mod outbox_page;
 pub mod sealed;
 pub mod worker;
 
-use actix_web::web;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -18,11 +16,6 @@ use crate::db::schema::outbox;
 use crate::db::DbConn;
 
 pub use messages::Email;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/outbox", web::get().to(outbox_page::show))
-        .route("/admin/outbox/{id}/retry", web::post().to(outbox_page::retry));
-}
 
 /// What every email needs to know about the portal: where its links point, the domain of its
 /// Message-IDs, the key its bodies are sealed with, and how many invitations an organization

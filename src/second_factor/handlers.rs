@@ -34,8 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/2fa", web::post().to(confirm))
         .route("/account/2fa/new", web::post().to(begin))
         .route("/account/2fa/recovery-codes", web::post().to(new_recovery_codes))
-        .route("/account/2fa/disable", web::post().to(disable))
-        .route("/admin/administrators/{account_id}/reset-2fa", web::post().to(reset_for_admin));
+        .route("/account/2fa/disable", web::post().to(disable));
 }
 
 /// The pending secret to show on `/account/2fa`: the one shown before if recent (so a
@@ -415,7 +414,7 @@ pub async fn reset_for_admin(
     let admin_id = admin.id();
     let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
     if form.password.is_empty() || !passwords.verify(form.password.clone(), stored).await? {
-        return crate::admins::page_with_refusal(
+        return crate::platform::admins::page_with_refusal(
             &admin,
             &db,
             &clock,
@@ -441,7 +440,8 @@ pub async fn reset_for_admin(
         Err(ResetError::Database(e)) => Err(e.into()),
         Err(ResetError::NoAccount) => Err(AppError::NotFound),
         Err(refused) => {
-            crate::admins::page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string()).await
+            crate::platform::admins::page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string())
+                .await
         }
     }
 }

@@ -3,9 +3,9 @@
 use std::sync::{Arc, Barrier};
 
 use diesel::prelude::*;
-use orgportal::admins::queries::{self, RemoveError};
 use orgportal::audit::Actor;
 use orgportal::db::schema::{accounts, audit_events, organizations};
+use orgportal::platform::admins::queries::{self, RemoveError};
 use orgportal::web::client::ClientAddr;
 
 use crate::helpers::{account_id, row_ids, TestApp, ADMIN_EMAIL};

@@ -508,11 +508,15 @@ fn delegate_view(app: &TestApp, org: i64, email: &str, list: &str) -> DelegateVi
         .replace(email, "EMAIL")
         .replace(&format!(r#"data-account-id="{id}""#), "ID")
         .replace(&format!("/users/{id}/"), "/users/ID/");
-    // The moment of the add differs by however long the test took between the two.
-    let row = match (row.find(r#"datetime=""#), row.find("</time>")) {
-        (Some(start), Some(end)) if start < end => format!("{}TIME{}", &row[..start], &row[end..]),
-        _ => row,
-    };
+    // The moments (the add, the link's expiry) differ by however long the test took between
+    // the two, and may fall on either side of a second.
+    let mut row = row;
+    let mut from = 0;
+    while let Some(start) = row[from..].find(r#"datetime=""#).map(|at| from + at) {
+        let Some(end) = row[start..].find("</time>").map(|at| start + at) else { break };
+        row = format!("{}TIME{}", &row[..start], &row[end..]);
+        from = start + "TIME".len();
+    }
     let audit: Vec<(String, String)> = audit_events::table
         .filter(audit_events::organization_id.eq(org))
         .filter(audit_events::target.eq(email))

@@ -18,10 +18,11 @@ use crate::domain::group_thousands;
 use crate::error::AppError;
 use crate::mail::messages::Withdrawal;
 use crate::mail::Site;
+use crate::platform::paths;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
-use crate::web::{render_with, see_other, urlencode};
+use crate::web::{render_with, see_other};
 
 #[derive(Template)]
 #[template(path = "removal/page.html")]
@@ -152,7 +153,7 @@ async fn refused(
 }
 
 fn back_to_list(name: &str) -> HttpResponse {
-    see_other(&format!("/admin/organizations?q={}&by=name", urlencode(name)))
+    see_other(&paths::organizations_named(name))
 }
 
 /// `GET /admin/organizations/{id}/removal`
@@ -316,7 +317,7 @@ pub async fn approve(
                     group_thousands(removed.memberships)
                 ),
             );
-            Ok(see_other("/admin/organizations"))
+            Ok(see_other(paths::ORGANIZATIONS))
         }
         Err(error) => refused(&admin, &db, &clock, org_id, error).await,
     }

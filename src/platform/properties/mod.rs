@@ -21,7 +21,7 @@ use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, see_other};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/properties", web::get().to(show)).route("/admin/properties", web::post().to(save));
+    cfg.route("/properties", web::get().to(show)).route("/properties", web::post().to(save));
 }
 
 const DAYS_TO_ACTION_REMOVAL: &str = "days_to_action_removal";

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::queries::{self, EventRow};
+use crate::audit::queries::{self, EventRow};
 use crate::auth::PlatformAdmin;
 use crate::db::Db;
 use crate::error::AppError;
@@ -21,7 +21,7 @@ pub struct AuditPage {
 
 impl AuditPage {
     fn details_text(event: &EventRow) -> String {
-        super::details_text(&event.details)
+        crate::audit::details_text(&event.details)
     }
 }
 

@@ -256,7 +256,8 @@ pub fn add(
         if let Some(limited) = limits::check_invitations(conn, org_id, site.invitations_per_hour, now)? {
             return Err(MemberError::MailLimit(limited));
         }
-        let (account_id, account_status, _) = crate::orgs::queries::find_or_invite_account(conn, email, false, now)?;
+        let (account_id, account_status, _) =
+            crate::platform::orgs::queries::find_or_invite_account(conn, email, false, now)?;
         if live(conn, org_id, account_id)?.is_some() {
             return Err(MemberError::AlreadyMember);
         }

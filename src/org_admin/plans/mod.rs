@@ -19,19 +19,20 @@ use crate::csrf::CsrfForm;
 use crate::db::schema::{memberships, plans};
 use crate::db::Db;
 use crate::db::{self, DbConn};
-use crate::domain::{group_thousands, FieldErrors, OrgName, QuotaGb};
+use crate::domain::{group_thousands, FieldErrors, OrgId, OrgName, QuotaGb};
 use crate::error::AppError;
-use crate::users::queries::{limits, lock_organization, take_capacity, usage};
+use crate::org_admin::paths;
+use crate::org_admin::users::queries::{limits, lock_organization, take_capacity, usage};
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render_with, see_other};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/orgs/{id}/plans", web::get().to(show))
-        .route("/orgs/{id}/plans", web::post().to(create))
-        .route("/orgs/{id}/plans/{plan_id}/edit", web::post().to(update))
-        .route("/orgs/{id}/plans/{plan_id}/delete", web::post().to(delete));
+    cfg.route("/plans", web::get().to(show))
+        .route("/plans", web::post().to(create))
+        .route("/plans/{plan_id}/edit", web::post().to(update))
+        .route("/plans/{plan_id}/delete", web::post().to(delete));
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -439,7 +440,7 @@ pub async fn create(
     match db.run(move |conn| Ok::<_, AppError>(add(conn, &actor, org_id, &parsed, now))).await? {
         Ok(()) => {
             flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” added."));
-            Ok(see_other(&format!("/orgs/{org_id}/plans")))
+            Ok(see_other(&paths::plans(OrgId(org_id))))
         }
         Err(PlanError::NameTaken) => page(&admin, &db, unprocessable(form, FieldErrors::one("name", NAME_TAKEN))).await,
         Err(PlanError::Database(e)) => Err(e.into()),
@@ -473,7 +474,7 @@ pub async fn update(
     match db.run(move |conn| Ok::<_, AppError>(edit(conn, &actor, org_id, plan_id, &parsed, now))).await? {
         Ok(()) => {
             flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” saved; its users follow it."));
-            Ok(see_other(&format!("/orgs/{org_id}/plans")))
+            Ok(see_other(&paths::plans(OrgId(org_id))))
         }
         Err(PlanError::NameTaken) => page(&admin, &db, failed(form, FieldErrors::one("name", NAME_TAKEN))).await,
         Err(PlanError::Quota(why)) => page(&admin, &db, failed(form, FieldErrors::one("quota_gb", why))).await,
@@ -510,7 +511,7 @@ pub async fn delete(
     match db.run(move |conn| Ok::<_, AppError>(remove(conn, &actor, org_id, plan_id, move_to, now))).await? {
         Ok(name) => {
             flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” deleted."));
-            Ok(see_other(&format!("/orgs/{org_id}/plans")))
+            Ok(see_other(&paths::plans(OrgId(org_id))))
         }
         Err(PlanError::InUse { name, users }) => {
             let state =

@@ -16,8 +16,9 @@ use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::schema::organizations;
 use crate::db::{self, org_index, Db, DbConn};
-use crate::domain::{fold, group_thousands, EmailAddress, FieldErrors};
+use crate::domain::{fold, group_thousands, EmailAddress, FieldErrors, OrgId};
 use crate::error::AppError;
+use crate::org_admin::paths;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
@@ -169,5 +170,5 @@ pub async fn save(
     let changed = db.run(move |conn| save_addresses(conn, &actor, org_id, &addresses, now)).await?;
     let message = if changed { "Properties saved." } else { "Nothing changed." };
     flash::set(admin.session(), FlashKind::Success, message);
-    Ok(see_other(&format!("/orgs/{org_id}/properties")))
+    Ok(see_other(&paths::properties(OrgId(org_id))))
 }

@@ -13,9 +13,10 @@ use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::schema::plans;
 use crate::db::{Db, DbConn};
-use crate::domain::{group_thousands, FieldErrors};
+use crate::domain::{group_thousands, AccountId, FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::mail::Site;
+use crate::org_admin::paths;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
@@ -72,8 +73,8 @@ impl UserFormPage {
 
     fn action(&self) -> String {
         match &self.mode {
-            Mode::Add => format!("/orgs/{}/users", self.org_id),
-            Mode::Edit { account_id, .. } => format!("/orgs/{}/users/{account_id}/edit", self.org_id),
+            Mode::Add => paths::users(OrgId(self.org_id)),
+            Mode::Edit { account_id, .. } => paths::user_edit(OrgId(self.org_id), AccountId(*account_id)),
         }
     }
 
@@ -223,7 +224,7 @@ pub async fn create(
                 FlashKind::Success,
                 format!("{email} was added and will receive an email about it."),
             );
-            Ok(see_other(&format!("/orgs/{org_id}/users")))
+            Ok(see_other(&paths::users(OrgId(org_id))))
         }
         Err(error) => {
             let retry_after = match &error {
@@ -296,7 +297,7 @@ pub async fn update(
     match saved {
         Ok(()) => {
             flash::set(admin.session(), FlashKind::Success, format!("{} was saved.", live.email));
-            Ok(see_other(&format!("/orgs/{org_id}/users")))
+            Ok(see_other(&paths::users(OrgId(org_id))))
         }
         Err(error) => {
             let (errors, refusal, status) = refusal_of(error)?;
@@ -353,7 +354,7 @@ async fn act(
         _ => format!("{email} was removed; the seat and quota are free again."),
     };
     flash::set(admin.session(), FlashKind::Success, message);
-    Ok(see_other(&format!("/orgs/{org_id}/users")))
+    Ok(see_other(&paths::users(OrgId(org_id))))
 }
 
 /// `POST /orgs/{id}/users/{account_id}/validate`

@@ -197,7 +197,7 @@ pub fn add(
                 (id, if status == "invited" { Added::Invited } else { Added::Promoted })
             }
             None => {
-                let (id, _, _) = crate::orgs::queries::find_or_invite_account(conn, email, true, now)?;
+                let (id, _, _) = crate::platform::orgs::queries::find_or_invite_account(conn, email, true, now)?;
                 (id, Added::Invited)
             }
         };

@@ -706,7 +706,7 @@ pub async fn show(
             let page = list(conn, &query, &common)?;
             let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
             let administered = administered_among(conn, account_id, &ids)?;
-            let requests = crate::removal::queries::requests_among(conn, &ids)?;
+            let requests = crate::platform::removal::queries::requests_among(conn, &ids)?;
             Ok((page, administered, requests))
         })
         .await?;
@@ -765,7 +765,7 @@ pub async fn show(
         .into_iter()
         .map(|row| OrgRowView {
             manage: administered.contains(&row.id),
-            removal_status: crate::removal::state::status(requests.get(&row.id), account_id, now),
+            removal_status: crate::platform::removal::state::status(requests.get(&row.id), account_id, now),
             id: row.id,
             name: row.name,
             contact_email: row.contact_email,

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::auth::PlatformAdmin;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::orgs::list::{iso_time, list, CommonTerms, Cursor, ListParams, OrgRow};
+use crate::platform::orgs::list::{iso_time, list, CommonTerms, Cursor, ListParams, OrgRow};
 use crate::web::csv_export::{self, Chunk, CHUNK_ROWS};
 
 const HEADER: [&str; 5] = ["Name", "Contact Person", "Quota (GB)", "Users", "Created"];

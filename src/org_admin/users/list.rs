@@ -13,7 +13,7 @@ use crate::db::schema::{accounts, memberships, plans};
 use crate::db::{like_contains, Backend, Db, DbConn};
 use crate::domain::{fold, group_thousands, membership_status_label};
 use crate::error::AppError;
-use crate::orgs::list::{Direction, SortHeader};
+use crate::platform::orgs::list::{Direction, SortHeader};
 use crate::web::layout::{Layout, Section};
 use crate::web::pager::{self, Pager};
 use crate::web::search_box::{Refused, SearchBox};

@@ -15,7 +15,7 @@ use crate::db::schema::{accounts, invitations, memberships, organizations, remov
 use crate::db::{self, org_index, DbConn};
 use crate::mail::messages::{self, Withdrawal};
 use crate::mail::{self, Site};
-use crate::properties;
+use crate::platform::properties;
 
 /// What the removal page shows about the organization: what would be lost.
 #[derive(Debug, Clone, Queryable)]

@@ -9,13 +9,14 @@ use crate::auth::PlatformAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::Db;
-use crate::domain::{group_thousands, FieldErrors};
+use crate::domain::{group_thousands, FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::mail::Site;
+use crate::platform::paths;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
-use crate::web::{render, render_422, see_other, urlencode};
+use crate::web::{render, render_422, see_other};
 
 /// What the form edits: a new organization, or an existing one.
 pub enum FormMode {
@@ -42,8 +43,8 @@ impl OrgFormPage {
 
     fn action(&self) -> String {
         match &self.mode {
-            FormMode::Add => "/admin/organizations".into(),
-            FormMode::Edit { id, .. } => format!("/admin/organizations/{id}/edit"),
+            FormMode::Add => paths::ORGANIZATIONS.into(),
+            FormMode::Edit { id, .. } => paths::organization_edit(OrgId(*id)),
         }
     }
 
@@ -116,7 +117,7 @@ pub async fn create(
     match saved {
         Ok(_) => {
             flash::set(admin.session(), FlashKind::Success, format!("Organization “{}” added.", new_org.name.as_str()));
-            Ok(see_other(&format!("/admin/organizations?q={}&by=name", urlencode(new_org.name.as_str()))))
+            Ok(see_other(&paths::organizations_named(new_org.name.as_str())))
         }
         Err(SaveError::NameTaken) => {
             let errors = FieldErrors::one(
@@ -182,7 +183,7 @@ pub async fn update(
     let errors = match saved {
         Ok(()) => {
             flash::set(admin.session(), FlashKind::Success, format!("Organization “{}” saved.", changes.name.as_str()));
-            return Ok(see_other(&format!("/admin/organizations?q={}&by=name", urlencode(changes.name.as_str()))));
+            return Ok(see_other(&paths::organizations_named(changes.name.as_str())));
         }
         Err(SaveError::NameTaken) => FieldErrors::one(
             "name",

@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use crate::auth::PlatformAdmin;
 use crate::csrf::CsrfForm;
+use crate::domain::OrgId;
 use crate::error::AppError;
+use crate::platform::paths;
 use crate::web::flash::{self, FlashKind};
 use crate::web::{local_path, see_other};
 
@@ -24,10 +26,10 @@ pub struct SelectionForm {
 /// Where the toolbar sends `action` for organization `org_id`.
 fn destination(action: &str, org_id: i64) -> Option<String> {
     match action {
-        "edit" => Some(format!("/admin/organizations/{org_id}/edit")),
+        "edit" => Some(paths::organization_edit(OrgId(org_id))),
         // Removal, and acting on a request, all happen on the removal page, which shows what
         // would be lost and asks the approver for their password.
-        "remove" | "cancel" | "decline" | "approve" => Some(format!("/admin/organizations/{org_id}/removal")),
+        "remove" | "cancel" | "decline" | "approve" => Some(paths::removal(OrgId(org_id))),
         _ => None,
     }
 }
@@ -45,7 +47,7 @@ pub async fn route(admin: PlatformAdmin, CsrfForm(form): CsrfForm<SelectionForm>
             );
             // Back to the same search, sort and page; anything else goes to the plain list.
             let back = local_path(&form.back);
-            let back = if back.starts_with("/admin/organizations") { back } else { "/admin/organizations" };
+            let back = if back.starts_with(paths::ORGANIZATIONS) { back } else { paths::ORGANIZATIONS };
             Ok(see_other(back))
         }
         (Some(_), None) => Err(AppError::Unprocessable(

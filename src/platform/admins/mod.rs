@@ -1,0 +1,22 @@
+//! Platform administrators: the `/admin/administrators` page and the command line
+//! (`orgportal admin …`).
+
+pub mod cli;
+mod handlers;
+pub use handlers::page_with_refusal;
+pub mod queries;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/administrators", web::get().to(handlers::show))
+        .route("/administrators", web::post().to(handlers::add))
+        .route("/administrators/{account_id}/remove", web::post().to(handlers::remove))
+        .route("/administrators/{account_id}/end-sessions", web::post().to(handlers::end_sessions))
+        .route("/administrators/{account_id}/resend", web::post().to(handlers::resend))
+        .route("/administrators/{account_id}/revoke", web::post().to(handlers::revoke))
+        .route(
+            "/administrators/{account_id}/reset-2fa",
+            web::post().to(crate::second_factor::handlers::reset_for_admin),
+        );
+}

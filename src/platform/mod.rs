@@ -1,0 +1,27 @@
+//! The platform console (`/admin…`), for platform administrators only: every handler takes
+//! `PlatformAdmin`. Everything is mounted under one `web::scope("/admin")`.
+
+pub mod admins;
+mod audit;
+pub mod home;
+pub mod orgs;
+mod outbox;
+pub mod paths;
+pub mod properties;
+pub mod removal;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin")
+            .route("", web::get().to(home::platform_home))
+            .configure(orgs::configure)
+            .configure(removal::configure)
+            .configure(admins::configure)
+            .configure(properties::configure)
+            .route("/audit", web::get().to(audit::platform))
+            .route("/outbox", web::get().to(outbox::show))
+            .route("/outbox/{id}/retry", web::post().to(outbox::retry)),
+    );
+}

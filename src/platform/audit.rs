@@ -3,12 +3,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::audit::queries::{self, EventRow};
+use crate::audit::queries::{self, EventRow, Trail};
 use crate::auth::PlatformAdmin;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::platform::paths;
 use crate::web::layout::{Layout, Section};
-use crate::web::pager::{self, Pager};
+use crate::web::list::{Pager, Query};
 use crate::web::render;
 
 #[derive(Template)]
@@ -27,16 +28,9 @@ impl AuditPage {
 
 /// `GET /admin/audit`
 pub async fn platform(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
-    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let per_page = pager::parse_page_size(get("per_page"));
-    let requested = pager::parse_page(get("page"));
-    let (events, total, page) = db.run(move |conn| queries::platform_page(conn, requested, per_page)).await?;
-    let href = |n: i64| {
-        let size = if per_page == pager::DEFAULT_PAGE_SIZE { String::new() } else { format!("&per_page={per_page}") };
-        format!("/admin/audit?page={n}{size}")
-    };
-    let pager = Pager::new(page, per_page, events.len() as i64, total, href);
+    let paging = Query::parse(req.query_string()).paging();
+    let (events, total, page) =
+        db.run(move |conn| queries::page_of(conn, Trail::Platform, paging.page, paging.per_page)).await?;
+    let pager = paging.pager(page, events.len(), total, |n| paths::audit_page(n, paging.per_page));
     render(&AuditPage { layout: admin.layout("Audit log", Section::Platform)?, events, pager })
 }

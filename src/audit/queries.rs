@@ -19,6 +19,13 @@ pub struct EventRow {
     pub client_addr: String,
 }
 
+/// A page showing `partials/audit_table.html`, whose template calls `Self::details_text`.
+pub trait AuditTable {
+    fn details_text(event: &EventRow) -> String {
+        crate::audit::details_text(&event.details)
+    }
+}
+
 /// Platform-level events, or one organization's own events.
 #[derive(Debug, Clone, Copy)]
 pub enum Trail {
@@ -34,6 +41,11 @@ fn of(trail: Trail) -> audit_events::BoxedQuery<'static, crate::db::Backend> {
             .filter(audit_events::organization_id.eq(id))
             .into_boxed(),
     }
+}
+
+/// One page of a trail as a numbered list reads it (`web::list::numbered`).
+pub fn paged(conn: &mut DbConn, trail: Trail, paging: Paging) -> QueryResult<(Vec<EventRow>, i64, i64)> {
+    page_of(conn, trail, paging.page, paging.per_page)
 }
 
 /// One page of a trail, newest first; the total; the page shown (clamped to the last).

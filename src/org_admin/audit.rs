@@ -3,14 +3,14 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::audit::queries::{self, EventRow, Trail};
+use crate::audit::queries::{self, AuditTable, EventRow, Trail};
 use crate::auth::OrgAdmin;
 use crate::db::Db;
 use crate::domain::OrgId;
 use crate::error::AppError;
 use crate::org_admin::paths;
 use crate::web::layout::{Layout, Section};
-use crate::web::list::{Pager, Query};
+use crate::web::list::{numbered, Pager};
 use crate::web::render;
 
 #[derive(Template)]
@@ -22,19 +22,14 @@ pub struct OrgAuditPage {
     pub pager: Pager,
 }
 
-impl OrgAuditPage {
-    fn details_text(event: &EventRow) -> String {
-        crate::audit::details_text(&event.details)
-    }
-}
+impl AuditTable for OrgAuditPage {}
 
 /// `GET /orgs/{id}/audit`
 pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let paging = Query::parse(req.query_string()).paging();
     let org_id = admin.org_id;
-    let trail = Trail::Organization(org_id);
-    let (events, total, page) = db.run(move |conn| queries::page_of(conn, trail, paging.page, paging.per_page)).await?;
-    let pager = paging.pager(page, events.len(), total, |n| paths::audit_page(OrgId(org_id), n, paging.per_page));
+    let load = move |conn: &mut _, paging| queries::paged(conn, Trail::Organization(org_id), paging);
+    let href = |page, per_page| paths::audit_page(OrgId(org_id), page, per_page);
+    let (events, pager) = numbered(&db, req.query_string(), load, href).await?;
     render(&OrgAuditPage {
         layout: admin.layout("Organization audit log", Section::Organization)?,
         org_id,

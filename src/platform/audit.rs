@@ -3,13 +3,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::audit::queries::{self, EventRow, Trail};
+use crate::audit::queries::{self, AuditTable, EventRow, Trail};
 use crate::auth::PlatformAdmin;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::platform::paths;
 use crate::web::layout::{Layout, Section};
-use crate::web::list::{Pager, Query};
+use crate::web::list::{numbered, Pager};
 use crate::web::render;
 
 #[derive(Template)]
@@ -20,17 +20,11 @@ pub struct AuditPage {
     pub pager: Pager,
 }
 
-impl AuditPage {
-    fn details_text(event: &EventRow) -> String {
-        crate::audit::details_text(&event.details)
-    }
-}
+impl AuditTable for AuditPage {}
 
 /// `GET /admin/audit`
 pub async fn platform(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let paging = Query::parse(req.query_string()).paging();
-    let (events, total, page) =
-        db.run(move |conn| queries::page_of(conn, Trail::Platform, paging.page, paging.per_page)).await?;
-    let pager = paging.pager(page, events.len(), total, |n| paths::audit_page(n, paging.per_page));
+    let load = |conn: &mut _, paging| queries::paged(conn, Trail::Platform, paging);
+    let (events, pager) = numbered(&db, req.query_string(), load, paths::audit_page).await?;
     render(&AuditPage { layout: admin.layout("Audit log", Section::Platform)?, events, pager })
 }

@@ -17,7 +17,7 @@ use crate::platform::paths;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
-use crate::web::list::{Pager, Paging, Query};
+use crate::web::list::{numbered, Pager, Paging};
 use crate::web::{render, see_other};
 
 #[derive(Debug, Queryable)]
@@ -87,9 +87,7 @@ pub struct OutboxPage {
 
 /// `GET /admin/outbox`
 pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let paging = Query::parse(req.query_string()).paging();
-    let (rows, total, page) = db.run(move |conn| page_of(conn, paging)).await?;
-    let pager = paging.pager(page, rows.len(), total, |n| paths::outbox_page(n, paging.per_page));
+    let (rows, pager) = numbered(&db, req.query_string(), page_of, paths::outbox_page).await?;
     render(&OutboxPage { layout: admin.layout("Outbox", Section::Platform)?, rows, pager })
 }
 

@@ -22,40 +22,13 @@ use crate::web::render_with;
 
 pub const STATUSES: [&str; 4] = ["invited", "awaiting_validation", "active", "removed"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserSort {
-    Email,
-    Name,
-    Status,
-    Quota,
-    Added,
-}
-
-impl SortKey for UserSort {
-    const ALL: &'static [UserSort] = &[Self::Email, Self::Name, Self::Status, Self::Quota, Self::Added];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Name => "name",
-            Self::Status => "status",
-            Self::Quota => "quota",
-            Self::Added => "added",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::Email => "Username (email)",
-            Self::Name => "Name",
-            Self::Status => "Status",
-            Self::Quota => "Account Quota (GB)",
-            Self::Added => "Added",
-        }
-    }
-
-    fn numeric(self) -> bool {
-        self == Self::Quota
+sort::sort_keys! {
+    pub enum UserSort {
+        Email => "email", "Username (email)";
+        Name => "name", "Name";
+        Status => "status", "Status";
+        Quota => "quota", "Account Quota (GB)", numeric;
+        Added => "added", "Added";
     }
 }
 
@@ -95,7 +68,7 @@ impl UserParams {
     }
 
     /// `base` with this list's search, status filter, sort and page size, leaving out defaults.
-    fn query(&self, base: String, sort: Option<UserSort>, dir: Direction, page: i64) -> String {
+    fn query(&self, base: &str, sort: Option<UserSort>, dir: Direction, page: i64) -> String {
         let href = Href::new(base).search(&self.q);
         let href = match self.status {
             Some(status) => href.pair("status", status),
@@ -105,17 +78,17 @@ impl UserParams {
     }
 
     pub fn href(&self, org_id: i64, page: i64) -> String {
-        self.query(paths::users(OrgId(org_id)), self.sort, self.dir, page)
+        self.query(&paths::users(OrgId(org_id)), self.sort, self.dir, page)
     }
 
     /// The column headers; clicking the sorted column again toggles its direction.
     pub fn headers(&self, org_id: i64) -> Vec<SortHeader> {
-        sort::headers(self.sort, self.dir, |key, dir| self.query(paths::users(OrgId(org_id)), Some(key), dir, 1))
+        sort::headers(self.sort, self.dir, |key, dir| self.query(&paths::users(OrgId(org_id)), Some(key), dir, 1))
     }
 
     /// The same filter and sort as CSV.
     pub fn csv_href(&self, org_id: i64) -> String {
-        self.query(paths::users_csv(OrgId(org_id)), self.sort, self.dir, 1)
+        self.query(&paths::users_csv(OrgId(org_id)), self.sort, self.dir, 1)
     }
 }
 
@@ -288,7 +261,7 @@ pub fn rows_after(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
-    ordered(filtered(org_id, params), params).offset(offset).limit(limit).load(conn)
+    load(conn, filtered(org_id, params), params, offset, limit)
 }
 
 /// `limit` rows after a keyset cursor (the CSV export's chunks).
@@ -304,29 +277,17 @@ pub fn rows_past(
         Some(after) => past(query, params, after),
         None => query,
     };
-    ordered(query, params).limit(limit).load(conn)
+    load(conn, query, params, 0, limit)
 }
 
-type Selected = (
-    memberships::id,
-    memberships::account_id,
-    accounts::email,
-    accounts::display_name,
-    accounts::name_key,
-    memberships::status,
-    memberships::is_delegate,
-    memberships::unsigned_containers,
-    memberships::release_protections,
-    memberships::recover,
-    memberships::no_second_factor,
-    memberships::quota_gb,
-    diesel::dsl::Nullable<plans::name>,
-    memberships::created_at,
-    accounts::status,
-    diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>,
-);
-
-fn ordered(query: UserQuery<'static>, params: &UserParams) -> diesel::dsl::Select<UserQuery<'static>, Selected> {
+/// `limit` rows of `query` from `offset`, in the list's order.
+fn load(
+    conn: &mut DbConn,
+    query: UserQuery<'static>,
+    params: &UserParams,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
     let asc = params.dir == Direction::Asc;
     // Ties are broken by the membership id, so the order is total and pages never overlap.
     let query = match params.sort {
@@ -336,24 +297,28 @@ fn ordered(query: UserQuery<'static>, params: &UserParams) -> diesel::dsl::Selec
         Some(UserSort::Quota) => order_by(query, memberships::quota_gb, memberships::id, asc),
         Some(UserSort::Added) | None => order_by(query, memberships::created_at, memberships::id, asc),
     };
-    query.select((
-        memberships::id,
-        memberships::account_id,
-        accounts::email,
-        accounts::display_name,
-        accounts::name_key,
-        memberships::status,
-        memberships::is_delegate,
-        memberships::unsigned_containers,
-        memberships::release_protections,
-        memberships::recover,
-        memberships::no_second_factor,
-        memberships::quota_gb,
-        plans::name.nullable(),
-        memberships::created_at,
-        accounts::status,
-        link_expires_at(),
-    ))
+    query
+        .select((
+            memberships::id,
+            memberships::account_id,
+            accounts::email,
+            accounts::display_name,
+            accounts::name_key,
+            memberships::status,
+            memberships::is_delegate,
+            memberships::unsigned_containers,
+            memberships::release_protections,
+            memberships::recover,
+            memberships::no_second_factor,
+            memberships::quota_gb,
+            plans::name.nullable(),
+            memberships::created_at,
+            accounts::status,
+            link_expires_at(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)
 }
 
 #[derive(Template)]

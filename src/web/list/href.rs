@@ -14,10 +14,10 @@ pub struct Href {
 
 impl Href {
     /// `base` is a path without a query string (from a console's `paths`).
-    pub fn new(base: impl Into<String>) -> Self {
-        let mut url = base.into();
-        // Room for a search, a sort, paging and a cursor, so the string grows once at most.
-        url.reserve(128);
+    pub fn new(base: &str) -> Self {
+        // One allocation with room for a search, a sort, paging and a cursor.
+        let mut url = String::with_capacity(base.len() + 128);
+        url.push_str(base);
         Self { url, has_query: false }
     }
 

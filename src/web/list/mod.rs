@@ -4,6 +4,7 @@
 
 pub mod cursor;
 pub mod href;
+pub mod numbered;
 pub mod pager;
 pub mod query;
 pub mod search;
@@ -11,6 +12,7 @@ pub mod sort;
 
 pub use cursor::Cursor;
 pub use href::Href;
+pub use numbered::numbered;
 pub use pager::{PageLink, Pager, Paging, Total};
 pub use query::Query;
 pub use search::{Refused, SearchBox};

@@ -61,6 +61,47 @@ pub trait SortKey: Copy + PartialEq + 'static {
     }
 }
 
+/// Declares a list's sort keys: the enum and its `SortKey`, a line a column in header order
+/// (`Key => "word", "Label";`, with `, numeric` before the `;` for a right-aligned column).
+macro_rules! sort_keys {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($key:ident => $word:literal, $label:literal $(, $numeric:ident)?;)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $($key,)+
+        }
+
+        impl $crate::web::list::SortKey for $name {
+            const ALL: &'static [Self] = &[$(Self::$key,)+];
+
+            fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$key => $word,)+
+                }
+            }
+
+            fn label(self) -> &'static str {
+                match self {
+                    $(Self::$key => $label,)+
+                }
+            }
+
+            fn numeric(self) -> bool {
+                match self {
+                    $(Self::$key => $crate::web::list::sort::sort_keys!(@numeric $($numeric)?),)+
+                }
+            }
+        }
+    };
+    (@numeric numeric) => {
+        true
+    };
+    (@numeric) => {
+        false
+    };
+}
+pub(crate) use sort_keys;
+
 /// A column header: its link and how it is sorted now.
 #[derive(Debug, Clone)]
 pub struct SortHeader {
@@ -115,31 +156,10 @@ where
 mod tests {
     use super::*;
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum Column {
-        Name,
-        Size,
-    }
-
-    impl SortKey for Column {
-        const ALL: &'static [Self] = &[Self::Name, Self::Size];
-
-        fn as_str(self) -> &'static str {
-            match self {
-                Self::Name => "name",
-                Self::Size => "size",
-            }
-        }
-
-        fn label(self) -> &'static str {
-            match self {
-                Self::Name => "Name",
-                Self::Size => "Size",
-            }
-        }
-
-        fn numeric(self) -> bool {
-            self == Self::Size
+    sort_keys! {
+        enum Column {
+            Name => "name", "Name";
+            Size => "size", "Size", numeric;
         }
     }
 

@@ -8,41 +8,14 @@ use crate::db::search::OrgField;
 use crate::platform::paths;
 use crate::web::list::{self, Direction, Href, Query, Refused, SearchBox};
 
-/// A sortable column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    Contact,
-    Quota,
-    Users,
-    Created,
-}
-
-impl list::SortKey for SortKey {
-    const ALL: &'static [SortKey] = &[Self::Name, Self::Contact, Self::Quota, Self::Users, Self::Created];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Name => "name",
-            Self::Contact => "contact",
-            Self::Quota => "quota",
-            Self::Users => "users",
-            Self::Created => "created",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::Name => "Name",
-            Self::Contact => "Contact Person",
-            Self::Quota => "Quota (GB)",
-            Self::Users => "Users",
-            Self::Created => "Created",
-        }
-    }
-
-    fn numeric(self) -> bool {
-        matches!(self, Self::Quota | Self::Users)
+list::sort::sort_keys! {
+    /// A sortable column.
+    pub enum SortKey {
+        Name => "name", "Name";
+        Contact => "contact", "Contact Person";
+        Quota => "quota", "Quota (GB)", numeric;
+        Users => "users", "Users", numeric;
+        Created => "created", "Created";
     }
 }
 

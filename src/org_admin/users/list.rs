@@ -11,8 +11,7 @@ use diesel::prelude::*;
 use crate::auth::OrgAdmin;
 use crate::db::schema::{accounts, memberships, plans};
 use crate::db::{like_contains, Backend, Db, DbConn};
-use crate::domain::OrgId;
-use crate::domain::{fold, group_thousands, membership_status_label};
+use crate::domain::{fold, group_thousands, membership_status_label, OrgId};
 use crate::error::AppError;
 use crate::org_admin::paths;
 use crate::web::layout::{Layout, Section};
@@ -83,7 +82,8 @@ impl UserParams {
 
     /// The column headers; clicking the sorted column again toggles its direction.
     pub fn headers(&self, org_id: i64) -> Vec<SortHeader> {
-        sort::headers(self.sort, self.dir, |key, dir| self.query(&paths::users(OrgId(org_id)), Some(key), dir, 1))
+        let base = paths::users(OrgId(org_id));
+        sort::headers(self.sort, self.dir, |key, dir| self.query(&base, Some(key), dir, 1))
     }
 
     /// The same filter and sort as CSV.

@@ -55,3 +55,21 @@ impl<K: Serialize + DeserializeOwned> Cursor<K> {
         list.pair(if self.after { "after" } else { "before" }, self.encode()).build()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_comes_back_only_as_made_and_where_it_fits() {
+        let next = Cursor { after: true, key: 42_i64, id: 7, page: 3 };
+        let text = next.encode();
+        assert_eq!(Cursor::decode(&text, true, |_: &i64| true), Some(next.clone()));
+        assert_eq!(Cursor::decode(&text, false, |_: &i64| true), None, "an `after` cursor is not a `before` one");
+        assert_eq!(Cursor::decode(&text, true, |key: &i64| *key < 0), None, "a key of another sort");
+        assert_eq!(Cursor::<i64>::decode("not base64!", true, |_| true), None);
+        let query = Query::parse(&format!("before=junk&after={text}"));
+        assert_eq!(Cursor::read(&query, |_: &i64| true), Some(next.clone()));
+        assert_eq!(next.href(Href::new("/list").pair("sort", "name")), format!("/list?sort=name&after={text}"));
+    }
+}

@@ -9,8 +9,7 @@ mod views;
 
 pub use handlers::show;
 pub use params::{Cursor, ListParams, SortKey, SortValue};
-pub use queries::{administered_among, list, OrgPage, OrgRow};
+pub use queries::{list, OrgPage, OrgRow};
 pub(crate) use views::iso_time;
-pub use views::{OrgListPage, OrgRowView};
-// The export names the cache through this list, as the page does.
+// The types live with the search code; the CSV export (`super::export`) still reaches them here.
 pub use crate::db::search::{CommonTerms, COUNT_CAP};

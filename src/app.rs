@@ -35,7 +35,7 @@ pub struct AppState {
     pub session_key: Key,
     /// The second factor's sealing key and recovery-code pepper.
     pub second_factor_keys: crate::second_factor::Keys,
-    pub common_terms: Arc<crate::platform::orgs::list::CommonTerms>,
+    pub common_terms: Arc<crate::db::search::CommonTerms>,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
 use crate::db::DbConn;
+use crate::web::list::Paging;
 
 #[derive(Debug, Clone, Queryable)]
 pub struct EventRow {
@@ -16,6 +17,13 @@ pub struct EventRow {
     pub target: String,
     pub details: String,
     pub client_addr: String,
+}
+
+/// A page showing `partials/audit_table.html`, whose template calls `Self::details_text`.
+pub trait AuditTable {
+    fn details_text(event: &EventRow) -> String {
+        crate::audit::details_text(&event.details)
+    }
 }
 
 /// Platform-level events, or one organization's own events.
@@ -35,15 +43,15 @@ fn of(trail: Trail) -> audit_events::BoxedQuery<'static, crate::db::Backend> {
     }
 }
 
-/// One page of platform-level events, newest first, and how many there are.
-pub fn platform_page(conn: &mut DbConn, page: i64, per_page: i64) -> QueryResult<(Vec<EventRow>, i64, i64)> {
-    page_of(conn, Trail::Platform, page, per_page)
+/// One page of a trail as a numbered list reads it (`web::list::numbered`).
+pub fn paged(conn: &mut DbConn, trail: Trail, paging: Paging) -> QueryResult<(Vec<EventRow>, i64, i64)> {
+    page_of(conn, trail, paging.page, paging.per_page)
 }
 
 /// One page of a trail, newest first; the total; the page shown (clamped to the last).
 pub fn page_of(conn: &mut DbConn, trail: Trail, page: i64, per_page: i64) -> QueryResult<(Vec<EventRow>, i64, i64)> {
     let total: i64 = of(trail).count().get_result(conn)?;
-    let page = crate::web::pager::clamp_page(page, per_page, total);
+    let (page, offset) = Paging { per_page, page }.place(total);
     let rows = of(trail)
         .order(audit_events::id.desc())
         .select((
@@ -57,7 +65,7 @@ pub fn page_of(conn: &mut DbConn, trail: Trail, page: i64, per_page: i64) -> Que
             audit_events::client_addr,
         ))
         .limit(per_page)
-        .offset((page - 1) * per_page)
+        .offset(offset)
         .load(conn)?;
     Ok((rows, total, page))
 }

@@ -11,12 +11,72 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use super::schema::organizations;
 use super::{like_contains, Backend, DbConn};
 
-/// Which folded keys a search looks in.
+/// Which folded keys a search looks in: the Organizations page's Search By box (`by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrgField {
     All,
     Name,
     Contact,
+}
+
+impl OrgField {
+    pub const ALL: [OrgField; 3] = [Self::All, Self::Name, Self::Contact];
+
+    /// Leniently: anything unknown searches everywhere.
+    pub fn parse(raw: Option<&str>) -> Self {
+        Self::ALL.into_iter().find(|field| Some(field.as_str()) == raw).unwrap_or(Self::All)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Name => "name",
+            Self::Contact => "contact",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::All => "All",
+            Self::Name => "Name",
+            Self::Contact => "Contact Person",
+        }
+    }
+}
+
+/// A filtered total is counted only up to here; past it the page says "more than 10,000".
+pub const COUNT_CAP: i64 = 10_000;
+
+/// Searches known to match more than `COUNT_CAP` organizations, and when that was counted.
+/// Counting past the cap is the one costly part of such a search (15 ms on PostgreSQL at a
+/// million) and its outcome only changes after mass removals, so each application instance
+/// remembers it for half a minute; exact totals are always counted.
+#[derive(Default)]
+pub struct CommonTerms(std::sync::Mutex<std::collections::HashMap<(OrgField, String), std::time::Instant>>);
+
+impl CommonTerms {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    const KEPT: usize = 1_000;
+
+    pub fn known(&self, field: OrgField, folded: &str) -> bool {
+        let Ok(terms) = self.0.lock() else { return false };
+        terms.get(&(field, folded.to_owned())).is_some_and(|counted| counted.elapsed() < Self::TTL)
+    }
+
+    pub fn remember(&self, field: OrgField, folded: &str, found: i64) {
+        if found <= COUNT_CAP {
+            return;
+        }
+        if let Ok(mut terms) = self.0.lock() {
+            if terms.len() >= Self::KEPT {
+                terms.retain(|_, counted| counted.elapsed() < Self::TTL);
+                if terms.len() >= Self::KEPT {
+                    terms.clear();
+                }
+            }
+            terms.insert((field, folded.to_owned()), std::time::Instant::now());
+        }
+    }
 }
 
 pub type OrgFilter = Box<dyn BoxableExpression<organizations::table, Backend, SqlType = Bool>>;
@@ -152,4 +212,27 @@ pub fn like_count(conn: &mut DbConn, field: OrgField, folded: &str, cap: i64) ->
         .get_result(sqlite)?,
     };
     Ok(row.n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_totals_past_the_cap_are_remembered() {
+        let terms = CommonTerms::default();
+        terms.remember(OrgField::All, "abc", COUNT_CAP);
+        assert!(!terms.known(OrgField::All, "abc"), "an exact total is always counted again");
+        terms.remember(OrgField::All, "abc", COUNT_CAP + 1);
+        assert!(terms.known(OrgField::All, "abc"));
+        assert!(!terms.known(OrgField::Name, "abc"), "per search field");
+        assert!(!CommonTerms::default().known(OrgField::All, "abc"), "per application instance");
+    }
+
+    #[test]
+    fn the_search_field_is_read_leniently() {
+        assert_eq!(OrgField::parse(Some("contact")), OrgField::Contact);
+        assert_eq!(OrgField::parse(Some("bogus")), OrgField::All);
+        assert_eq!(OrgField::parse(None), OrgField::All);
+    }
 }

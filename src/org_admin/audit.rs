@@ -3,12 +3,14 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::audit::queries::{self, EventRow, Trail};
+use crate::audit::queries::{self, AuditTable, EventRow, Trail};
 use crate::auth::OrgAdmin;
 use crate::db::Db;
+use crate::domain::OrgId;
 use crate::error::AppError;
+use crate::org_admin::paths;
 use crate::web::layout::{Layout, Section};
-use crate::web::pager::{self, Pager};
+use crate::web::list::{numbered, Pager};
 use crate::web::render;
 
 #[derive(Template)]
@@ -20,27 +22,14 @@ pub struct OrgAuditPage {
     pub pager: Pager,
 }
 
-impl OrgAuditPage {
-    fn details_text(event: &EventRow) -> String {
-        crate::audit::details_text(&event.details)
-    }
-}
+impl AuditTable for OrgAuditPage {}
 
 /// `GET /orgs/{id}/audit`
 pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
-    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let per_page = pager::parse_page_size(get("per_page"));
-    let requested = pager::parse_page(get("page"));
     let org_id = admin.org_id;
-    let (events, total, page) =
-        db.run(move |conn| queries::page_of(conn, Trail::Organization(org_id), requested, per_page)).await?;
-    let href = |n: i64| {
-        let size = if per_page == pager::DEFAULT_PAGE_SIZE { String::new() } else { format!("&per_page={per_page}") };
-        format!("/orgs/{org_id}/audit?page={n}{size}")
-    };
-    let pager = Pager::new(page, per_page, events.len() as i64, total, href);
+    let load = move |conn: &mut _, paging| queries::paged(conn, Trail::Organization(org_id), paging);
+    let href = |page, per_page| paths::audit_page(OrgId(org_id), page, per_page);
+    let (events, pager) = numbered(&db, req.query_string(), load, href).await?;
     render(&OrgAuditPage {
         layout: admin.layout("Organization audit log", Section::Organization)?,
         org_id,

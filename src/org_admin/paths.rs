@@ -36,6 +36,12 @@ pub fn audit(org: OrgId) -> String {
     format!("/orgs/{org}/audit")
 }
 
+/// A page of the organization's audit log: the page number always, the page size unless the
+/// default.
+pub fn audit_page(org: OrgId, page: i64, per_page: i64) -> String {
+    crate::web::list::Href::new(&audit(org)).pair("page", page).per_page(per_page).build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

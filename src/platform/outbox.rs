@@ -13,10 +13,11 @@ use crate::csrf::CsrfForm;
 use crate::db::schema::outbox;
 use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
+use crate::platform::paths;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
-use crate::web::pager::{self, Pager};
+use crate::web::list::{numbered, Pager, Paging};
 use crate::web::{render, see_other};
 
 #[derive(Debug, Queryable)]
@@ -54,13 +55,13 @@ impl OutboxRow {
     }
 }
 
-fn page_of(conn: &mut DbConn, requested: i64, per_page: i64) -> QueryResult<(Vec<OutboxRow>, i64, i64)> {
+fn page_of(conn: &mut DbConn, paging: Paging) -> QueryResult<(Vec<OutboxRow>, i64, i64)> {
     let total: i64 = outbox::table.count().get_result(conn)?;
-    let page = pager::clamp_page(requested, per_page, total);
+    let (page, offset) = paging.place(total);
     let rows = outbox::table
         .order(outbox::id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .limit(paging.per_page)
+        .offset(offset)
         .select((
             outbox::id,
             outbox::recipient,
@@ -86,17 +87,7 @@ pub struct OutboxPage {
 
 /// `GET /admin/outbox`
 pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
-    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let per_page = pager::parse_page_size(get("per_page"));
-    let requested = pager::parse_page(get("page"));
-    let (rows, total, page) = db.run(move |conn| page_of(conn, requested, per_page)).await?;
-    let href = |n: i64| {
-        let size = if per_page == pager::DEFAULT_PAGE_SIZE { String::new() } else { format!("&per_page={per_page}") };
-        format!("/admin/outbox?page={n}{size}")
-    };
-    let pager = Pager::new(page, per_page, rows.len() as i64, total, href);
+    let (rows, pager) = numbered(&db, req.query_string(), page_of, paths::outbox_page).await?;
     render(&OutboxPage { layout: admin.layout("Outbox", Section::Platform)?, rows, pager })
 }
 
@@ -145,5 +136,5 @@ pub async fn retry(
                 .into(),
         )),
     }
-    Ok(see_other("/admin/outbox"))
+    Ok(see_other(paths::OUTBOX))
 }

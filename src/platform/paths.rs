@@ -26,6 +26,16 @@ pub fn removal(id: OrgId) -> String {
     format!("{ORGANIZATIONS}/{id}/removal")
 }
 
+/// A page of the audit log: the page number always, the page size unless the default.
+pub fn audit_page(page: i64, per_page: i64) -> String {
+    crate::web::list::Href::new(AUDIT).pair("page", page).per_page(per_page).build()
+}
+
+/// A page of the outbox, written like `audit_page`.
+pub fn outbox_page(page: i64, per_page: i64) -> String {
+    crate::web::list::Href::new(OUTBOX).pair("page", page).per_page(per_page).build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,7 @@ pub mod csv_export;
 pub mod flash;
 pub mod headers;
 pub mod layout;
-pub mod pager;
-pub mod search_box;
+pub mod list;
 pub mod static_files;
 
 use actix_web::http::header;

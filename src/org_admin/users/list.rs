@@ -11,50 +11,23 @@ use diesel::prelude::*;
 use crate::auth::OrgAdmin;
 use crate::db::schema::{accounts, memberships, plans};
 use crate::db::{like_contains, Backend, Db, DbConn};
-use crate::domain::{fold, group_thousands, membership_status_label};
+use crate::domain::{fold, group_thousands, membership_status_label, OrgId};
 use crate::error::AppError;
-use crate::platform::orgs::list::{Direction, SortHeader};
+use crate::org_admin::paths;
 use crate::web::layout::{Layout, Section};
-use crate::web::pager::{self, Pager};
-use crate::web::search_box::{Refused, SearchBox};
-use crate::web::{render_with, urlencode};
+use crate::web::list::sort::{self, order_by};
+use crate::web::list::{pager, Direction, Href, Pager, Paging, Query, Refused, SearchBox, SortHeader, SortKey};
+use crate::web::render_with;
 
 pub const STATUSES: [&str; 4] = ["invited", "awaiting_validation", "active", "removed"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserSort {
-    Email,
-    Name,
-    Status,
-    Quota,
-    Added,
-}
-
-impl UserSort {
-    pub const ALL: [UserSort; 5] = [Self::Email, Self::Name, Self::Status, Self::Quota, Self::Added];
-
-    fn parse(raw: Option<&str>) -> Option<Self> {
-        Self::ALL.into_iter().find(|key| Some(key.as_str()) == raw)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Name => "name",
-            Self::Status => "status",
-            Self::Quota => "quota",
-            Self::Added => "added",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Email => "Username (email)",
-            Self::Name => "Name",
-            Self::Status => "Status",
-            Self::Quota => "Account Quota (GB)",
-            Self::Added => "Added",
-        }
+sort::sort_keys! {
+    pub enum UserSort {
+        Email => "email", "Username (email)";
+        Name => "name", "Name";
+        Status => "status", "Status";
+        Quota => "quota", "Account Quota (GB)", numeric;
+        Added => "added", "Added";
     }
 }
 
@@ -74,17 +47,17 @@ pub struct UserParams {
 
 impl UserParams {
     pub fn parse(query_string: &str) -> Self {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query_string.as_bytes()).into_owned().collect();
-        let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let SearchBox { q, refused } = SearchBox::parse(get("q"));
+        let query = Query::parse(query_string);
+        let SearchBox { q, refused } = query.search();
+        let Paging { per_page, page } = query.paging();
         Self {
             q,
             refused,
-            status: STATUSES.into_iter().find(|s| Some(*s) == get("status")),
-            sort: UserSort::parse(get("sort")),
-            dir: if get("dir") == Some("desc") { Direction::Desc } else { Direction::Asc },
-            per_page: pager::parse_page_size(get("per_page")),
-            page: pager::parse_page(get("page")),
+            status: STATUSES.into_iter().find(|s| Some(*s) == query.get("status")),
+            sort: query.sort(),
+            dir: query.dir(),
+            per_page,
+            page,
         }
     }
 
@@ -93,46 +66,29 @@ impl UserParams {
         self.refused.as_ref().map_or(&self.q, |refused| &refused.typed)
     }
 
-    fn query(&self, sort: Option<UserSort>, dir: Direction, page: i64) -> String {
-        let mut parts = Vec::new();
-        if !self.q.is_empty() {
-            parts.push(format!("q={}", urlencode(&self.q)));
-        }
-        if let Some(status) = self.status {
-            parts.push(format!("status={status}"));
-        }
-        if let Some(sort) = sort {
-            parts.push(format!("sort={}&dir={}", sort.as_str(), dir.as_str()));
-        }
-        if self.per_page != pager::DEFAULT_PAGE_SIZE {
-            parts.push(format!("per_page={}", self.per_page));
-        }
-        if page > 1 {
-            parts.push(format!("page={page}"));
-        }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", parts.join("&"))
-        }
+    /// `base` with this list's search, status filter, sort and page size, leaving out defaults.
+    fn query(&self, base: &str, sort: Option<UserSort>, dir: Direction, page: i64) -> String {
+        let href = Href::new(base).search(&self.q);
+        let href = match self.status {
+            Some(status) => href.pair("status", status),
+            None => href,
+        };
+        href.sort(sort, dir).paging(self.per_page, page).build()
     }
 
     pub fn href(&self, org_id: i64, page: i64) -> String {
-        format!("/orgs/{org_id}/users{}", self.query(self.sort, self.dir, page))
+        self.query(&paths::users(OrgId(org_id)), self.sort, self.dir, page)
     }
 
-    /// Clicking the sorted column again toggles its direction.
-    pub fn sort_href(&self, org_id: i64, key: UserSort) -> String {
-        let dir = match (self.sort == Some(key), self.dir) {
-            (true, Direction::Asc) => Direction::Desc,
-            _ => Direction::Asc,
-        };
-        format!("/orgs/{org_id}/users{}", self.query(Some(key), dir, 1))
+    /// The column headers; clicking the sorted column again toggles its direction.
+    pub fn headers(&self, org_id: i64) -> Vec<SortHeader> {
+        let base = paths::users(OrgId(org_id));
+        sort::headers(self.sort, self.dir, |key, dir| self.query(&base, Some(key), dir, 1))
     }
 
     /// The same filter and sort as CSV.
     pub fn csv_href(&self, org_id: i64) -> String {
-        format!("/orgs/{org_id}/users.csv{}", self.query(self.sort, self.dir, 1))
+        self.query(&paths::users_csv(OrgId(org_id)), self.sort, self.dir, 1)
     }
 }
 
@@ -240,8 +196,8 @@ fn filtered(org_id: i64, params: &UserParams) -> UserQuery<'static> {
 /// One page of rows, the total and the page shown (clamped to the last).
 pub fn page_of(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResult<(Vec<UserRow>, i64, i64)> {
     let total: i64 = filtered(org_id, params).count().get_result(conn)?;
-    let page = pager::clamp_page(params.page, params.per_page, total);
-    let rows = rows_after(conn, org_id, params, pager::offset(page, params.per_page), params.per_page)?;
+    let (page, offset) = Paging { per_page: params.per_page, page: params.page }.place(total);
+    let rows = rows_after(conn, org_id, params, offset, params.per_page)?;
     Ok((rows, total, page))
 }
 
@@ -305,7 +261,7 @@ pub fn rows_after(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
-    ordered(filtered(org_id, params), params).offset(offset).limit(limit).load(conn)
+    load(conn, filtered(org_id, params), params, offset, limit)
 }
 
 /// `limit` rows after a keyset cursor (the CSV export's chunks).
@@ -321,61 +277,48 @@ pub fn rows_past(
         Some(after) => past(query, params, after),
         None => query,
     };
-    ordered(query, params).limit(limit).load(conn)
+    load(conn, query, params, 0, limit)
 }
 
-type Selected = (
-    memberships::id,
-    memberships::account_id,
-    accounts::email,
-    accounts::display_name,
-    accounts::name_key,
-    memberships::status,
-    memberships::is_delegate,
-    memberships::unsigned_containers,
-    memberships::release_protections,
-    memberships::recover,
-    memberships::no_second_factor,
-    memberships::quota_gb,
-    diesel::dsl::Nullable<plans::name>,
-    memberships::created_at,
-    accounts::status,
-    diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>,
-);
-
-fn ordered(query: UserQuery<'static>, params: &UserParams) -> diesel::dsl::Select<UserQuery<'static>, Selected> {
+/// `limit` rows of `query` from `offset`, in the list's order.
+fn load(
+    conn: &mut DbConn,
+    query: UserQuery<'static>,
+    params: &UserParams,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
     let asc = params.dir == Direction::Asc;
     // Ties are broken by the membership id, so the order is total and pages never overlap.
-    let query = match (params.sort, asc) {
-        (Some(UserSort::Email), true) => query.order((accounts::email.asc(), memberships::id.asc())),
-        (Some(UserSort::Email), false) => query.order((accounts::email.desc(), memberships::id.desc())),
-        (Some(UserSort::Name), true) => query.order((accounts::name_key.asc(), memberships::id.asc())),
-        (Some(UserSort::Name), false) => query.order((accounts::name_key.desc(), memberships::id.desc())),
-        (Some(UserSort::Status), true) => query.order((memberships::status.asc(), memberships::id.asc())),
-        (Some(UserSort::Status), false) => query.order((memberships::status.desc(), memberships::id.desc())),
-        (Some(UserSort::Quota), true) => query.order((memberships::quota_gb.asc(), memberships::id.asc())),
-        (Some(UserSort::Quota), false) => query.order((memberships::quota_gb.desc(), memberships::id.desc())),
-        (Some(UserSort::Added) | None, true) => query.order((memberships::created_at.asc(), memberships::id.asc())),
-        (Some(UserSort::Added) | None, false) => query.order((memberships::created_at.desc(), memberships::id.desc())),
+    let query = match params.sort {
+        Some(UserSort::Email) => order_by(query, accounts::email, memberships::id, asc),
+        Some(UserSort::Name) => order_by(query, accounts::name_key, memberships::id, asc),
+        Some(UserSort::Status) => order_by(query, memberships::status, memberships::id, asc),
+        Some(UserSort::Quota) => order_by(query, memberships::quota_gb, memberships::id, asc),
+        Some(UserSort::Added) | None => order_by(query, memberships::created_at, memberships::id, asc),
     };
-    query.select((
-        memberships::id,
-        memberships::account_id,
-        accounts::email,
-        accounts::display_name,
-        accounts::name_key,
-        memberships::status,
-        memberships::is_delegate,
-        memberships::unsigned_containers,
-        memberships::release_protections,
-        memberships::recover,
-        memberships::no_second_factor,
-        memberships::quota_gb,
-        plans::name.nullable(),
-        memberships::created_at,
-        accounts::status,
-        link_expires_at(),
-    ))
+    query
+        .select((
+            memberships::id,
+            memberships::account_id,
+            accounts::email,
+            accounts::display_name,
+            accounts::name_key,
+            memberships::status,
+            memberships::is_delegate,
+            memberships::unsigned_containers,
+            memberships::release_protections,
+            memberships::recover,
+            memberships::no_second_factor,
+            memberships::quota_gb,
+            plans::name.nullable(),
+            memberships::created_at,
+            accounts::status,
+            link_expires_at(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)
 }
 
 #[derive(Template)]
@@ -423,26 +366,7 @@ pub async fn show(
         })
         .await?;
     let params = UserParams { page, ..params };
-    let headers = UserSort::ALL
-        .into_iter()
-        .map(|key| {
-            let sorted_here = params.sort == Some(key);
-            SortHeader {
-                label: key.label(),
-                href: params.sort_href(org_id, key),
-                aria_sort: sorted_here.then_some(match params.dir {
-                    Direction::Asc => "ascending",
-                    Direction::Desc => "descending",
-                }),
-                arrow: match (sorted_here, params.dir) {
-                    (false, _) => "",
-                    (true, Direction::Asc) => "▲",
-                    (true, Direction::Desc) => "▼",
-                },
-                numeric: key == UserSort::Quota,
-            }
-        })
-        .collect();
+    let headers = params.headers(org_id);
     let pager = Pager::new(page, params.per_page, rows.len() as i64, total, |n| params.href(org_id, n));
     // A refused search still shows the list (unfiltered), with the reason beside the box.
     let status = if params.refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };

@@ -37,6 +37,27 @@ pub fn parse_page(raw: Option<&str>) -> i64 {
     }
 }
 
+/// The `per_page` and `page` a list was asked for (see `Query::paging`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub per_page: i64,
+    pub page: i64,
+}
+
+impl Paging {
+    /// For a counted list of `total` rows: the page shown (past the end, the last one) and the
+    /// rows before it, for `OFFSET`.
+    pub fn place(self, total: i64) -> (i64, i64) {
+        let page = clamp_page(self.page, self.per_page, total);
+        (page, offset(page, self.per_page))
+    }
+
+    /// The numbered pager of a counted list showing `page`; `href(n)` links to page `n`.
+    pub fn pager(self, page: i64, rows_on_page: usize, total: i64, href: impl Fn(i64) -> String) -> Pager {
+        Pager::new(page, self.per_page, rows_on_page as i64, total, href)
+    }
+}
+
 /// One link of the pager.
 #[derive(Debug, Clone)]
 pub struct PageLink {
@@ -50,6 +71,17 @@ pub struct PageLink {
 pub enum Total {
     Exact(i64),
     MoreThan(i64),
+}
+
+impl Total {
+    /// The page shown for the page asked: past the last page of a counted total, the last one;
+    /// an uncounted total cannot tell, so the page asked.
+    pub fn clamp(self, page: i64, per_page: i64) -> i64 {
+        match self {
+            Total::Exact(n) => clamp_page(page, per_page, n),
+            Total::MoreThan(_) => page,
+        }
+    }
 }
 
 /// Where a list stands: which rows of how many, and the links around it.

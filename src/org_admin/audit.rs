@@ -33,7 +33,7 @@ pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Resul
     let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let per_page = pager::parse_page_size(get("per_page"));
     let requested = pager::parse_page(get("page"));
-    let org_id = admin.org_id;
+    let org_id = admin.org_id.get();
     let (events, total, page) =
         db.run(move |conn| queries::page_of(conn, Trail::Organization(org_id), requested, per_page)).await?;
     let href = |n: i64| {

@@ -47,18 +47,9 @@ async fn page(admin: &OrgAdmin, db: &Db, state: PageState) -> Result<HttpRespons
             Ok((queries::list(conn, org_id)?, usage(conn, org_id)?.quota_gb))
         })
         .await?;
-    let page = PlansPage {
-        layout: admin.layout("Plans", Section::Organization)?,
-        org_id,
-        rows,
-        org_quota,
-        form: state.form,
-        errors: state.errors,
-        editing: state.editing,
-        in_use: state.in_use,
-        refusal: state.refusal,
-    };
-    render_with(state.status, &page)
+    let status = state.status;
+    let page = PlansPage { layout: admin.layout("Plans", Section::Organization)?, org_id, rows, org_quota, state };
+    render_with(status, &page)
 }
 
 async fn org_quota(db: &Db, org_id: OrgId) -> Result<i64, AppError> {

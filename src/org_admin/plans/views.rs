@@ -27,19 +27,12 @@ pub struct PlansPage {
     pub org_id: OrgId,
     pub rows: Vec<PlanRow>,
     pub org_quota: i64,
-    /// The add form, as typed.
-    pub form: PlanForm,
-    pub errors: FieldErrors,
-    /// The plan whose edit form failed, with what was typed and why.
-    pub editing: Option<(PlanId, PlanForm, FieldErrors)>,
-    /// A plan in use that was asked to be deleted: (id, name, users).
-    pub in_use: Option<(PlanId, String, i64)>,
-    pub refusal: Option<String>,
+    pub state: PageState,
 }
 
 impl PlansPage {
     fn edit_form_of(&self, row: &PlanRow) -> PlanForm {
-        match &self.editing {
+        match &self.state.editing {
             Some((id, form, _)) if *id == row.plan.id => form.clone(),
             _ => PlanForm {
                 name: row.plan.name.clone(),
@@ -50,14 +43,14 @@ impl PlansPage {
     }
 
     fn edit_errors_of(&self, row: &PlanRow) -> FieldErrors {
-        match &self.editing {
+        match &self.state.editing {
             Some((id, _, errors)) if *id == row.plan.id => errors.clone(),
             _ => FieldErrors::default(),
         }
     }
 
     fn is_editing(&self, row: &PlanRow) -> bool {
-        matches!(&self.editing, Some((id, _, _)) if *id == row.plan.id)
+        matches!(&self.state.editing, Some((id, _, _)) if *id == row.plan.id)
     }
 
     fn users(row: &PlanRow) -> String {
@@ -72,10 +65,14 @@ impl PlansPage {
 /// What the page shows besides the plans, and with which status.
 pub struct PageState {
     pub status: StatusCode,
+    /// The add form, as typed.
     pub form: PlanForm,
     pub errors: FieldErrors,
+    /// The plan whose edit form failed, with what was typed and why.
     pub editing: Option<(PlanId, PlanForm, FieldErrors)>,
+    /// A plan in use that was asked to be deleted: (id, name, users).
     pub in_use: Option<(PlanId, String, i64)>,
+    /// A refusal about no single field.
     pub refusal: Option<String>,
 }
 

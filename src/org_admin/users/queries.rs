@@ -129,6 +129,36 @@ fn other_active_delegates(conn: &mut DbConn, org_id: OrgId, except: AccountId) -
         .get_result(conn)
 }
 
+/// What Add and Edit both write of a membership. A plan of `None` is stored as NULL (off
+/// plans), never skipped.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = memberships, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct SettingsColumns {
+    is_delegate: bool,
+    unsigned_containers: bool,
+    release_protections: bool,
+    recover: bool,
+    no_second_factor: bool,
+    quota_gb: i64,
+    plan_id: Option<PlanId>,
+    updated_at: NaiveDateTime,
+}
+
+impl SettingsColumns {
+    fn of(settings: &MemberSettings, quota_gb: i64, plan_id: Option<PlanId>, now: NaiveDateTime) -> Self {
+        Self {
+            is_delegate: settings.delegate,
+            unsigned_containers: settings.unsigned_containers,
+            release_protections: settings.release_protections,
+            recover: settings.recover,
+            no_second_factor: settings.no_second_factor,
+            quota_gb,
+            plan_id,
+            updated_at: now,
+        }
+    }
+}
+
 fn settings_json(settings: &MemberSettings, quota: i64, plan: Option<PlanId>) -> serde_json::Value {
     json!({
         "delegate": settings.delegate,
@@ -179,15 +209,8 @@ pub fn add(
                 memberships::organization_id.eq(org_id),
                 memberships::account_id.eq(account_id),
                 memberships::status.eq(status),
-                memberships::is_delegate.eq(settings.delegate),
-                memberships::unsigned_containers.eq(settings.unsigned_containers),
-                memberships::release_protections.eq(settings.release_protections),
-                memberships::recover.eq(settings.recover),
-                memberships::no_second_factor.eq(settings.no_second_factor),
-                memberships::quota_gb.eq(quota),
-                memberships::plan_id.eq(plan_id),
                 memberships::created_at.eq(now),
-                memberships::updated_at.eq(now),
+                SettingsColumns::of(settings, quota, plan_id, now),
             ))
             .execute(conn)
             .map_err(|e| if db::is_unique_violation(&e) { MemberError::AlreadyMember } else { e.into() })?;
@@ -254,16 +277,7 @@ pub fn edit(
             return Err(MemberError::Limits(limits(&usage(conn, org_id)?, 0, extra)));
         }
         diesel::update(memberships::table.find(before.id))
-            .set((
-                memberships::is_delegate.eq(settings.delegate),
-                memberships::unsigned_containers.eq(settings.unsigned_containers),
-                memberships::release_protections.eq(settings.release_protections),
-                memberships::recover.eq(settings.recover),
-                memberships::no_second_factor.eq(settings.no_second_factor),
-                memberships::quota_gb.eq(quota),
-                memberships::plan_id.eq(plan_id),
-                memberships::updated_at.eq(now),
-            ))
+            .set(SettingsColumns::of(settings, quota, plan_id, now))
             .execute(conn)?;
         let org_name = usage(conn, org_id)?.name;
         let details = json!({

@@ -231,15 +231,10 @@ impl FieldErrors {
     }
 }
 
-/// The status word shown for a stored membership status (DESIGN §3).
+/// The status word shown for a membership status still held as text. Rows that read
+/// `MembershipStatus` use its `label()`; this goes once the last such row does.
 pub fn membership_status_label(status: &str) -> &'static str {
-    match status {
-        "invited" => "Invited",
-        "awaiting_validation" => "Awaiting validation",
-        "active" => "Active",
-        "removed" => "Removed",
-        _ => "Unknown",
-    }
+    MembershipStatus::parse(status).map_or("Unknown", MembershipStatus::label)
 }
 
 #[cfg(test)]

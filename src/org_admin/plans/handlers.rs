@@ -91,15 +91,12 @@ pub async fn create(
     }
 }
 
+/// What a change to one plan's row carries, in the order it is extracted; `F` is its form.
+type PlanChange<F> = (OrgAdmin, web::Data<Db>, web::Data<Clock>, ClientAddr, web::Path<(OrgId, PlanId)>, CsrfForm<F>);
+
 /// `POST /orgs/{id}/plans/{plan_id}/edit`
-pub async fn update(
-    admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
-    path: web::Path<(OrgId, PlanId)>,
-    CsrfForm(form): CsrfForm<PlanForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn update(request: PlanChange<PlanForm>) -> Result<HttpResponse, AppError> {
+    let (admin, db, clock, client, path, CsrfForm(form)) = request;
     let (_, plan_id) = path.into_inner();
     let org_id = admin.org_id;
     let failed = |form: PlanForm, errors| PageState {
@@ -132,14 +129,8 @@ pub struct DeleteForm {
 }
 
 /// `POST /orgs/{id}/plans/{plan_id}/delete`
-pub async fn delete(
-    admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
-    path: web::Path<(OrgId, PlanId)>,
-    CsrfForm(form): CsrfForm<DeleteForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn delete(request: PlanChange<DeleteForm>) -> Result<HttpResponse, AppError> {
+    let (admin, db, clock, client, path, CsrfForm(form)) = request;
     let (_, plan_id) = path.into_inner();
     let org_id = admin.org_id;
     let move_to = match form.move_to.trim() {

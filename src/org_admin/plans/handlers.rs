@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::domain::{group_thousands, FieldErrors, OrgId, OrgName, PlanId, QuotaGb};
 use crate::error::AppError;
 use crate::org_admin::paths;
-use crate::org_admin::users::queries::usage;
+use crate::org_admin::users::capacity::usage;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::Section;

@@ -10,7 +10,7 @@ use crate::db::schema::{memberships, plans};
 use crate::db::{self, DbConn};
 use crate::domain::{group_thousands, MembershipStatus, OrgId, OrgName, PlanId, QuotaGb};
 use crate::error::AppError;
-use crate::org_admin::users::queries::{limits, lock_organization, take_capacity, usage};
+use crate::org_admin::users::capacity::{limits, lock_organization, take_capacity, usage};
 
 /// One plan: what the plans page lists and the Add / Edit user forms offer.
 #[derive(Debug, Clone, Queryable)]

@@ -5,8 +5,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::capacity::{self, OrgUsage};
 use super::forms::{parse_new, MemberSettings, UserForm};
-use super::queries::{self, MemberError, OrgUsage};
+use super::queries::{self, MemberError};
 use crate::auth::OrgAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
@@ -96,7 +97,7 @@ async fn form_page(
 ) -> Result<UserFormPage, AppError> {
     let org_id = admin.org_id;
     let (usage, plans) = db
-        .run(move |conn| -> diesel::QueryResult<_> { Ok((queries::usage(conn, org_id)?, plans::all(conn, org_id)?)) })
+        .run(move |conn| -> diesel::QueryResult<_> { Ok((capacity::usage(conn, org_id)?, plans::all(conn, org_id)?)) })
         .await?;
     // A new user starts on the default plan, if the organization has one.
     let form = form.unwrap_or_else(|| UserForm {

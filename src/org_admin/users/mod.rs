@@ -2,7 +2,7 @@
 //! Resend and Revoke invitation. Only the organization's Delegates reach these (`OrgAdmin`).
 
 pub mod awaiting;
-mod capacity;
+pub mod capacity;
 mod export;
 pub mod forms;
 mod handlers;

@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-pub use super::capacity::{limits, lock_organization, take_capacity, usage, Limits, OrgUsage};
+use super::capacity::{limits, lock_organization, take_capacity, usage, Limits, OrgUsage};
 use super::forms::{Allocation, MemberSettings};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships, plans};

@@ -13,6 +13,7 @@ use super::queries::{self, AccountRoles, SessionLookup};
 use super::session;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::domain::{AccountId, OrgId};
 use crate::error::AppError;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Nav, Section};
@@ -33,6 +34,10 @@ pub struct CurrentAccount {
 impl CurrentAccount {
     pub fn id(&self) -> i64 {
         self.account.id
+    }
+
+    pub fn account_id(&self) -> AccountId {
+        AccountId(self.account.id)
     }
 
     pub fn email(&self) -> &str {
@@ -175,7 +180,7 @@ impl FromRequest for PlatformAdmin {
 #[derive(Clone)]
 pub struct OrgAdmin {
     pub signed_in: SignedIn,
-    pub org_id: i64,
+    pub org_id: OrgId,
 }
 
 impl std::ops::Deref for OrgAdmin {
@@ -196,10 +201,10 @@ impl FromRequest for OrgAdmin {
         Box::pin(async move {
             let raw_id = req.match_info().get("id").map(str::to_owned);
             let signed_in = load_signed_in(req.clone()).await?;
-            let org_id = raw_id.and_then(|id| id.parse::<i64>().ok()).ok_or(AppError::Forbidden(NOT_YOUR_ORG))?;
+            let org_id = raw_id.and_then(|id| id.parse::<OrgId>().ok()).ok_or(AppError::Forbidden(NOT_YOUR_ORG))?;
             let (db, _) = app_parts(&req)?;
             let account_id = signed_in.id();
-            let allowed = db.run(move |conn| queries::is_org_admin(conn, account_id, org_id)).await?;
+            let allowed = db.run(move |conn| queries::is_org_admin(conn, account_id, org_id.get())).await?;
             if !allowed {
                 return Err(AppError::Forbidden(NOT_YOUR_ORG));
             }

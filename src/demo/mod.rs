@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use crate::db::{self, org_index, DbConn};
-use crate::domain::fold;
+use crate::domain::{fold, AccountStatus, MembershipStatus};
 
 /// Rows per transaction: large enough to amortise the commit, short enough that a server
 /// writing the same SQLite database waits well under its busy timeout.
@@ -239,9 +239,11 @@ pub fn load(conn: &mut DbConn, orgs: u64, users_per_org: u64, now: NaiveDateTime
 fn add_members(conn: &mut DbConn, after_id: i64, per_org: u64, now: NaiveDateTime) -> QueryResult<u64> {
     let numbers = (1..=per_org).map(|j| format!("({j})")).collect::<Vec<_>>().join(", ");
     let now = timestamp(now);
+    // Constant words of ours, spliced like `now`.
+    let (account_active, membership_active) = (AccountStatus::Active, MembershipStatus::Active);
     let accounts = diesel::sql_query(format!(
         "INSERT INTO accounts (email, status, created_at, updated_at)
-         SELECT 'member' || v.column1 || '.org' || o.id || '@demo.example', 'active', {now}, {now}
+         SELECT 'member' || v.column1 || '.org' || o.id || '@demo.example', '{account_active}', {now}, {now}
          FROM organizations o, (VALUES {numbers}) AS v
          WHERE o.id > ?"
     ))
@@ -249,7 +251,7 @@ fn add_members(conn: &mut DbConn, after_id: i64, per_org: u64, now: NaiveDateTim
     .execute(conn)?;
     diesel::sql_query(format!(
         "INSERT INTO memberships (organization_id, account_id, status, quota_gb, created_at, updated_at)
-         SELECT o.id, a.id, 'active', 0, {now}, {now}
+         SELECT o.id, a.id, '{membership_active}', 0, {now}, {now}
          FROM organizations o, (VALUES {numbers}) AS v, accounts a
          WHERE o.id > ? AND a.email = 'member' || v.column1 || '.org' || o.id || '@demo.example'"
     ))

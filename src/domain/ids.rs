@@ -9,7 +9,8 @@ use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, Queryable};
 use diesel::dsl::AsExprOf;
 use diesel::expression::AsExpression;
-use diesel::sql_types::BigInt;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::{BigInt, Nullable};
 use serde::{Deserialize, Serialize};
 
 macro_rules! row_id {
@@ -46,6 +47,13 @@ macro_rules! row_id {
             }
         }
 
+        impl AsExpression<Nullable<BigInt>> for $name {
+            type Expression = AsExprOf<i64, Nullable<BigInt>>;
+            fn as_expression(self) -> Self::Expression {
+                <i64 as AsExpression<Nullable<BigInt>>>::as_expression(self.0)
+            }
+        }
+
         impl<DB> Queryable<BigInt, DB> for $name
         where
             DB: Backend,
@@ -54,6 +62,28 @@ macro_rules! row_id {
             type Row = i64;
             fn build(id: i64) -> deserialize::Result<Self> {
                 Ok(Self(id))
+            }
+        }
+
+        /// Nullable columns (`memberships.plan_id`, `invitations.organization_id`) read and
+        /// write `Option<Self>` through these, as diesel does for `Option<i64>`.
+        impl<DB> FromSql<BigInt, DB> for $name
+        where
+            DB: Backend,
+            i64: FromSql<BigInt, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                i64::from_sql(bytes).map(Self)
+            }
+        }
+
+        impl<DB> ToSql<BigInt, DB> for $name
+        where
+            DB: Backend,
+            i64: ToSql<BigInt, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                self.0.to_sql(out)
             }
         }
     };

@@ -60,14 +60,7 @@ impl OrgName {
     pub const MAX_LEN: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = normalize(raw).map_err(|e| e.to_string())?;
-        if name.is_empty() {
-            return Err("Enter a name.".into());
-        }
-        if name.chars().count() > Self::MAX_LEN {
-            return Err(format!("A name has at most {} characters.", Self::MAX_LEN));
-        }
-        let key = fold(&name);
+        let (name, key) = name_and_key(raw, "Enter a name.", Self::MAX_LEN)?;
         Ok(Self { name, key })
     }
 
@@ -93,14 +86,7 @@ impl DisplayName {
     pub const MAX_LEN: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = normalize(raw).map_err(|e| e.to_string())?;
-        if name.is_empty() {
-            return Err("Enter your name.".into());
-        }
-        if name.chars().count() > Self::MAX_LEN {
-            return Err(format!("A name has at most {} characters.", Self::MAX_LEN));
-        }
-        let key = fold(&name);
+        let (name, key) = name_and_key(raw, "Enter your name.", Self::MAX_LEN)?;
         Ok(Self { name, key })
     }
 
@@ -112,6 +98,19 @@ impl DisplayName {
     pub fn key(&self) -> &str {
         &self.key
     }
+}
+
+/// A name of 1 to `max` characters after `normalize`, and its folded key.
+fn name_and_key(raw: &str, when_empty: &str, max: usize) -> Result<(String, String), String> {
+    let name = normalize(raw).map_err(|e| e.to_string())?;
+    if name.is_empty() {
+        return Err(when_empty.into());
+    }
+    if name.chars().count() > max {
+        return Err(format!("A name has at most {max} characters."));
+    }
+    let key = fold(&name);
+    Ok((name, key))
 }
 
 /// A storage quota in whole gigabytes, 0–1,000,000.
@@ -232,15 +231,10 @@ impl FieldErrors {
     }
 }
 
-/// The status word shown for a stored membership status (DESIGN §3).
+/// The status word shown for a membership status still held as text. Rows that read
+/// `MembershipStatus` use its `label()`; this goes once the last such row does.
 pub fn membership_status_label(status: &str) -> &'static str {
-    match status {
-        "invited" => "Invited",
-        "awaiting_validation" => "Awaiting validation",
-        "active" => "Active",
-        "removed" => "Removed",
-        _ => "Unknown",
-    }
+    MembershipStatus::parse(status).map_or("Unknown", MembershipStatus::label)
 }
 
 #[cfg(test)]

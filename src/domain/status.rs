@@ -8,6 +8,7 @@ use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, Queryable};
 use diesel::dsl::AsExprOf;
 use diesel::expression::AsExpression;
+use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
 /// A status word the code does not know: a bug or a database written by something else.
@@ -24,6 +25,13 @@ impl fmt::Display for UnknownStatus {
 }
 
 impl std::error::Error for UnknownStatus {}
+
+/// Read inside a query, an unknown word fails the query like any other undecodable column.
+impl From<UnknownStatus> for diesel::result::Error {
+    fn from(unknown: UnknownStatus) -> Self {
+        diesel::result::Error::DeserializationError(Box::new(unknown))
+    }
+}
 
 macro_rules! text_status {
     ($(#[$doc:meta])* $name:ident, $kind:literal { $($(#[$vdoc:meta])* $variant:ident = $word:literal, $label:literal;)+ }) => {
@@ -64,10 +72,28 @@ macro_rules! text_status {
             }
         }
 
+        /// Audit details carry the stored word.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
         impl AsExpression<Text> for $name {
             type Expression = AsExprOf<&'static str, Text>;
             fn as_expression(self) -> Self::Expression {
                 <&'static str as AsExpression<Text>>::as_expression(self.as_str())
+            }
+        }
+
+        /// Lists of statuses (`.eq_any(vec![…])`) bind each word.
+        impl<DB> ToSql<Text, DB> for $name
+        where
+            DB: Backend,
+            str: ToSql<Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                self.as_str().to_sql(out)
             }
         }
 

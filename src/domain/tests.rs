@@ -109,6 +109,9 @@ fn status_words_match_the_contract() {
     assert_eq!(membership_status_label("awaiting_validation"), "Awaiting validation");
     assert_eq!(membership_status_label("active"), "Active");
     assert_eq!(membership_status_label("removed"), "Removed");
+    for status in MembershipStatus::ALL {
+        assert_eq!(membership_status_label(status.as_str()), status.label());
+    }
 }
 
 #[test]

@@ -26,7 +26,7 @@ impl AuditTable for OrgAuditPage {}
 
 /// `GET /orgs/{id}/audit`
 pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let org_id = admin.org_id;
+    let org_id = admin.org_id.get();
     let load = move |conn: &mut _, paging| queries::paged(conn, Trail::Organization(org_id), paging);
     let href = |page, per_page| paths::audit_page(OrgId(org_id), page, per_page);
     let (events, pager) = numbered(&db, req.query_string(), load, href).await?;

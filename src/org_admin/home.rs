@@ -10,7 +10,7 @@ use crate::audit::queries::{self as audit, EventRow, Trail};
 use crate::auth::OrgAdmin;
 use crate::db::schema::{accounts, memberships, organizations};
 use crate::db::{Db, DbConn};
-use crate::domain::{group_thousands, membership_status_label};
+use crate::domain::{group_thousands, MembershipStatus, OrgId};
 use crate::error::AppError;
 use crate::web::layout::{Layout, Section};
 use crate::web::render;
@@ -31,14 +31,19 @@ pub struct OrgFigures {
 pub struct Home {
     pub org: OrgFigures,
     /// (status, count) in lifecycle order, zero counts included.
-    pub by_status: Vec<(&'static str, i64)>,
+    pub by_status: Vec<(MembershipStatus, i64)>,
     pub awaiting: Vec<(String, NaiveDateTime)>,
     pub events: Vec<EventRow>,
 }
 
-const STATUSES: [&str; 4] = ["awaiting_validation", "invited", "active", "removed"];
+const STATUSES: [MembershipStatus; 4] = [
+    MembershipStatus::AwaitingValidation,
+    MembershipStatus::Invited,
+    MembershipStatus::Active,
+    MembershipStatus::Removed,
+];
 
-fn load(conn: &mut DbConn, org_id: i64) -> QueryResult<Home> {
+fn load(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Home> {
     let org = organizations::table
         .find(org_id)
         .select((
@@ -49,24 +54,24 @@ fn load(conn: &mut DbConn, org_id: i64) -> QueryResult<Home> {
             organizations::member_count,
         ))
         .first(conn)?;
-    let counted: Vec<(String, i64)> = memberships::table
+    let counted: Vec<(MembershipStatus, i64)> = memberships::table
         .filter(memberships::organization_id.eq(org_id))
         .group_by(memberships::status)
         .select((memberships::status, diesel::dsl::count_star()))
         .load(conn)?;
     let by_status = STATUSES
         .into_iter()
-        .map(|status| (status, counted.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n)))
+        .map(|status| (status, counted.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n)))
         .collect();
     let awaiting = memberships::table
         .inner_join(accounts::table)
         .filter(memberships::organization_id.eq(org_id))
-        .filter(memberships::status.eq("awaiting_validation"))
+        .filter(memberships::status.eq(MembershipStatus::AwaitingValidation))
         .order((memberships::updated_at.asc(), memberships::id.asc()))
         .limit(SHOWN)
         .select((accounts::email, memberships::updated_at))
         .load(conn)?;
-    let (events, _, _) = audit::page_of(conn, Trail::Organization(org_id), 1, SHOWN)?;
+    let (events, _, _) = audit::page_of(conn, Trail::Organization(org_id.get()), 1, SHOWN)?;
     Ok(Home { org, by_status, awaiting, events })
 }
 
@@ -74,7 +79,7 @@ fn load(conn: &mut DbConn, org_id: i64) -> QueryResult<Home> {
 #[template(path = "organization/home.html")]
 pub struct HomePage {
     pub layout: Layout,
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub home: Home,
 }
 
@@ -90,10 +95,6 @@ impl HomePage {
     fn quota_label(&self) -> String {
         let org = &self.home.org;
         format!("{} of {} GB", group_thousands(org.quota_allocated_gb), group_thousands(org.quota_gb))
-    }
-
-    fn status_label(status: &str) -> &'static str {
-        membership_status_label(status)
     }
 
     fn count(n: &i64) -> String {

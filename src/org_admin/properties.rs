@@ -33,7 +33,7 @@ pub struct OrgProperties {
     pub admin_email: String,
 }
 
-fn load(conn: &mut DbConn, org_id: i64) -> QueryResult<OrgProperties> {
+fn load(conn: &mut DbConn, org_id: OrgId) -> QueryResult<OrgProperties> {
     organizations::table
         .find(org_id)
         .select((
@@ -73,7 +73,7 @@ fn parse(form: &PropertiesForm) -> Result<Addresses, FieldErrors> {
 fn save_addresses(
     conn: &mut DbConn,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     new: &Addresses,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
@@ -91,15 +91,21 @@ fn save_addresses(
             ))
             .execute(conn)?;
         // The contact person is searchable on the Organizations page.
-        org_index::updated(conn, org_id)?;
+        org_index::updated(conn, org_id.get())?;
         let details = json!({
             "before": { "contact_email": before.contact_email, "admin_email": before.admin_email },
             "after": { "contact_email": new.contact.as_str(), "admin_email": new.admin.as_str() },
         });
         audit::record(
             conn,
-            &NewEvent::in_organization(actor, "organization.properties_changed", &before.name, org_id, &before.name)
-                .details(details),
+            &NewEvent::in_organization(
+                actor,
+                "organization.properties_changed",
+                &before.name,
+                org_id.get(),
+                &before.name,
+            )
+            .details(details),
             now,
         )?;
         Ok(true)
@@ -110,7 +116,7 @@ fn save_addresses(
 #[template(path = "organization/properties.html")]
 pub struct PropertiesPage {
     pub layout: Layout,
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub org: OrgProperties,
     pub form: PropertiesForm,
     pub errors: FieldErrors,
@@ -170,5 +176,5 @@ pub async fn save(
     let changed = db.run(move |conn| save_addresses(conn, &actor, org_id, &addresses, now)).await?;
     let message = if changed { "Properties saved." } else { "Nothing changed." };
     flash::set(admin.session(), FlashKind::Success, message);
-    Ok(see_other(&paths::properties(OrgId(org_id))))
+    Ok(see_other(&paths::properties(org_id)))
 }

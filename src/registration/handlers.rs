@@ -65,7 +65,7 @@ fn accept_page(
 ) -> Result<HttpResponse, AppError> {
     let viewer = match current {
         None => Viewer::SignedOut,
-        Some(account) if account.id() == link.account_id => Viewer::Invited,
+        Some(account) if account.account_id() == link.account_id => Viewer::Invited,
         Some(_) => Viewer::Other,
     };
     let sign_in_href = format!("/login?next={}", urlencode(&format!("{}{token}", super::PATH_PREFIX)));
@@ -199,7 +199,7 @@ pub async fn submit(
     };
     let landing = landing_message("Your account is set up.", &outcome);
     let pending = second_factor::Pending {
-        account_id: registered.account_id,
+        account_id: registered.account_id.get(),
         email: registered.email.clone(),
         is_platform_admin: registered.is_platform_admin,
         must_change_password: false,
@@ -216,7 +216,8 @@ pub async fn submit(
     if let Some(page) = second_factor::sign_in::after_password(&ctx, pending, "", &action).await? {
         return Ok(page);
     }
-    crate::auth::open_session(&req, &session, &db, registered.account_id, &registered.email, client, now, None).await?;
+    crate::auth::open_session(&req, &session, &db, registered.account_id.get(), &registered.email, client, now, None)
+        .await?;
     flash::set(&session, FlashKind::Success, landing);
     Ok(see_other("/account"))
 }
@@ -236,7 +237,7 @@ async fn accept(
     let Some(account) = current else {
         return Err(AppError::SignInRequired { next: format!("{}{token}", super::PATH_PREFIX) });
     };
-    if account.id() != link.account_id {
+    if account.account_id() != link.account_id {
         return accept_page(session, Some(&account), token, link);
     }
     let actor = account.actor(client);

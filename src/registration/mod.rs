@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::schema::{invitations, spent_invitations};
 use crate::db::DbConn;
+use crate::domain::{AccountId, OrgId};
 use crate::mail::Site;
 
 /// `GET/POST /register/{token}`.
@@ -66,8 +67,8 @@ impl std::fmt::Debug for IssuedLink {
 pub fn issue(
     conn: &mut DbConn,
     site: &Site,
-    account_id: i64,
-    organization_id: Option<i64>,
+    account_id: AccountId,
+    organization_id: Option<OrgId>,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedLink> {
     insert(conn, site, account_id, organization_id, None, false, now)
@@ -78,8 +79,8 @@ pub fn issue(
 pub fn issue_activating(
     conn: &mut DbConn,
     site: &Site,
-    account_id: i64,
-    organization_id: i64,
+    account_id: AccountId,
+    organization_id: OrgId,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedLink> {
     insert(conn, site, account_id, Some(organization_id), None, true, now)
@@ -90,8 +91,8 @@ pub fn issue_activating(
 pub fn reissue(
     conn: &mut DbConn,
     site: &Site,
-    account_id: i64,
-    organization_id: i64,
+    account_id: AccountId,
+    organization_id: OrgId,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedLink> {
     // A resend keeps what the earlier link would have done on registration.
@@ -106,7 +107,11 @@ pub fn reissue(
 }
 
 /// When `organization_id` last resent its link to `account_id`, if it has.
-pub fn last_resent_at(conn: &mut DbConn, account_id: i64, organization_id: i64) -> QueryResult<Option<NaiveDateTime>> {
+pub fn last_resent_at(
+    conn: &mut DbConn,
+    account_id: AccountId,
+    organization_id: OrgId,
+) -> QueryResult<Option<NaiveDateTime>> {
     invitations::table
         .filter(invitations::account_id.eq(account_id))
         .filter(invitations::organization_id.eq(organization_id))
@@ -117,7 +122,12 @@ pub fn last_resent_at(conn: &mut DbConn, account_id: i64, organization_id: i64) 
 }
 
 /// Withdraw the link `organization_id` sent `account_id` (the person was removed there).
-pub fn withdraw(conn: &mut DbConn, account_id: i64, organization_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn withdraw(
+    conn: &mut DbConn,
+    account_id: AccountId,
+    organization_id: OrgId,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     let link = invitations::table
         .filter(invitations::account_id.eq(account_id))
         .filter(invitations::organization_id.eq(organization_id));
@@ -134,14 +144,14 @@ pub fn withdraw(conn: &mut DbConn, account_id: i64, organization_id: i64, now: N
 pub fn reissue_platform(
     conn: &mut DbConn,
     site: &Site,
-    account_id: i64,
+    account_id: AccountId,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedLink> {
     insert(conn, site, account_id, None, Some(now), false, now)
 }
 
 /// When the platform last resent its link to `account_id`, if it has.
-pub fn last_platform_resent_at(conn: &mut DbConn, account_id: i64) -> QueryResult<Option<NaiveDateTime>> {
+pub fn last_platform_resent_at(conn: &mut DbConn, account_id: AccountId) -> QueryResult<Option<NaiveDateTime>> {
     invitations::table
         .filter(invitations::account_id.eq(account_id))
         .filter(invitations::organization_id.is_null())
@@ -152,7 +162,7 @@ pub fn last_platform_resent_at(conn: &mut DbConn, account_id: i64) -> QueryResul
 }
 
 /// Withdraw the platform administrators' link to `account_id` (the invitation was revoked).
-pub fn withdraw_platform(conn: &mut DbConn, account_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn withdraw_platform(conn: &mut DbConn, account_id: AccountId, now: NaiveDateTime) -> QueryResult<usize> {
     let link = invitations::table
         .filter(invitations::account_id.eq(account_id))
         .filter(invitations::organization_id.is_null());
@@ -168,8 +178,8 @@ pub fn withdraw_platform(conn: &mut DbConn, account_id: i64, now: NaiveDateTime)
 pub(crate) fn mark_spent(
     conn: &mut DbConn,
     hash: &str,
-    account_id: i64,
-    organization_id: Option<i64>,
+    account_id: AccountId,
+    organization_id: Option<OrgId>,
     reason: &str,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -188,8 +198,8 @@ pub(crate) fn mark_spent(
 fn insert(
     conn: &mut DbConn,
     site: &Site,
-    account_id: i64,
-    organization_id: Option<i64>,
+    account_id: AccountId,
+    organization_id: Option<OrgId>,
     resent_at: Option<NaiveDateTime>,
     activates_membership: bool,
     now: NaiveDateTime,

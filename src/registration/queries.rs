@@ -11,19 +11,19 @@ use super::{mark_spent, spent, token_hash};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, invitations, memberships, organizations, spent_invitations};
 use crate::db::{self, DbConn};
-use crate::domain::DisplayName;
+use crate::domain::{AccountId, AccountStatus, DisplayName, MembershipStatus, OrgId};
 use crate::mail::{self, messages, Site};
 
 /// A link that still works.
 #[derive(Debug, Clone)]
 pub struct LiveLink {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub email: String,
     pub display_name: String,
     /// The account has a password already: the link accepts an invitation, not registers.
     pub registered: bool,
     /// The organization that sent the link (`None`: a platform administrator).
-    pub organization: Option<(i64, String)>,
+    pub organization: Option<(OrgId, String)>,
     /// Who invited the address, as the page names them: organization names, and
     /// "the platform administrators" for a pending administrator invitation.
     pub inviters: Vec<String>,
@@ -71,8 +71,8 @@ pub enum Link {
 #[derive(Queryable)]
 struct InvitationRow {
     id: i64,
-    account_id: i64,
-    organization_id: Option<i64>,
+    account_id: AccountId,
+    organization_id: Option<OrgId>,
     expires_at: NaiveDateTime,
     activates_membership: bool,
 }
@@ -91,7 +91,7 @@ fn invitation_by_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<Invit
         .optional()
 }
 
-fn help_for(conn: &mut DbConn, organization_id: Option<i64>) -> QueryResult<Help> {
+fn help_for(conn: &mut DbConn, organization_id: Option<OrgId>) -> QueryResult<Help> {
     let Some(org_id) = organization_id else {
         return Ok(Help { organization_name: None, admin_email: String::new() });
     };
@@ -108,7 +108,7 @@ fn help_for(conn: &mut DbConn, organization_id: Option<i64>) -> QueryResult<Help
 
 /// Why the link with this hash does not work (it is not live).
 fn dead(conn: &mut DbConn, hash: &str) -> QueryResult<DeadLink> {
-    let found: Option<(Option<i64>, String)> = spent_invitations::table
+    let found: Option<(Option<OrgId>, String)> = spent_invitations::table
         .filter(spent_invitations::token_hash.eq(hash))
         .select((spent_invitations::organization_id, spent_invitations::reason))
         .first(conn)
@@ -136,11 +136,11 @@ pub fn lookup(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> QueryResult
     if row.expires_at <= now {
         return Ok(Link::Dead(DeadLink::Expired { help: help_for(conn, row.organization_id)? }));
     }
-    let (email, display_name, status, is_platform_admin): (String, String, String, bool) = accounts::table
+    let (email, display_name, status, is_platform_admin): (String, String, AccountStatus, bool) = accounts::table
         .find(row.account_id)
         .select((accounts::email, accounts::display_name, accounts::status, accounts::is_platform_admin))
         .first(conn)?;
-    let registered = status != "invited";
+    let registered = status != AccountStatus::Invited;
     let organization = match row.organization_id {
         Some(id) => Some((id, organizations::table.find(id).select(organizations::name).first::<String>(conn)?)),
         None => None,
@@ -152,7 +152,7 @@ pub fn lookup(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> QueryResult
         let mut names: Vec<String> = memberships::table
             .inner_join(organizations::table)
             .filter(memberships::account_id.eq(row.account_id))
-            .filter(memberships::status.eq("invited"))
+            .filter(memberships::status.eq(MembershipStatus::Invited))
             .order((organizations::name_key.asc(), organizations::id.asc()))
             .select(organizations::name)
             .load(conn)?;
@@ -202,7 +202,7 @@ pub struct Outcome {
 /// The account that registered.
 #[derive(Debug, Clone)]
 pub struct Registered {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub email: String,
     pub is_platform_admin: bool,
     pub session_epoch: i64,
@@ -238,29 +238,31 @@ pub struct Person<'a> {
 fn move_memberships(
     conn: &mut DbConn,
     site: &Site,
-    account_id: i64,
-    only_org: Option<i64>,
-    activating: &[i64],
+    account_id: AccountId,
+    only_org: Option<OrgId>,
+    activating: &[OrgId],
     person: &Person<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<Outcome> {
     let mut query = memberships::table
         .inner_join(organizations::table)
         .filter(memberships::account_id.eq(account_id))
-        .filter(memberships::status.eq("invited"))
+        .filter(memberships::status.eq(MembershipStatus::Invited))
         .select((memberships::id, organizations::id, organizations::name, organizations::admin_email))
         .into_boxed();
     if let Some(org_id) = only_org {
         query = query.filter(memberships::organization_id.eq(org_id));
     }
-    let invited: Vec<(i64, i64, String, String)> =
+    let invited: Vec<(i64, OrgId, String, String)> =
         query.order((organizations::name_key.asc(), organizations::id.asc())).load(conn)?;
     let mut outcome = Outcome::default();
     for (membership_id, org_id, org_name, admin_email) in invited {
         let activate = activating.contains(&org_id);
-        let status = if activate { "active" } else { "awaiting_validation" };
+        let status = if activate { MembershipStatus::Active } else { MembershipStatus::AwaitingValidation };
         let changed = diesel::update(
-            memberships::table.filter(memberships::id.eq(membership_id)).filter(memberships::status.eq("invited")),
+            memberships::table
+                .filter(memberships::id.eq(membership_id))
+                .filter(memberships::status.eq(MembershipStatus::Invited)),
         )
         .set((
             memberships::status.eq(status),
@@ -271,10 +273,11 @@ fn move_memberships(
         if changed != 1 {
             continue;
         }
-        let details = json!({ "status_before": "invited", "status_after": status, "name": person.name });
+        let details =
+            json!({ "status_before": MembershipStatus::Invited, "status_after": status, "name": person.name });
         audit::record(
             conn,
-            &NewEvent::in_organization(person.actor, "membership.registered", person.email, org_id, &org_name)
+            &NewEvent::in_organization(person.actor, "membership.registered", person.email, org_id.get(), &org_name)
                 .details(details),
             now,
         )?;
@@ -285,7 +288,7 @@ fn move_memberships(
         let delegates: Vec<String> = memberships::table
             .inner_join(accounts::table)
             .filter(memberships::organization_id.eq(org_id))
-            .filter(memberships::status.eq("active"))
+            .filter(memberships::status.eq(MembershipStatus::Active))
             .filter(memberships::is_delegate.eq(true))
             .order(accounts::email.asc())
             .select(accounts::email)
@@ -294,7 +297,7 @@ fn move_memberships(
             let email = messages::ready_for_validation(
                 site,
                 &delegate,
-                org_id,
+                org_id.get(),
                 &org_name,
                 &admin_email,
                 person.name,
@@ -328,27 +331,28 @@ pub fn register(
     db::write_transaction(conn, |conn| {
         let row = use_up(conn, &hash, now)?;
         let account_id = row.account_id;
-        let registered =
-            diesel::update(accounts::table.filter(accounts::id.eq(account_id)).filter(accounts::status.eq("invited")))
-                .set((
-                    accounts::status.eq("active"),
-                    accounts::password_hash.eq(registration.password_hash),
-                    accounts::display_name.eq(registration.name.as_str()),
-                    accounts::name_key.eq(registration.name.key()),
-                    accounts::must_change_password.eq(false),
-                    accounts::updated_at.eq(now),
-                ))
-                .execute(conn)?;
+        let registered = diesel::update(
+            accounts::table.filter(accounts::id.eq(account_id)).filter(accounts::status.eq(AccountStatus::Invited)),
+        )
+        .set((
+            accounts::status.eq(AccountStatus::Active),
+            accounts::password_hash.eq(registration.password_hash),
+            accounts::display_name.eq(registration.name.as_str()),
+            accounts::name_key.eq(registration.name.key()),
+            accounts::must_change_password.eq(false),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
         if registered != 1 {
             return Err(ActError::WrongStep);
         }
         // The other live links of the account: registering took their invitations along.
-        let others: Vec<(String, Option<i64>, bool)> = invitations::table
+        let others: Vec<(String, Option<OrgId>, bool)> = invitations::table
             .filter(invitations::account_id.eq(account_id))
             .select((invitations::token_hash, invitations::organization_id, invitations::activates_membership))
             .load(conn)?;
         diesel::delete(invitations::table.filter(invitations::account_id.eq(account_id))).execute(conn)?;
-        let mut activating: Vec<i64> = others.iter().filter(|(_, _, a)| *a).filter_map(|(_, org, _)| *org).collect();
+        let mut activating: Vec<OrgId> = others.iter().filter(|(_, _, a)| *a).filter_map(|(_, org, _)| *org).collect();
         if row.activates_membership {
             activating.extend(row.organization_id);
         }
@@ -356,7 +360,7 @@ pub fn register(
             mark_spent(conn, other_hash, account_id, *org_id, spent::REGISTERED, now)?;
         }
         let email: String = accounts::table.find(account_id).select(accounts::email).first(conn)?;
-        let actor = Actor { id: Some(account_id), email: email.clone(), client: registration.client };
+        let actor = Actor { id: Some(account_id.get()), email: email.clone(), client: registration.client };
         let person = Person { email: &email, name: registration.name.as_str(), actor: &actor };
         let mut outcome = move_memberships(conn, site, account_id, None, &activating, &person, now)?;
         audit::record(
@@ -384,7 +388,7 @@ pub fn accept(
     now: NaiveDateTime,
 ) -> Result<Outcome, ActError> {
     let hash = token_hash(token);
-    let account_id = actor.id.ok_or(ActError::OtherAccount)?;
+    let account_id = actor.id.map(AccountId).ok_or(ActError::OtherAccount)?;
     db::write_transaction(conn, |conn| {
         // Checked before the link is used up, so a wrong account leaves it working.
         match invitation_by_hash(conn, &hash)? {
@@ -392,9 +396,9 @@ pub fn accept(
             _ => {}
         }
         let row = use_up(conn, &hash, now)?;
-        let (status, name): (String, String) =
+        let (status, name): (AccountStatus, String) =
             accounts::table.find(account_id).select((accounts::status, accounts::display_name)).first(conn)?;
-        if status == "invited" {
+        if status == AccountStatus::Invited {
             return Err(ActError::WrongStep);
         }
         let Some(org_id) = row.organization_id else {
@@ -402,7 +406,7 @@ pub fn accept(
             // to accept.
             return Ok(Outcome::default());
         };
-        let activating: Vec<i64> = if row.activates_membership { vec![org_id] } else { Vec::new() };
+        let activating: Vec<OrgId> = if row.activates_membership { vec![org_id] } else { Vec::new() };
         let person = Person { email: &actor.email, name: &name, actor };
         move_memberships(conn, site, account_id, Some(org_id), &activating, &person, now).map_err(ActError::from)
     })

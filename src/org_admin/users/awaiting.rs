@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{accounts, memberships};
 use crate::db::DbConn;
+use crate::domain::{AccountId, MembershipStatus, OrgId};
 
 /// How many are listed above the table; the rest are a status filter away.
 pub const SHOWN: i64 = 20;
@@ -13,7 +14,7 @@ pub const SHOWN: i64 = 20;
 /// One membership awaiting validation.
 #[derive(Debug, Clone, Queryable)]
 pub struct AwaitingRow {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub email: String,
     pub display_name: String,
     /// When the person registered or accepted (`None` for memberships older than the column).
@@ -30,11 +31,11 @@ impl AwaitingRow {
 
 /// The first `SHOWN` memberships awaiting validation (longest waiting first) and how many
 /// there are in all. Both read the `(organization_id, status, awaiting_since)` index.
-pub fn awaiting(conn: &mut DbConn, org_id: i64) -> QueryResult<(Vec<AwaitingRow>, i64)> {
+pub fn awaiting(conn: &mut DbConn, org_id: OrgId) -> QueryResult<(Vec<AwaitingRow>, i64)> {
     let of_org = || {
         memberships::table
             .filter(memberships::organization_id.eq(org_id))
-            .filter(memberships::status.eq("awaiting_validation"))
+            .filter(memberships::status.eq(MembershipStatus::AwaitingValidation))
     };
     let total: i64 = of_org().count().get_result(conn)?;
     if total == 0 {

@@ -42,7 +42,7 @@ pub async fn users_csv(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> 
         let params = params.clone();
         async move {
             let sort = params.sort;
-            let rows = db.run(move |conn| rows_past(conn, org_id, &params, after.as_ref(), CHUNK_ROWS)).await?;
+            let rows = db.run(move |conn| rows_past(conn, org_id.get(), &params, after.as_ref(), CHUNK_ROWS)).await?;
             let next = match rows.last() {
                 Some(last) if rows.len() as i64 == CHUNK_ROWS => {
                     Some(Some(After { value: last.sort_value(sort), id: last.membership_id }))

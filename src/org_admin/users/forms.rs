@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::{EmailAddress, FieldErrors, QuotaGb};
+use crate::domain::{EmailAddress, FieldErrors, PlanId, QuotaGb};
 
 /// The form as typed; check boxes are "on" or absent.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -38,7 +38,7 @@ pub enum Allocation {
     Custom(QuotaGb),
     /// A plan of the organization (checked to belong to it when saved): the plan's quota,
     /// following later changes of the plan.
-    Plan(i64),
+    Plan(PlanId),
 }
 
 /// A membership's settings: the flags of DESIGN §2 and its quota.
@@ -58,7 +58,7 @@ impl MemberSettings {
         let allocation = match form.plan_id.trim() {
             "" => errors.check("quota_gb", QuotaGb::parse(&form.quota_gb)).map(Allocation::Custom),
             raw => match raw.parse::<i64>() {
-                Ok(id) if id > 0 => Some(Allocation::Plan(id)),
+                Ok(id) if id > 0 => Some(Allocation::Plan(PlanId(id))),
                 _ => {
                     errors.add("plan_id", "Choose one of the organization's plans, or no plan.");
                     None
@@ -107,7 +107,7 @@ mod tests {
     fn a_plan_replaces_the_quota_and_flags_are_check_boxes() {
         let settings =
             MemberSettings::parse(&UserForm { delegate: "on".into(), recover: "yes".into(), ..form("", "7") }).unwrap();
-        assert_eq!(settings.allocation, Allocation::Plan(7));
+        assert_eq!(settings.allocation, Allocation::Plan(PlanId(7)));
         assert!(settings.delegate);
         assert!(!settings.recover, "only \"on\" ticks a box");
         assert_eq!(

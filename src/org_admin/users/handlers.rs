@@ -3,60 +3,43 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
+use super::capacity::{self, OrgUsage};
 use super::forms::{parse_new, MemberSettings, UserForm};
-use super::queries::{self, MemberError, OrgUsage};
+use super::queries::{self, MemberError};
 use crate::auth::OrgAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
-use crate::db::schema::plans;
-use crate::db::{Db, DbConn};
+use crate::db::Db;
 use crate::domain::{group_thousands, AccountId, FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::mail::Site;
 use crate::org_admin::paths;
+use crate::org_admin::plans::{self, Plan};
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_with, see_other};
 
-/// A plan as the form's select shows it.
-#[derive(Debug, Clone, Queryable)]
-pub struct PlanOption {
-    pub id: i64,
-    pub name: String,
-    pub quota_gb: i64,
-    pub is_default: bool,
-}
-
-fn plan_options(conn: &mut DbConn, org_id: i64) -> QueryResult<Vec<PlanOption>> {
-    plans::table
-        .filter(plans::organization_id.eq(org_id))
-        .order((plans::name_key.asc(), plans::id.asc()))
-        .select((plans::id, plans::name, plans::quota_gb, plans::is_default))
-        .load(conn)
-}
-
 /// Add or edit.
 pub enum Mode {
     Add,
-    Edit { account_id: i64, email: String },
+    Edit { account_id: AccountId, email: String },
 }
 
 #[derive(Template)]
 #[template(path = "users/form.html")]
 pub struct UserFormPage {
     pub layout: Layout,
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub mode: Mode,
     pub form: UserForm,
     pub errors: FieldErrors,
     /// A refusal that is about no single field (seats).
     pub refusal: Option<String>,
     pub usage: OrgUsage,
-    pub plans: Vec<PlanOption>,
+    pub plans: Vec<Plan>,
 }
 
 impl UserFormPage {
@@ -73,8 +56,8 @@ impl UserFormPage {
 
     fn action(&self) -> String {
         match &self.mode {
-            Mode::Add => paths::users(OrgId(self.org_id)),
-            Mode::Edit { account_id, .. } => paths::user_edit(OrgId(self.org_id), AccountId(*account_id)),
+            Mode::Add => paths::users(self.org_id),
+            Mode::Edit { account_id, .. } => paths::user_edit(self.org_id, *account_id),
         }
     }
 
@@ -82,7 +65,7 @@ impl UserFormPage {
         UserForm::checked(value)
     }
 
-    fn plan_selected(&self, plan: &PlanOption) -> bool {
+    fn plan_selected(&self, plan: &Plan) -> bool {
         self.form.plan_id.trim() == plan.id.to_string()
     }
 
@@ -114,7 +97,7 @@ async fn form_page(
 ) -> Result<UserFormPage, AppError> {
     let org_id = admin.org_id;
     let (usage, plans) = db
-        .run(move |conn| -> QueryResult<_> { Ok((queries::usage(conn, org_id)?, plan_options(conn, org_id)?)) })
+        .run(move |conn| -> diesel::QueryResult<_> { Ok((capacity::usage(conn, org_id)?, plans::all(conn, org_id)?)) })
         .await?;
     // A new user starts on the default plan, if the organization has one.
     let form = form.unwrap_or_else(|| UserForm {
@@ -160,9 +143,7 @@ fn refusal_of(error: MemberError) -> Result<(FieldErrors, Option<String>, Status
         MemberError::MailLimit(limited) => {
             (FieldErrors::default(), Some(limited.message), StatusCode::TOO_MANY_REQUESTS)
         }
-        MemberError::NotFound => return Err(AppError::NotFound),
-        MemberError::WrongState(why) => return Err(AppError::Conflict(why.into())),
-        MemberError::Database(e) => return Err(e.into()),
+        other => return Err(other.into()),
     })
 }
 
@@ -224,7 +205,7 @@ pub async fn create(
                 FlashKind::Success,
                 format!("{email} was added and will receive an email about it."),
             );
-            Ok(see_other(&paths::users(OrgId(org_id))))
+            Ok(see_other(&paths::users(org_id)))
         }
         Err(error) => {
             let retry_after = match &error {
@@ -241,7 +222,7 @@ pub async fn create(
     }
 }
 
-async fn live_or_404(db: &Db, org_id: i64, account_id: i64) -> Result<queries::Live, AppError> {
+async fn live_or_404(db: &Db, org_id: OrgId, account_id: AccountId) -> Result<queries::Live, AppError> {
     db.run(move |conn| queries::live(conn, org_id, account_id)).await?.ok_or(AppError::NotFound)
 }
 
@@ -249,7 +230,7 @@ async fn live_or_404(db: &Db, org_id: i64, account_id: i64) -> Result<queries::L
 pub async fn edit_form(
     admin: OrgAdmin,
     db: web::Data<Db>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(OrgId, AccountId)>,
 ) -> Result<HttpResponse, AppError> {
     let (_, account_id) = path.into_inner();
     let live = live_or_404(&db, admin.org_id, account_id).await?;
@@ -274,7 +255,7 @@ pub async fn update(
     db: web::Data<Db>,
     clock: web::Data<Clock>,
     client: ClientAddr,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(OrgId, AccountId)>,
     CsrfForm(mut form): CsrfForm<UserForm>,
 ) -> Result<HttpResponse, AppError> {
     let (_, account_id) = path.into_inner();
@@ -297,7 +278,7 @@ pub async fn update(
     match saved {
         Ok(()) => {
             flash::set(admin.session(), FlashKind::Success, format!("{} was saved.", live.email));
-            Ok(see_other(&paths::users(OrgId(org_id))))
+            Ok(see_other(&paths::users(org_id)))
         }
         Err(error) => {
             let (errors, refusal, status) = refusal_of(error)?;
@@ -309,102 +290,94 @@ pub async fn update(
 #[derive(Debug, Default, Deserialize)]
 pub struct NoFields {}
 
-/// Validate, Remove, Resend and Revoke invitation share their shape: act, then back to the list with
-/// what happened, or a clear refusal.
-async fn act(
-    admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    account_id: i64,
-    action: &'static str,
-) -> Result<HttpResponse, AppError> {
+/// The buttons of the users list: each acts on one membership, then goes back to the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberAction {
+    Validate,
+    Remove,
+    Resend,
+    Revoke,
+}
+
+impl MemberAction {
+    fn run(
+        self,
+        conn: &mut crate::db::DbConn,
+        site: &Site,
+        actor: &crate::audit::Actor,
+        org_id: OrgId,
+        account_id: AccountId,
+        now: chrono::NaiveDateTime,
+    ) -> Result<String, MemberError> {
+        match self {
+            Self::Validate => queries::validate(conn, site, actor, org_id, account_id, now),
+            Self::Remove => queries::remove(conn, actor, org_id, account_id, now),
+            Self::Resend => queries::resend(conn, site, actor, org_id, account_id, now),
+            Self::Revoke => queries::revoke(conn, actor, org_id, account_id, now),
+        }
+    }
+
+    /// What the list says once it is done.
+    fn done(self, email: &str) -> String {
+        match self {
+            Self::Validate => format!("{email} is validated and was told the account is ready."),
+            Self::Remove => format!("{email} was removed; the seat and quota are free again."),
+            Self::Resend => {
+                format!("A new invitation was sent to {email}; the earlier link from this organization no longer works.")
+            }
+            Self::Revoke => format!(
+                "The invitation of {email} was revoked: its link no longer works, and the seat and quota are free again."
+            ),
+        }
+    }
+}
+
+/// What every action's request carries, in the order it is extracted.
+type ActRequest = (
+    OrgAdmin,
+    web::Data<Db>,
+    web::Data<Clock>,
+    web::Data<Site>,
+    ClientAddr,
+    web::Path<(OrgId, AccountId)>,
+    CsrfForm<NoFields>,
+);
+
+/// Act, then back to the list with what happened, or a clear refusal.
+async fn act(request: ActRequest, action: MemberAction) -> Result<HttpResponse, AppError> {
+    let (admin, db, clock, site, client, path, _) = request;
+    let (_, account_id) = path.into_inner();
     let org_id = admin.org_id;
     let actor = admin.actor(client);
     let now = clock.now();
     let site = site.into_inner();
-    let done = db
-        .run(move |conn| {
-            Ok::<_, AppError>(match action {
-                "validate" => queries::validate(conn, &site, &actor, org_id, account_id, now),
-                "resend" => queries::resend(conn, &site, &actor, org_id, account_id, now),
-                "revoke" => queries::revoke(conn, &actor, org_id, account_id, now),
-                _ => queries::remove(conn, &actor, org_id, account_id, now),
-            })
-        })
-        .await?;
+    let done = db.run(move |conn| Ok::<_, AppError>(action.run(conn, &site, &actor, org_id, account_id, now))).await?;
     let email = match done {
         Ok(email) => email,
-        Err(MemberError::LastDelegate) => return Err(AppError::Conflict(MemberError::LastDelegate.to_string())),
-        Err(MemberError::NotFound) => return Err(AppError::NotFound),
-        Err(MemberError::WrongState(why)) => return Err(AppError::Conflict(why.into())),
+        // Its own page, with the limit's words (not the sign-in limit's).
         Err(MemberError::MailLimit(limited)) => return mail_limited(&limited),
-        Err(MemberError::Database(e)) => return Err(e.into()),
-        Err(other) => return Err(AppError::Conflict(other.to_string())),
+        Err(refused) => return Err(refused.into()),
     };
-    let message = match action {
-        "validate" => format!("{email} is validated and was told the account is ready."),
-        "resend" => {
-            format!("A new invitation was sent to {email}; the earlier link from this organization no longer works.")
-        }
-        "revoke" => format!(
-            "The invitation of {email} was revoked: its link no longer works, and the seat and quota are free again."
-        ),
-        _ => format!("{email} was removed; the seat and quota are free again."),
-    };
-    flash::set(admin.session(), FlashKind::Success, message);
-    Ok(see_other(&paths::users(OrgId(org_id))))
+    flash::set(admin.session(), FlashKind::Success, action.done(&email));
+    Ok(see_other(&paths::users(org_id)))
 }
 
 /// `POST /orgs/{id}/users/{account_id}/validate`
-pub async fn validate(
-    admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    path: web::Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    act(admin, db, clock, site, client, path.into_inner().1, "validate").await
+pub async fn validate(request: ActRequest) -> Result<HttpResponse, AppError> {
+    act(request, MemberAction::Validate).await
 }
 
 /// `POST /orgs/{id}/users/{account_id}/remove`
-pub async fn remove(
-    admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    path: web::Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    act(admin, db, clock, site, client, path.into_inner().1, "remove").await
+pub async fn remove(request: ActRequest) -> Result<HttpResponse, AppError> {
+    act(request, MemberAction::Remove).await
 }
 
 /// `POST /orgs/{id}/users/{account_id}/resend`
-pub async fn resend(
-    admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    path: web::Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    act(admin, db, clock, site, client, path.into_inner().1, "resend").await
+pub async fn resend(request: ActRequest) -> Result<HttpResponse, AppError> {
+    act(request, MemberAction::Resend).await
 }
 
 /// `POST /orgs/{id}/users/{account_id}/revoke`
-pub async fn revoke(
-    admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    path: web::Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    act(admin, db, clock, site, client, path.into_inner().1, "revoke").await
+pub async fn revoke(request: ActRequest) -> Result<HttpResponse, AppError> {
+    act(request, MemberAction::Revoke).await
 }

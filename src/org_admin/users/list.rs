@@ -357,12 +357,15 @@ pub async fn show(
     clock: web::Data<crate::clock::Clock>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let org_id = admin.org_id;
+    let org_id = admin.org_id.get();
     let params = UserParams::parse(req.query_string());
     let query = params.clone();
     let ((rows, total, page), (awaiting, awaiting_total)) = db
         .run(move |conn| {
-            Ok::<_, diesel::result::Error>((page_of(conn, org_id, &query)?, super::awaiting::awaiting(conn, org_id)?))
+            Ok::<_, diesel::result::Error>((
+                page_of(conn, org_id, &query)?,
+                super::awaiting::awaiting(conn, crate::domain::OrgId(org_id))?,
+            ))
         })
         .await?;
     let params = UserParams { page, ..params };

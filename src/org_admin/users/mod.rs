@@ -2,6 +2,7 @@
 //! Resend and Revoke invitation. Only the organization's Delegates reach these (`OrgAdmin`).
 
 pub mod awaiting;
+pub mod capacity;
 mod export;
 pub mod forms;
 mod handlers;

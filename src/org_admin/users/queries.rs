@@ -2,36 +2,27 @@
 //! checked, and every id from a form (`plan_id`, `account_id`) is looked up within it.
 //!
 //! Seats and quota are decided by a conditional UPDATE of the organization's counters in the
-//! same transaction as the membership change: of two administrators adding at once, the one
-//! whose update no longer fits is refused. Every change to memberships, plans or the
-//! invitation emails of one organization runs under a per-organization lock (BEGIN IMMEDIATE
-//! on SQLite, an advisory lock on PostgreSQL, see `lock_organization`): two Delegates removing
-//! each other at the same instant leave one, a plan's quota change and a user's never pass the
-//! organization's quota together, and concurrent adds cannot pass the mail limit together.
+//! same transaction as the membership change (`super::capacity`): of two administrators adding
+//! at once, the one whose update no longer fits is refused. Every change to memberships, plans
+//! or the invitation emails of one organization runs under a per-organization lock
+//! (`lock_organization`): two Delegates removing each other at the same instant leave one, a
+//! plan's quota change and a user's never pass the organization's quota together, and
+//! concurrent adds cannot pass the mail limit together.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
+use super::capacity::{limits, lock_organization, take_capacity, usage, Limits, OrgUsage};
 use super::forms::{Allocation, MemberSettings};
 use crate::audit::{self, Actor, NewEvent};
-use crate::db::schema::{accounts, memberships, organizations, plans};
+use crate::db::schema::{accounts, memberships, plans};
 use crate::db::{self, DbConn};
-use crate::domain::{group_thousands, EmailAddress};
+use crate::domain::{AccountId, AccountStatus, EmailAddress, MembershipStatus, OrgId, PlanId};
+use crate::error::AppError;
 use crate::mail::limits::{self, Limited};
 use crate::mail::{self, messages, Site};
 use crate::registration;
-
-/// Advisory-lock keys for "one organization's members, plans and invitations", one per
-/// organization.
-const ORGANIZATION_LOCK_BASE: i64 = 0x6f72_6703_0000_0000;
-
-/// Serialise this transaction with every other change to `org_id`'s memberships, plans and
-/// invitation emails (PostgreSQL; on SQLite `db::write_transaction` already does). Call first
-/// in the transaction, before reading what the change depends on.
-pub(crate) fn lock_organization(conn: &mut DbConn, org_id: i64) -> QueryResult<()> {
-    db::lock_for_transaction(conn, ORGANIZATION_LOCK_BASE.wrapping_add(org_id))
-}
 
 /// Why a membership change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -56,105 +47,21 @@ pub enum MemberError {
     Database(#[from] diesel::result::Error),
 }
 
-/// What is in use and what is left, for a refusal that names them.
-#[derive(Debug, Clone, Default)]
-pub struct Limits {
-    pub seats: Option<String>,
-    pub quota: Option<String>,
-}
-
-impl std::fmt::Display for Limits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<&str> = [self.seats.as_deref(), self.quota.as_deref()].into_iter().flatten().collect();
-        f.write_str(&parts.join(" "))
+/// What a handler does not re-render itself: the membership the address names is not there
+/// (404), a refusal about its state (409), an email limit (429).
+impl From<MemberError> for AppError {
+    fn from(error: MemberError) -> Self {
+        match error {
+            MemberError::NotFound => AppError::NotFound,
+            MemberError::MailLimit(limited) => AppError::TooManyRequests { retry_after_secs: limited.retry_after_secs },
+            MemberError::Database(e) => e.into(),
+            refused => AppError::Conflict(refused.to_string()),
+        }
     }
-}
-
-#[derive(Debug, Clone, Queryable)]
-pub struct OrgUsage {
-    pub name: String,
-    pub admin_email: String,
-    pub quota_gb: i64,
-    pub quota_allocated_gb: i64,
-    pub seats: Option<i64>,
-    pub member_count: i64,
-}
-
-impl OrgUsage {
-    pub fn quota_left(&self) -> i64 {
-        (self.quota_gb - self.quota_allocated_gb).max(0)
-    }
-}
-
-pub fn usage(conn: &mut DbConn, org_id: i64) -> QueryResult<OrgUsage> {
-    organizations::table
-        .find(org_id)
-        .select((
-            organizations::name,
-            organizations::admin_email,
-            organizations::quota_gb,
-            organizations::quota_allocated_gb,
-            organizations::seats,
-            organizations::member_count,
-        ))
-        .first(conn)
-}
-
-/// Why `extra_seats` more members with `extra_gb` more quota do not fit.
-pub(crate) fn limits(usage: &OrgUsage, extra_seats: i64, extra_gb: i64) -> Limits {
-    let seats = usage.seats.filter(|total| extra_seats > 0 && usage.member_count + extra_seats > *total).map(|total| {
-        format!(
-            "All {} seats are in use ({} of {}); remove a user or ask a platform administrator for more seats.",
-            group_thousands(total),
-            group_thousands(usage.member_count),
-            group_thousands(total)
-        )
-    });
-    let quota = (extra_gb > 0 && usage.quota_allocated_gb + extra_gb > usage.quota_gb).then(|| {
-        format!(
-            "{} GB would pass the organization's quota: {} of {} GB are allocated, {} GB are left.",
-            group_thousands(extra_gb),
-            group_thousands(usage.quota_allocated_gb),
-            group_thousands(usage.quota_gb),
-            group_thousands(usage.quota_left())
-        )
-    });
-    Limits { seats, quota }
-}
-
-/// Take (or give back, when negative) seats and quota, only while they fit: the room is
-/// checked by the UPDATE itself. Returns false when it does not fit (nothing changed).
-pub(crate) fn take_capacity(
-    conn: &mut DbConn,
-    org_id: i64,
-    seats: i64,
-    gb: i64,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let seat_room = organizations::seats
-        .is_null()
-        .or(organizations::member_count.nullable().le(organizations::seats - seats.max(0)));
-    let quota_room = organizations::quota_allocated_gb.le(organizations::quota_gb - gb.max(0));
-    let set = || {
-        (
-            organizations::member_count.eq(organizations::member_count + seats),
-            organizations::quota_allocated_gb.eq(organizations::quota_allocated_gb + gb),
-            organizations::updated_at.eq(now),
-        )
-    };
-    let target = organizations::table.filter(organizations::id.eq(org_id));
-    // Giving back needs no room, and must work even if an old row broke the invariant.
-    let changed = match (seats > 0, gb > 0) {
-        (true, true) => diesel::update(target.filter(seat_room).filter(quota_room)).set(set()).execute(conn)?,
-        (true, false) => diesel::update(target.filter(seat_room)).set(set()).execute(conn)?,
-        (false, true) => diesel::update(target.filter(quota_room)).set(set()).execute(conn)?,
-        (false, false) => diesel::update(target).set(set()).execute(conn)?,
-    };
-    Ok(changed == 1)
 }
 
 /// The quota an allocation gives, with the plan (checked to belong to this organization).
-fn resolve(conn: &mut DbConn, org_id: i64, allocation: Allocation) -> Result<(i64, Option<i64>), MemberError> {
+fn resolve(conn: &mut DbConn, org_id: OrgId, allocation: Allocation) -> Result<(i64, Option<PlanId>), MemberError> {
     match allocation {
         Allocation::Custom(quota) => Ok((quota.gb(), None)),
         Allocation::Plan(plan_id) => {
@@ -176,23 +83,23 @@ pub struct Live {
     pub email: String,
     /// Empty when the account has not given a name.
     pub display_name: String,
-    pub account_status: String,
-    pub status: String,
+    pub account_status: AccountStatus,
+    pub status: MembershipStatus,
     pub is_delegate: bool,
     pub unsigned_containers: bool,
     pub release_protections: bool,
     pub recover: bool,
     pub no_second_factor: bool,
     pub quota_gb: i64,
-    pub plan_id: Option<i64>,
+    pub plan_id: Option<PlanId>,
 }
 
-pub fn live(conn: &mut DbConn, org_id: i64, account_id: i64) -> QueryResult<Option<Live>> {
+pub fn live(conn: &mut DbConn, org_id: OrgId, account_id: AccountId) -> QueryResult<Option<Live>> {
     memberships::table
         .inner_join(accounts::table)
         .filter(memberships::organization_id.eq(org_id))
         .filter(memberships::account_id.eq(account_id))
-        .filter(memberships::status.ne("removed"))
+        .filter(memberships::status.ne(MembershipStatus::Removed))
         .select((
             memberships::id,
             accounts::email,
@@ -212,17 +119,47 @@ pub fn live(conn: &mut DbConn, org_id: i64, account_id: i64) -> QueryResult<Opti
 }
 
 /// Active Delegates other than `except`.
-fn other_active_delegates(conn: &mut DbConn, org_id: i64, except: i64) -> QueryResult<i64> {
+fn other_active_delegates(conn: &mut DbConn, org_id: OrgId, except: AccountId) -> QueryResult<i64> {
     memberships::table
         .filter(memberships::organization_id.eq(org_id))
-        .filter(memberships::status.eq("active"))
+        .filter(memberships::status.eq(MembershipStatus::Active))
         .filter(memberships::is_delegate.eq(true))
         .filter(memberships::account_id.ne(except))
         .count()
         .get_result(conn)
 }
 
-fn settings_json(settings: &MemberSettings, quota: i64, plan: Option<i64>) -> serde_json::Value {
+/// What Add and Edit both write of a membership. A plan of `None` is stored as NULL (off
+/// plans), never skipped.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = memberships, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct SettingsColumns {
+    is_delegate: bool,
+    unsigned_containers: bool,
+    release_protections: bool,
+    recover: bool,
+    no_second_factor: bool,
+    quota_gb: i64,
+    plan_id: Option<PlanId>,
+    updated_at: NaiveDateTime,
+}
+
+impl SettingsColumns {
+    fn of(settings: &MemberSettings, quota_gb: i64, plan_id: Option<PlanId>, now: NaiveDateTime) -> Self {
+        Self {
+            is_delegate: settings.delegate,
+            unsigned_containers: settings.unsigned_containers,
+            release_protections: settings.release_protections,
+            recover: settings.recover,
+            no_second_factor: settings.no_second_factor,
+            quota_gb,
+            plan_id,
+            updated_at: now,
+        }
+    }
+}
+
+fn settings_json(settings: &MemberSettings, quota: i64, plan: Option<PlanId>) -> serde_json::Value {
     json!({
         "delegate": settings.delegate,
         "unsigned_containers": settings.unsigned_containers,
@@ -242,7 +179,7 @@ pub fn add(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     email: &EmailAddress,
     settings: &MemberSettings,
     now: NaiveDateTime,
@@ -253,42 +190,38 @@ pub fn add(
         let (quota, plan_id) = resolve(conn, org_id, settings.allocation)?;
         // Every add sends an invitation: checked before the address is looked up, so the
         // answer is the same whoever it is.
-        if let Some(limited) = limits::check_invitations(conn, org_id, site.invitations_per_hour, now)? {
+        if let Some(limited) = limits::check_invitations(conn, org_id.get(), site.invitations_per_hour, now)? {
             return Err(MemberError::MailLimit(limited));
         }
         let (account_id, account_status, _) =
             crate::platform::orgs::queries::find_or_invite_account(conn, email, false, now)?;
+        let (account_id, account_status) =
+            (AccountId(account_id), AccountStatus::parse(&account_status).map_err(diesel::result::Error::from)?);
         if live(conn, org_id, account_id)?.is_some() {
             return Err(MemberError::AlreadyMember);
         }
         if !take_capacity(conn, org_id, 1, quota, now)? {
             return Err(MemberError::Limits(limits(&usage(conn, org_id)?, 1, quota)));
         }
-        let status = "invited";
+        let status = MembershipStatus::Invited;
         diesel::insert_into(memberships::table)
             .values((
                 memberships::organization_id.eq(org_id),
                 memberships::account_id.eq(account_id),
                 memberships::status.eq(status),
-                memberships::is_delegate.eq(settings.delegate),
-                memberships::unsigned_containers.eq(settings.unsigned_containers),
-                memberships::release_protections.eq(settings.release_protections),
-                memberships::recover.eq(settings.recover),
-                memberships::no_second_factor.eq(settings.no_second_factor),
-                memberships::quota_gb.eq(quota),
-                memberships::plan_id.eq(plan_id),
                 memberships::created_at.eq(now),
-                memberships::updated_at.eq(now),
+                SettingsColumns::of(settings, quota, plan_id, now),
             ))
             .execute(conn)
             .map_err(|e| if db::is_unique_violation(&e) { MemberError::AlreadyMember } else { e.into() })?;
         let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
-        let message = invitation_message(site, email.as_str(), &account_status, org_id, &org, &link);
+        let message = invitation_message(site, email.as_str(), account_status, org_id, &org, &link);
         mail::enqueue(conn, site, &message, now, now)?;
         let details = json!({ "status": status, "after": settings_json(settings, quota, plan_id) });
         audit::record(
             conn,
-            &NewEvent::in_organization(actor, "membership.added", email.as_str(), org_id, &org.name).details(details),
+            &NewEvent::in_organization(actor, "membership.added", email.as_str(), org_id.get(), &org.name)
+                .details(details),
             now,
         )?;
         Ok(())
@@ -300,15 +233,25 @@ pub fn add(
 fn invitation_message(
     site: &Site,
     to: &str,
-    account_status: &str,
-    org_id: i64,
+    account_status: AccountStatus,
+    org_id: OrgId,
     org: &OrgUsage,
     link: &registration::IssuedLink,
 ) -> mail::Email {
-    if account_status == "invited" {
-        messages::user_invitation(site, to, org_id, &org.name, &org.admin_email, &link.url, link.expires_at)
-    } else {
-        messages::user_invitation_to_accept(site, to, org_id, &org.name, &org.admin_email, &link.url, link.expires_at)
+    let org_id = org_id.get();
+    match account_status {
+        AccountStatus::Invited => {
+            messages::user_invitation(site, to, org_id, &org.name, &org.admin_email, &link.url, link.expires_at)
+        }
+        AccountStatus::Active => messages::user_invitation_to_accept(
+            site,
+            to,
+            org_id,
+            &org.name,
+            &org.admin_email,
+            &link.url,
+            link.expires_at,
+        ),
     }
 }
 
@@ -316,8 +259,8 @@ fn invitation_message(
 pub fn edit(
     conn: &mut DbConn,
     actor: &Actor,
-    org_id: i64,
-    account_id: i64,
+    org_id: OrgId,
+    account_id: AccountId,
     settings: &MemberSettings,
     now: NaiveDateTime,
 ) -> Result<(), MemberError> {
@@ -325,7 +268,7 @@ pub fn edit(
         lock_organization(conn, org_id)?;
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
         let (quota, plan_id) = resolve(conn, org_id, settings.allocation)?;
-        let demoted = before.is_delegate && !settings.delegate && before.status == "active";
+        let demoted = before.is_delegate && !settings.delegate && before.status == MembershipStatus::Active;
         if demoted && other_active_delegates(conn, org_id, account_id)? == 0 {
             return Err(MemberError::LastDelegate);
         }
@@ -334,16 +277,7 @@ pub fn edit(
             return Err(MemberError::Limits(limits(&usage(conn, org_id)?, 0, extra)));
         }
         diesel::update(memberships::table.find(before.id))
-            .set((
-                memberships::is_delegate.eq(settings.delegate),
-                memberships::unsigned_containers.eq(settings.unsigned_containers),
-                memberships::release_protections.eq(settings.release_protections),
-                memberships::recover.eq(settings.recover),
-                memberships::no_second_factor.eq(settings.no_second_factor),
-                memberships::quota_gb.eq(quota),
-                memberships::plan_id.eq(plan_id),
-                memberships::updated_at.eq(now),
-            ))
+            .set(SettingsColumns::of(settings, quota, plan_id, now))
             .execute(conn)?;
         let org_name = usage(conn, org_id)?.name;
         let details = json!({
@@ -360,7 +294,8 @@ pub fn edit(
         });
         audit::record(
             conn,
-            &NewEvent::in_organization(actor, "membership.updated", &before.email, org_id, &org_name).details(details),
+            &NewEvent::in_organization(actor, "membership.updated", &before.email, org_id.get(), &org_name)
+                .details(details),
             now,
         )?;
         Ok(())
@@ -372,8 +307,8 @@ pub fn edit(
 pub fn remove(
     conn: &mut DbConn,
     actor: &Actor,
-    org_id: i64,
-    account_id: i64,
+    org_id: OrgId,
+    account_id: AccountId,
     now: NaiveDateTime,
 ) -> Result<String, MemberError> {
     end_membership(conn, actor, org_id, account_id, false, now)
@@ -384,8 +319,8 @@ pub fn remove(
 pub fn revoke(
     conn: &mut DbConn,
     actor: &Actor,
-    org_id: i64,
-    account_id: i64,
+    org_id: OrgId,
+    account_id: AccountId,
     now: NaiveDateTime,
 ) -> Result<String, MemberError> {
     end_membership(conn, actor, org_id, account_id, true, now)
@@ -395,27 +330,34 @@ pub fn revoke(
 fn end_membership(
     conn: &mut DbConn,
     actor: &Actor,
-    org_id: i64,
-    account_id: i64,
+    org_id: OrgId,
+    account_id: AccountId,
     only_invited: bool,
     now: NaiveDateTime,
 ) -> Result<String, MemberError> {
     db::write_transaction(conn, |conn| {
         lock_organization(conn, org_id)?;
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
-        if only_invited && before.status != "invited" {
+        if only_invited && before.status != MembershipStatus::Invited {
             return Err(MemberError::WrongState(
                 "Only an invitation not yet used can be revoked; this person already registered or accepted it. Use Remove instead.",
             ));
         }
         // The status is part of the condition, so a registration racing the revoke loses or wins whole.
-        let from: &[&str] = if only_invited { &["invited"] } else { &["invited", "awaiting_validation", "active"] };
-        if before.is_delegate && before.status == "active" && other_active_delegates(conn, org_id, account_id)? == 0 {
+        let from = if only_invited {
+            vec![MembershipStatus::Invited]
+        } else {
+            vec![MembershipStatus::Invited, MembershipStatus::AwaitingValidation, MembershipStatus::Active]
+        };
+        if before.is_delegate
+            && before.status == MembershipStatus::Active
+            && other_active_delegates(conn, org_id, account_id)? == 0
+        {
             return Err(MemberError::LastDelegate);
         }
         let removed = diesel::update(memberships::table.find(before.id).filter(memberships::status.eq_any(from)))
             .set((
-                memberships::status.eq("removed"),
+                memberships::status.eq(MembershipStatus::Removed),
                 memberships::removed_at.eq(Some(now)),
                 memberships::removed_by.eq(actor.id),
                 memberships::updated_at.eq(now),
@@ -437,7 +379,7 @@ fn end_membership(
         let action = if only_invited { "membership.invitation_revoked" } else { "membership.removed" };
         audit::record(
             conn,
-            &NewEvent::in_organization(actor, action, &before.email, org_id, &org_name).details(details),
+            &NewEvent::in_organization(actor, action, &before.email, org_id.get(), &org_name).details(details),
             now,
         )?;
         Ok(before.email)
@@ -449,16 +391,17 @@ pub fn validate(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
-    account_id: i64,
+    org_id: OrgId,
+    account_id: AccountId,
     now: NaiveDateTime,
 ) -> Result<String, MemberError> {
     db::write_transaction(conn, |conn| {
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
-        let changed =
-            diesel::update(memberships::table.find(before.id).filter(memberships::status.eq("awaiting_validation")))
-                .set((memberships::status.eq("active"), memberships::updated_at.eq(now)))
-                .execute(conn)?;
+        let changed = diesel::update(
+            memberships::table.find(before.id).filter(memberships::status.eq(MembershipStatus::AwaitingValidation)),
+        )
+        .set((memberships::status.eq(MembershipStatus::Active), memberships::updated_at.eq(now)))
+        .execute(conn)?;
         if changed != 1 {
             return Err(MemberError::WrongState("Only a membership awaiting validation can be validated."));
         }
@@ -467,14 +410,14 @@ pub fn validate(
             site,
             &before.email,
             Some(before.display_name.as_str()),
-            org_id,
+            org_id.get(),
             &org.name,
             &org.admin_email,
         );
         mail::enqueue(conn, site, &message, now, now)?;
         audit::record(
             conn,
-            &NewEvent::in_organization(actor, "membership.validated", &before.email, org_id, &org.name),
+            &NewEvent::in_organization(actor, "membership.validated", &before.email, org_id.get(), &org.name),
             now,
         )?;
         Ok(before.email)
@@ -488,29 +431,29 @@ pub fn resend(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
-    account_id: i64,
+    org_id: OrgId,
+    account_id: AccountId,
     now: NaiveDateTime,
 ) -> Result<String, MemberError> {
     db::write_transaction(conn, |conn| {
         lock_organization(conn, org_id)?;
         let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
-        if before.status != "invited" {
+        if before.status != MembershipStatus::Invited {
             return Err(MemberError::WrongState("Only an invitation not yet accepted can be sent again."));
         }
         if let Some(limited) = limits::check_resend(registration::last_resent_at(conn, account_id, org_id)?, now) {
             return Err(MemberError::MailLimit(limited));
         }
-        if let Some(limited) = limits::check_invitations(conn, org_id, site.invitations_per_hour, now)? {
+        if let Some(limited) = limits::check_invitations(conn, org_id.get(), site.invitations_per_hour, now)? {
             return Err(MemberError::MailLimit(limited));
         }
         let org = usage(conn, org_id)?;
         let link = registration::reissue(conn, site, account_id, org_id, now)?;
-        let message = invitation_message(site, &before.email, &before.account_status, org_id, &org, &link);
+        let message = invitation_message(site, &before.email, before.account_status, org_id, &org, &link);
         mail::enqueue(conn, site, &message, now, now)?;
         audit::record(
             conn,
-            &NewEvent::in_organization(actor, "membership.invitation_resent", &before.email, org_id, &org.name),
+            &NewEvent::in_organization(actor, "membership.invitation_resent", &before.email, org_id.get(), &org.name),
             now,
         )?;
         Ok(before.email)

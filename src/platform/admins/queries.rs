@@ -98,10 +98,12 @@ pub fn resend(
 ) -> Result<String, PendingError> {
     db::write_transaction(conn, |conn| {
         let email = pending(conn, target)?;
-        if let Some(limited) = limits::check_resend(registration::last_platform_resent_at(conn, target)?, now) {
+        if let Some(limited) =
+            limits::check_resend(registration::last_platform_resent_at(conn, crate::domain::AccountId(target))?, now)
+        {
             return Err(PendingError::MailLimit(limited));
         }
-        let link = registration::reissue_platform(conn, site, target, now)?;
+        let link = registration::reissue_platform(conn, site, crate::domain::AccountId(target), now)?;
         let invitation = messages::platform_admin_invitation(site, &email, &link.url, link.expires_at);
         mail::enqueue(conn, site, &invitation, now, now)?;
         audit::record(conn, &NewEvent::platform(actor, "platform_admin.invitation_resent", &email), now)?;
@@ -141,7 +143,7 @@ pub fn revoke(
         if changed != 1 {
             return Err(PendingError::NotPending);
         }
-        registration::withdraw_platform(conn, target, now)?;
+        registration::withdraw_platform(conn, crate::domain::AccountId(target), now)?;
         let memberships: i64 =
             memberships::table.filter(memberships::account_id.eq(target)).count().get_result(conn)?;
         let outcome = if memberships == 0 {
@@ -203,7 +205,7 @@ pub fn add(
         };
         // Someone who cannot sign in yet needs a registration link to act on the role.
         if outcome == Added::Invited {
-            let link = registration::issue(conn, site, account_id, None, now)?;
+            let link = registration::issue(conn, site, crate::domain::AccountId(account_id), None, now)?;
             let invitation = messages::platform_admin_invitation(site, email.as_str(), &link.url, link.expires_at);
             mail::enqueue(conn, site, &invitation, now, now)?;
         }

@@ -156,7 +156,13 @@ pub fn insert_org(
         // An account that never registered gets a (fresh) registration link; one that can
         // sign in is told where to find its new organization.
         let email = if account_status == "invited" {
-            let link = registration::issue_activating(conn, site, account_id, org_id, now)?;
+            let link = registration::issue_activating(
+                conn,
+                site,
+                crate::domain::AccountId(account_id),
+                crate::domain::OrgId(org_id),
+                now,
+            )?;
             messages::organization_admin_invitation(site, admin, org_id, new.name.as_str(), &link.url, link.expires_at)
         } else {
             messages::added_as_organization_admin(site, admin, org_id, new.name.as_str())

@@ -1,0 +1,159 @@
+//! `GET /orgs/{id}/plans` and the add, edit and delete forms on it.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::queries::{self, MoveTo, NewPlan, PlanError};
+use super::views::{PageState, PlanForm, PlansPage};
+use crate::auth::OrgAdmin;
+use crate::clock::Clock;
+use crate::csrf::CsrfForm;
+use crate::db::Db;
+use crate::domain::{group_thousands, FieldErrors, OrgId, OrgName, PlanId, QuotaGb};
+use crate::error::AppError;
+use crate::org_admin::paths;
+use crate::org_admin::users::capacity::usage;
+use crate::web::client::ClientAddr;
+use crate::web::flash::{self, FlashKind};
+use crate::web::layout::Section;
+use crate::web::{render_with, see_other};
+
+fn parse(form: &PlanForm, org_quota: i64) -> Result<NewPlan, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", OrgName::parse(&form.name));
+    let quota = errors.check("quota_gb", QuotaGb::parse(&form.quota_gb)).filter(|quota| {
+        let fits = quota.gb() <= org_quota;
+        if !fits {
+            errors.add(
+                "quota_gb",
+                format!("A plan cannot give more than the organization's quota, {} GB.", group_thousands(org_quota)),
+            );
+        }
+        fits
+    });
+    match (name, quota) {
+        (Some(name), Some(quota)) if errors.is_empty() => {
+            Ok(NewPlan { name, quota, is_default: form.is_default == "on" })
+        }
+        _ => Err(errors),
+    }
+}
+
+async fn page(admin: &OrgAdmin, db: &Db, state: PageState) -> Result<HttpResponse, AppError> {
+    let org_id = admin.org_id;
+    let (rows, org_quota) = db
+        .run(move |conn| -> diesel::QueryResult<_> {
+            Ok((queries::list(conn, org_id)?, usage(conn, org_id)?.quota_gb))
+        })
+        .await?;
+    let status = state.status;
+    let page = PlansPage { layout: admin.layout("Plans", Section::Organization)?, org_id, rows, org_quota, state };
+    render_with(status, &page)
+}
+
+async fn org_quota(db: &Db, org_id: OrgId) -> Result<i64, AppError> {
+    Ok(db.run(move |conn| usage(conn, org_id)).await?.quota_gb)
+}
+
+/// `GET /orgs/{id}/plans`
+pub async fn show(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    page(&admin, &db, PageState::ok()).await
+}
+
+const NAME_TAKEN: &str = "This organization already has a plan with this name (names are compared ignoring case).";
+
+/// `POST /orgs/{id}/plans`
+pub async fn create(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    client: ClientAddr,
+    CsrfForm(form): CsrfForm<PlanForm>,
+) -> Result<HttpResponse, AppError> {
+    let org_id = admin.org_id;
+    let unprocessable =
+        |form, errors| PageState { status: StatusCode::UNPROCESSABLE_ENTITY, form, errors, ..PageState::ok() };
+    let parsed = match parse(&form, org_quota(&db, org_id).await?) {
+        Ok(parsed) => parsed,
+        Err(errors) => return page(&admin, &db, unprocessable(form, errors)).await,
+    };
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let name = parsed.name.as_str().to_owned();
+    match db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &actor, org_id, &parsed, now))).await? {
+        Ok(()) => {
+            flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” added."));
+            Ok(see_other(&paths::plans(org_id)))
+        }
+        Err(PlanError::NameTaken) => page(&admin, &db, unprocessable(form, FieldErrors::one("name", NAME_TAKEN))).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// What a change to one plan's row carries, in the order it is extracted; `F` is its form.
+type PlanChange<F> = (OrgAdmin, web::Data<Db>, web::Data<Clock>, ClientAddr, web::Path<(OrgId, PlanId)>, CsrfForm<F>);
+
+/// `POST /orgs/{id}/plans/{plan_id}/edit`
+pub async fn update(request: PlanChange<PlanForm>) -> Result<HttpResponse, AppError> {
+    let (admin, db, clock, client, path, CsrfForm(form)) = request;
+    let (_, plan_id) = path.into_inner();
+    let org_id = admin.org_id;
+    let failed = |form: PlanForm, errors| PageState {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        editing: Some((plan_id, form, errors)),
+        ..PageState::ok()
+    };
+    let parsed = match parse(&form, org_quota(&db, org_id).await?) {
+        Ok(parsed) => parsed,
+        Err(errors) => return page(&admin, &db, failed(form, errors)).await,
+    };
+    let actor = admin.actor(client);
+    let now = clock.now();
+    let name = parsed.name.as_str().to_owned();
+    match db.run(move |conn| Ok::<_, AppError>(queries::edit(conn, &actor, org_id, plan_id, &parsed, now))).await? {
+        Ok(()) => {
+            flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” saved; its users follow it."));
+            Ok(see_other(&paths::plans(org_id)))
+        }
+        Err(PlanError::NameTaken) => page(&admin, &db, failed(form, FieldErrors::one("name", NAME_TAKEN))).await,
+        Err(PlanError::Quota(why)) => page(&admin, &db, failed(form, FieldErrors::one("quota_gb", why))).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    move_to: String,
+}
+
+/// `POST /orgs/{id}/plans/{plan_id}/delete`
+pub async fn delete(request: PlanChange<DeleteForm>) -> Result<HttpResponse, AppError> {
+    let (admin, db, clock, client, path, CsrfForm(form)) = request;
+    let (_, plan_id) = path.into_inner();
+    let org_id = admin.org_id;
+    let move_to = match form.move_to.trim() {
+        "" => MoveTo::Unset,
+        "none" => MoveTo::NoPlan,
+        raw => raw.parse::<PlanId>().map(MoveTo::Plan).unwrap_or(MoveTo::Unset),
+    };
+    let actor = admin.actor(client);
+    let now = clock.now();
+    match db.run(move |conn| Ok::<_, AppError>(queries::remove(conn, &actor, org_id, plan_id, move_to, now))).await? {
+        Ok(name) => {
+            flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” deleted."));
+            Ok(see_other(&paths::plans(org_id)))
+        }
+        Err(PlanError::InUse { name, users }) => {
+            let state =
+                PageState { status: StatusCode::CONFLICT, in_use: Some((plan_id, name, users)), ..PageState::ok() };
+            page(&admin, &db, state).await
+        }
+        Err(PlanError::Quota(why)) => {
+            let state = PageState { status: StatusCode::UNPROCESSABLE_ENTITY, refusal: Some(why), ..PageState::ok() };
+            page(&admin, &db, state).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -20,7 +20,7 @@ use crate::csrf::CsrfForm;
 use crate::db::schema::accounts;
 use crate::db::{self, Db, DbConn};
 use crate::domain::FieldErrors;
-use crate::error::AppError;
+use crate::error::{refusals, AppError, Failure};
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::Section;
@@ -344,9 +344,9 @@ pub enum ResetError {
     Yourself,
     #[error("This account is not a platform administrator.")]
     NotAdmin,
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
 }
+
+refusals!(ResetError);
 
 /// Remove the second factor of `target` and end its sessions (so its next sign-in enrols
 /// again where required); audited. `only_admins`: the web console may reset only platform
@@ -358,9 +358,9 @@ pub fn reset(
     target: i64,
     only_admins: bool,
     now: NaiveDateTime,
-) -> Result<(String, bool), ResetError> {
+) -> Result<(String, bool), Failure<ResetError>> {
     if actor.id == Some(target) {
-        return Err(ResetError::Yourself);
+        return Err(ResetError::Yourself.into());
     }
     db::write_transaction(conn, |conn| {
         let (email, is_admin): (String, bool) = accounts::table
@@ -370,7 +370,7 @@ pub fn reset(
             .optional()?
             .ok_or(ResetError::NoAccount)?;
         if only_admins && !is_admin {
-            return Err(ResetError::NotAdmin);
+            return Err(ResetError::NotAdmin.into());
         }
         let had = queries::remove(conn, target)? > 0;
         let ended = crate::auth::session::end_all_of(conn, target, None)?;
@@ -426,7 +426,7 @@ pub async fn reset_for_admin(
     let actor = admin.actor(client);
     let now = clock.now();
     let site = site.get_ref().clone();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(reset(conn, &site, &actor, target, true, now))).await?;
+    let outcome = db.attempt(move |conn| reset(conn, &site, &actor, target, true, now)).await?;
     match outcome {
         Ok((email, had)) => {
             let message = if had {
@@ -437,7 +437,6 @@ pub async fn reset_for_admin(
             flash::set(admin.session(), FlashKind::Success, message);
             Ok(see_other("/admin/administrators"))
         }
-        Err(ResetError::Database(e)) => Err(e.into()),
         Err(ResetError::NoAccount) => Err(AppError::NotFound),
         Err(refused) => {
             crate::platform::admins::page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string())

@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::queries::{self, AddError, Added, AdminRow, EndSessionsError, PendingError, RemoveError, Revoked};
+use super::queries::{self, AddError, Added, AdminRow, PendingError, Revoked};
 use crate::auth::PlatformAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
@@ -33,11 +33,7 @@ pub struct AdminsPage {
 
 impl AdminsPage {
     fn status_label(row: &AdminRow) -> &'static str {
-        if row.status == "active" {
-            "Active"
-        } else {
-            "Invited"
-        }
+        row.status.label()
     }
 
     /// A pending invitation whose link expired (or was used up elsewhere).
@@ -118,7 +114,7 @@ pub async fn add(
     let actor = admin.actor(client);
     let now = clock.now();
     let target = email.clone();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &site, &actor, &target, now))).await?;
+    let outcome = db.attempt(move |conn| queries::add(conn, &site, &actor, &target, now)).await?;
     match outcome {
         Ok(added) => {
             let message = match added {
@@ -136,7 +132,6 @@ pub async fn add(
             let errors = FieldErrors::one("email", "This account already is a platform administrator.");
             page(&admin, &db, &clock, StatusCode::UNPROCESSABLE_ENTITY, form.email, errors, None).await
         }
-        Err(AddError::Database(e)) => Err(e.into()),
     }
 }
 
@@ -155,25 +150,13 @@ pub async fn remove(
     let target = path.into_inner();
     let actor = admin.actor(client);
     let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::remove(conn, &actor, target, now))).await?;
+    let outcome = db.attempt(move |conn| queries::remove(conn, &actor, target, now)).await?;
     match outcome {
         Ok(email) => {
             flash::set(admin.session(), FlashKind::Success, format!("{email} is no longer a platform administrator."));
             Ok(see_other("/admin/administrators"))
         }
-        Err(RemoveError::Database(e)) => Err(e.into()),
-        Err(refused) => {
-            page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
-        }
+        Err(refused) => page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string()).await,
     }
 }
 
@@ -189,7 +172,7 @@ pub async fn end_sessions(
     let target = path.into_inner();
     let actor = admin.actor(client);
     let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::end_sessions(conn, &actor, target, now))).await?;
+    let outcome = db.attempt(move |conn| queries::end_sessions(conn, &actor, target, now)).await?;
     match outcome {
         Ok((email, ended)) => {
             let message = match ended {
@@ -200,19 +183,7 @@ pub async fn end_sessions(
             flash::set(admin.session(), FlashKind::Success, message);
             Ok(see_other("/admin/administrators"))
         }
-        Err(EndSessionsError::Database(e)) => Err(e.into()),
-        Err(refused) => {
-            page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
-        }
+        Err(refused) => page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string()).await,
     }
 }
 
@@ -229,40 +200,20 @@ pub async fn resend(
     let target = path.into_inner();
     let actor = admin.actor(client);
     let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::resend(conn, &site, &actor, target, now))).await?;
+    let outcome = db.attempt(move |conn| queries::resend(conn, &site, &actor, target, now)).await?;
     match outcome {
         Ok(email) => {
             let message = format!("A new invitation was sent to {email}; the earlier link no longer works.");
             flash::set(admin.session(), FlashKind::Success, message);
             Ok(see_other("/admin/administrators"))
         }
-        Err(PendingError::Database(e)) => Err(e.into()),
         Err(PendingError::MailLimit(limited)) => {
-            let mut response = page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::TOO_MANY_REQUESTS,
-                String::new(),
-                FieldErrors::default(),
-                Some(limited.message),
-            )
-            .await?;
+            let mut response =
+                page_with_refusal(&admin, &db, &clock, StatusCode::TOO_MANY_REQUESTS, limited.message).await?;
             response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, limited.retry_after_secs.into());
             Ok(response)
         }
-        Err(refused) => {
-            page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
-        }
+        Err(refused) => page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string()).await,
     }
 }
 
@@ -278,7 +229,7 @@ pub async fn revoke(
     let target = path.into_inner();
     let actor = admin.actor(client);
     let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::revoke(conn, &actor, target, now))).await?;
+    let outcome = db.attempt(move |conn| queries::revoke(conn, &actor, target, now)).await?;
     match outcome {
         Ok((email, revoked)) => {
             let message = match revoked {
@@ -290,18 +241,6 @@ pub async fn revoke(
             flash::set(admin.session(), FlashKind::Success, message);
             Ok(see_other("/admin/administrators"))
         }
-        Err(PendingError::Database(e)) => Err(e.into()),
-        Err(refused) => {
-            page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
-        }
+        Err(refused) => page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string()).await,
     }
 }

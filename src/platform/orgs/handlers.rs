@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::forms::{NewOrg, OrgChanges, OrgForm};
-use super::queries::{self, OrgForEdit, SaveError};
+use super::queries::{self, NameTaken, OrgForEdit, SaveError};
 use crate::auth::PlatformAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
@@ -112,22 +112,20 @@ pub async fn create(
     let now = clock.now();
     let saved = {
         let new_org = new_org.clone();
-        db.run(move |conn| Ok::<_, AppError>(queries::insert_org(conn, &site, &actor, &new_org, now))).await?
+        db.attempt(move |conn| queries::insert_org(conn, &site, &actor, &new_org, now)).await?
     };
     match saved {
         Ok(_) => {
             flash::set(admin.session(), FlashKind::Success, format!("Organization “{}” added.", new_org.name.as_str()));
             Ok(see_other(&paths::organizations_named(new_org.name.as_str())))
         }
-        Err(SaveError::NameTaken) => {
+        Err(NameTaken) => {
             let errors = FieldErrors::one(
                 "name",
                 "An organization with this name already exists (names are compared ignoring case).",
             );
             render_422(&OrgFormPage::new(&admin, FormMode::Add, form, errors)?)
         }
-        Err(SaveError::Database(e)) => Err(e.into()),
-        Err(other) => Err(AppError::Unexpected(anyhow::anyhow!("adding an organization: {other}"))),
     }
 }
 
@@ -178,7 +176,7 @@ pub async fn update(
     let org_id = org.id;
     let saved = {
         let changes = changes.clone();
-        db.run(move |conn| Ok::<_, AppError>(queries::update_org(conn, &actor, org_id, &changes, now))).await?
+        db.attempt(move |conn| queries::update_org(conn, &actor, org_id, &changes, now)).await?
     };
     let errors = match saved {
         Ok(()) => {
@@ -206,7 +204,6 @@ pub async fn update(
             errors
         }
         Err(SaveError::NotFound) => return Err(AppError::NotFound),
-        Err(SaveError::Database(e)) => return Err(e.into()),
     };
     render_422(&OrgFormPage::new(&admin, edit_mode(&org), form, errors)?)
 }

@@ -10,10 +10,16 @@ use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships, organizations};
 use crate::db::{self, org_index, DbConn};
 use crate::domain::{fold, EmailAddress};
+use crate::error::{refusals, Failure};
 use crate::mail::{self, messages, Site};
 use crate::registration;
 
-/// Why a save was refused.
+/// Another organization has this name (names are compared ignoring case).
+#[derive(Debug, thiserror::Error)]
+#[error("an organization with this name exists")]
+pub struct NameTaken;
+
+/// Why an edit was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     #[error("an organization with this name exists")]
@@ -22,17 +28,16 @@ pub enum SaveError {
     BelowUsage { quota_allocated: Option<i64>, seats_used: Option<i64> },
     #[error("no such organization")]
     NotFound,
-    #[error(transparent)]
-    Database(diesel::result::Error),
 }
 
-impl From<diesel::result::Error> for SaveError {
-    fn from(error: diesel::result::Error) -> Self {
-        if db::violates_unique_index(&error, "organizations_name_key") {
-            Self::NameTaken
-        } else {
-            Self::Database(error)
-        }
+refusals!(NameTaken, SaveError);
+
+/// The unique index on names decides a race the check before the write did not see.
+fn name_taken_or<R>(error: diesel::result::Error, taken: R) -> Failure<R> {
+    if db::violates_unique_index(&error, "organizations_name_key") {
+        Failure::Refused(taken)
+    } else {
+        error.into()
     }
 }
 
@@ -112,11 +117,11 @@ pub fn insert_org(
     actor: &Actor,
     new: &NewOrg,
     now: NaiveDateTime,
-) -> Result<i64, SaveError> {
+) -> Result<i64, Failure<NameTaken>> {
     db::write_transaction(conn, |conn| {
         // The unique index decides races; this check only spares the common case an error.
         if name_taken(conn, new.name.key(), None)? {
-            return Err(SaveError::NameTaken);
+            return Err(NameTaken.into());
         }
         let admin = new.administrator.as_str();
         diesel::insert_into(organizations::table)
@@ -132,7 +137,8 @@ pub fn insert_org(
                 organizations::created_at.eq(now),
                 organizations::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|e| name_taken_or(e, NameTaken))?;
         let org_id: i64 = organizations::table
             .filter(organizations::name_key.eq(new.name.key()))
             .select(organizations::id)
@@ -191,11 +197,11 @@ pub fn update_org(
     org_id: i64,
     changes: &OrgChanges,
     now: NaiveDateTime,
-) -> Result<(), SaveError> {
+) -> Result<(), Failure<SaveError>> {
     db::write_transaction(conn, |conn| {
         let before = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
         if name_taken(conn, changes.name.key(), Some(org_id))? {
-            return Err(SaveError::NameTaken);
+            return Err(SaveError::NameTaken.into());
         }
         let new_quota = changes.quota.gb();
         let seat_limit = changes.seats.as_option().unwrap_or(i64::MAX);
@@ -214,20 +220,21 @@ pub fn update_org(
                 organizations::admin_email.eq(contact.unwrap_or(&before.admin_email)),
                 organizations::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|e| name_taken_or(e, SaveError::NameTaken))?;
         if updated > 0 {
             org_index::updated(conn, org_id)?;
         }
         if updated == 0 {
             let now_in_use = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
-            return Err(SaveError::BelowUsage {
+            return Err(Failure::Refused(SaveError::BelowUsage {
                 quota_allocated: (now_in_use.quota_allocated_gb > new_quota).then_some(now_in_use.quota_allocated_gb),
                 seats_used: changes
                     .seats
                     .as_option()
                     .filter(|seats| now_in_use.member_count > *seats)
                     .map(|_| now_in_use.member_count),
-            });
+            }));
         }
         let details = json!({
             "before": { "name": before.name, "quota_gb": before.quota_gb, "seats": before.seats, "contact": before.contact_email },

@@ -148,7 +148,6 @@ async fn refused(
         ActError::OrgGone => Err(AppError::Conflict(
             "This organization no longer exists: another platform administrator has removed it.".into(),
         )),
-        ActError::Database(e) => Err(e.into()),
     }
 }
 
@@ -187,8 +186,7 @@ pub async fn initiate(
     let actor = admin.actor(client);
     let now = clock.now();
     let site = site.into_inner();
-    let result =
-        db.run(move |conn| Ok::<_, AppError>(queries::initiate(conn, &site, &actor, org_id, notify, now))).await?;
+    let result = db.attempt(move |conn| queries::initiate(conn, &site, &actor, org_id, notify, now)).await?;
     match result {
         Ok(done) => {
             let message = match &done.notified {
@@ -225,8 +223,7 @@ async fn withdraw(
     let actor = admin.actor(client);
     let now = clock.now();
     let site = site.into_inner();
-    let result =
-        db.run(move |conn| Ok::<_, AppError>(queries::withdraw(conn, &site, &actor, org_id, how, now))).await?;
+    let result = db.attempt(move |conn| queries::withdraw(conn, &site, &actor, org_id, how, now)).await?;
     match result {
         Ok(name) => {
             let verb = if how == Withdrawal::Cancelled { "cancelled" } else { "declined" };
@@ -298,7 +295,7 @@ pub async fn approve(
     let actor = admin.actor(client);
     let now = clock.now();
     let site = site.into_inner();
-    let result = db.run(move |conn| Ok::<_, AppError>(queries::approve(conn, &site, &actor, org_id, now))).await?;
+    let result = db.attempt(move |conn| queries::approve(conn, &site, &actor, org_id, now)).await?;
     match result {
         Ok(removed) => {
             let accounts = match removed.accounts_deleted {

@@ -13,6 +13,7 @@ use super::state::{self, Action, Refusal, Request};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, invitations, memberships, organizations, removal_requests};
 use crate::db::{self, org_index, DbConn};
+use crate::error::{refusals, Failure};
 use crate::mail::messages::{self, Withdrawal};
 use crate::mail::{self, Site};
 use crate::platform::properties;
@@ -113,9 +114,9 @@ pub enum ActError {
     Refused(Refusal),
     #[error("the organization does not exist")]
     OrgGone,
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
 }
+
+refusals!(ActError);
 
 /// What Initiate did.
 #[derive(Debug, Clone)]
@@ -153,7 +154,7 @@ pub fn initiate(
     org_id: i64,
     notify_requested: bool,
     now: NaiveDateTime,
-) -> Result<Initiated, ActError> {
+) -> Result<Initiated, Failure<ActError>> {
     let initiator = viewer(actor);
     db::write_transaction(conn, |conn| {
         let org = org_at_stake(conn, org_id)?.ok_or(ActError::OrgGone)?;
@@ -180,9 +181,9 @@ pub fn initiate(
             .map_err(|e| {
                 // Another administrator initiated between our read and this insert.
                 if db::is_unique_violation(&e) {
-                    ActError::Refused(Refusal::AlreadyRequested)
+                    Failure::Refused(ActError::Refused(Refusal::AlreadyRequested))
                 } else {
-                    ActError::Database(e)
+                    e.into()
                 }
             })?;
         if let Some(days) = notify {
@@ -214,20 +215,22 @@ pub fn initiate(
 }
 
 /// The request is gone or was never there: say which, for a clear answer to a late click.
-fn why_not(conn: &mut DbConn, action: Action, org_id: i64, viewer: i64, now: NaiveDateTime) -> ActError {
-    match org_at_stake(conn, org_id) {
-        Ok(None) => ActError::OrgGone,
-        Ok(Some(_)) => match stored_request(conn, org_id) {
-            Ok(request) => match state::check(action, request.as_ref().map(StoredRequest::rules).as_ref(), viewer, now)
-            {
-                Err(refusal) => ActError::Refused(refusal),
-                // Allowed now, yet the write found nothing: it changed under us.
-                Ok(()) => ActError::Refused(Refusal::NoRequest),
-            },
-            Err(e) => ActError::Database(e),
-        },
-        Err(e) => ActError::Database(e),
+fn why_not(
+    conn: &mut DbConn,
+    action: Action,
+    org_id: i64,
+    viewer: i64,
+    now: NaiveDateTime,
+) -> Result<ActError, Failure<ActError>> {
+    if org_at_stake(conn, org_id)?.is_none() {
+        return Ok(ActError::OrgGone);
     }
+    let request = stored_request(conn, org_id)?;
+    Ok(match state::check(action, request.as_ref().map(StoredRequest::rules).as_ref(), viewer, now) {
+        Err(refusal) => ActError::Refused(refusal),
+        // Allowed now, yet the write found nothing: it changed under us.
+        Ok(()) => ActError::Refused(Refusal::NoRequest),
+    })
 }
 
 /// Cancel (the initiator) or Decline (anyone else). Returns the organization's name.
@@ -238,7 +241,7 @@ pub fn withdraw(
     org_id: i64,
     how: Withdrawal,
     now: NaiveDateTime,
-) -> Result<String, ActError> {
+) -> Result<String, Failure<ActError>> {
     let who = viewer(actor);
     let action = match how {
         Withdrawal::Cancelled => Action::Cancel,
@@ -249,7 +252,7 @@ pub fn withdraw(
         let request = stored_request(conn, org_id)?;
         state::check(action, request.as_ref().map(StoredRequest::rules).as_ref(), who, now)
             .map_err(ActError::Refused)?;
-        let Some(request) = request else { return Err(ActError::Refused(Refusal::NoRequest)) };
+        let Some(request) = request else { return Err(ActError::Refused(Refusal::NoRequest).into()) };
         // Conditional on the request read above, so a racing Approve or Cancel decides once.
         let deleted = diesel::delete(
             removal_requests::table
@@ -258,7 +261,7 @@ pub fn withdraw(
         )
         .execute(conn)?;
         if deleted == 0 {
-            return Err(why_not(conn, action, org_id, who, now));
+            return Err(why_not(conn, action, org_id, who, now)?.into());
         }
         let reason = "the removal request was withdrawn before this was due";
         mail::cancel_queued(conn, org_id, messages::REMOVAL_AWAITS_APPROVAL, reason)?;
@@ -297,7 +300,7 @@ pub fn approve(
     actor: &Actor,
     org_id: i64,
     now: NaiveDateTime,
-) -> Result<Removed, ActError> {
+) -> Result<Removed, Failure<ActError>> {
     let approver = viewer(actor);
     db::write_transaction(conn, |conn| {
         let request = stored_request(conn, org_id)?;
@@ -309,7 +312,7 @@ pub fn approve(
         )
         .execute(conn)?;
         let (Some(request), 1) = (request, won) else {
-            return Err(why_not(conn, Action::Approve, org_id, approver, now));
+            return Err(why_not(conn, Action::Approve, org_id, approver, now)?.into());
         };
         let org = org_at_stake(conn, org_id)?.ok_or(ActError::OrgGone)?;
 
@@ -337,7 +340,7 @@ pub fn approve(
         diesel::delete(invitations::table.filter(invitations::organization_id.eq(org_id))).execute(conn)?;
         let removed = diesel::delete(organizations::table.find(org_id)).execute(conn)?;
         if removed != 1 {
-            return Err(ActError::OrgGone);
+            return Err(ActError::OrgGone.into());
         }
         org_index::deleted(conn, org_id)?;
 

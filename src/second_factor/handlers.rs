@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::queries;
 use super::views::{EnrolPage, Purpose, RecoveryCodesPage};
 use super::{Keys, Secret};
+use crate::app::Services;
 use crate::audit::{self, Actor, NewEvent};
 use crate::auth::password::Passwords;
 use crate::auth::{CurrentAccount, PlatformAdmin};
@@ -19,8 +20,10 @@ use crate::config::Config;
 use crate::csrf::CsrfForm;
 use crate::db::schema::accounts;
 use crate::db::{self, Db, DbConn};
+use crate::domain::AccountId;
 use crate::domain::FieldErrors;
 use crate::error::{refusals, AppError, Failure};
+use crate::platform::admins;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::Section;
@@ -399,48 +402,26 @@ pub struct PasswordForm {
 
 /// `POST /admin/administrators/{account_id}/reset-2fa` (`password`: the acting
 /// administrator's own, again): for another administrator who lost their phone and codes.
-#[allow(clippy::too_many_arguments)]
 pub async fn reset_for_admin(
     admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    passwords: web::Data<Passwords>,
-    site: web::Data<crate::mail::Site>,
-    client: ClientAddr,
-    path: web::Path<i64>,
+    app: Services,
+    path: web::Path<AccountId>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner();
+    let target = path.into_inner().get();
     let admin_id = admin.id();
-    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
-    if form.password.is_empty() || !passwords.verify(form.password.clone(), stored).await? {
-        return crate::platform::admins::page_with_refusal(
-            &admin,
-            &db,
-            &clock,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Your password was not right, so nothing was reset. Enter your own password to confirm.".into(),
-        )
-        .await;
+    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
+    if form.password.is_empty() || !app.passwords.verify(form.password.clone(), stored).await? {
+        let why = "Your password was not right, so nothing was reset. Enter your own password to confirm.";
+        return admins::page_with_refusal(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, why.into()).await;
     }
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let site = site.get_ref().clone();
-    let outcome = db.attempt(move |conn| reset(conn, &site, &actor, target, true, now)).await?;
-    match outcome {
-        Ok((email, had)) => {
-            let message = if had {
-                format!("Two-step sign-in of {email} is removed and their sessions ended; where it is required, they set it up again at their next sign-in.")
-            } else {
-                format!("{email} had no two-step sign-in; their sessions ended.")
-            };
-            flash::set(admin.session(), FlashKind::Success, message);
-            Ok(see_other("/admin/administrators"))
-        }
+    match app.attempt(&admin, move |conn, act| reset(conn, &act.site, &act.actor, target, true, act.now)).await? {
+        Ok((email, true)) => Ok(admins::done(
+            &admin,
+            format!("Two-step sign-in of {email} is removed and their sessions ended; where it is required, they set it up again at their next sign-in."),
+        )),
+        Ok((email, false)) => Ok(admins::done(&admin, format!("{email} had no two-step sign-in; their sessions ended."))),
         Err(ResetError::NoAccount) => Err(AppError::NotFound),
-        Err(refused) => {
-            crate::platform::admins::page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string())
-                .await
-        }
+        Err(refused) => admins::page_with_refusal(&admin, &app, StatusCode::CONFLICT, refused.to_string()).await,
     }
 }

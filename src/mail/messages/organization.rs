@@ -21,19 +21,11 @@ pub fn user_invitation(
     link: &str,
     expires_at: NaiveDateTime,
 ) -> Email {
-    Content {
-        subject: format!("You are invited to join {org_name}"),
-        name: None,
-        paragraphs: vec![
-            format!("An administrator of “{org_name}” added you as a user."),
-            "Open the link below to choose your password. An administrator then confirms your account, usually after speaking with you, and you can start.".into(),
-        ],
-        action: Some(("Set up your account".into(), own_link(site, link))),
-        notes: vec![format!("The link works once and expires on {}.", day_and_time(expires_at))],
-        why: format!("You receive this email because an administrator of “{org_name}” entered your address."),
-        help: Help::for_organization(help),
-    }
-    .into_email(site, USER_INVITATION, to, Some(org_id))
+    let paragraphs = vec![
+        format!("An administrator of “{org_name}” added you as a user."),
+        "Open the link below to choose your password. An administrator then confirms your account, usually after speaking with you, and you can start.".into(),
+    ];
+    Joining { site, to, org_id, org_name, help, link, expires_at }.email(paragraphs, "Set up your account")
 }
 
 /// Invitation to join an organization, sent to an address that already has an account: the
@@ -47,19 +39,38 @@ pub fn user_invitation_to_accept(
     link: &str,
     expires_at: NaiveDateTime,
 ) -> Email {
-    Content {
-        subject: format!("You are invited to join {org_name}"),
-        name: None,
-        paragraphs: vec![
-            format!("An administrator of “{org_name}” invited you to join the organization."),
-            "You already have an account: open the link below, sign in if asked, and accept the invitation. An administrator then confirms your membership, usually after speaking with you.".into(),
-        ],
-        action: Some(("Accept the invitation".into(), own_link(site, link))),
-        notes: vec![format!("The link works once and expires on {}.", day_and_time(expires_at))],
-        why: format!("You receive this email because an administrator of “{org_name}” entered your address."),
-        help: Help::for_organization(help),
+    let paragraphs = vec![
+        format!("An administrator of “{org_name}” invited you to join the organization."),
+        "You already have an account: open the link below, sign in if asked, and accept the invitation. An administrator then confirms your membership, usually after speaking with you.".into(),
+    ];
+    Joining { site, to, org_id, org_name, help, link, expires_at }.email(paragraphs, "Accept the invitation")
+}
+
+/// What both invitations to join an organization share; only their words differ.
+struct Joining<'a> {
+    site: &'a Site,
+    to: &'a str,
+    org_id: i64,
+    org_name: &'a str,
+    help: &'a str,
+    link: &'a str,
+    expires_at: NaiveDateTime,
+}
+
+impl Joining<'_> {
+    fn email(self, paragraphs: Vec<String>, button: &str) -> Email {
+        let org_name = self.org_name;
+        Content {
+            subject: format!("You are invited to join {org_name}"),
+            name: None,
+            paragraphs,
+            action: Some((button.into(), own_link(self.site, self.link))),
+            notes: vec![format!("The link works once and expires on {}.", day_and_time(self.expires_at))],
+            why: format!("You receive this email because an administrator of “{org_name}” entered your address."),
+            help: Help::for_organization(self.help),
+        }
+        .into_email(self.site, USER_INVITATION, self.to, Some(self.org_id))
     }
-    .into_email(site, USER_INVITATION, to, Some(org_id))
 }
 
 pub const READY_FOR_VALIDATION: &str = "ready_for_validation";

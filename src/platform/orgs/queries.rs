@@ -9,7 +9,7 @@ use super::forms::{NewOrg, OrgChanges};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships, organizations};
 use crate::db::{self, org_index, DbConn};
-use crate::domain::{fold, EmailAddress};
+use crate::domain::{fold, AccountStatus, EmailAddress, MembershipStatus, OrgId};
 use crate::error::{refusals, Failure};
 use crate::mail::{self, messages, Site};
 use crate::registration;
@@ -44,7 +44,7 @@ fn name_taken_or<R>(error: diesel::result::Error, taken: R) -> Failure<R> {
 /// The organization as its edit form and audit events see it.
 #[derive(Debug, Clone, Queryable)]
 pub struct OrgForEdit {
-    pub id: i64,
+    pub id: OrgId,
     pub name: String,
     pub quota_gb: i64,
     pub seats: Option<i64>,
@@ -55,7 +55,7 @@ pub struct OrgForEdit {
     pub member_count: i64,
 }
 
-pub fn load_for_edit(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgForEdit>> {
+pub fn load_for_edit(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Option<OrgForEdit>> {
     organizations::table
         .find(org_id)
         .select((
@@ -73,11 +73,11 @@ pub fn load_for_edit(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgFo
         .optional()
 }
 
-fn name_taken(conn: &mut DbConn, name_key: &str, except: Option<i64>) -> QueryResult<bool> {
+fn name_taken(conn: &mut DbConn, name_key: &str, except: Option<OrgId>) -> QueryResult<bool> {
     // Ids start at 1, so 0 excludes nothing.
     let query = organizations::table
         .filter(organizations::name_key.eq(name_key))
-        .filter(organizations::id.ne(except.unwrap_or(0)))
+        .filter(organizations::id.ne(except.unwrap_or(OrgId(0))))
         .select(organizations::id);
     diesel::select(diesel::dsl::exists(query)).get_result(conn)
 }
@@ -100,14 +100,14 @@ pub fn find_or_invite_account(
     diesel::insert_into(accounts::table)
         .values((
             accounts::email.eq(email.as_str()),
-            accounts::status.eq("invited"),
+            accounts::status.eq(AccountStatus::Invited),
             accounts::is_platform_admin.eq(is_platform_admin),
             accounts::created_at.eq(now),
             accounts::updated_at.eq(now),
         ))
         .execute(conn)?;
     let id = accounts::table.filter(accounts::email.eq(email.as_str())).select(accounts::id).first(conn)?;
-    Ok((id, "invited".into(), true))
+    Ok((id, AccountStatus::Invited.as_str().into(), true))
 }
 
 /// Add an organization with its first administrator (a Delegate at Account Quota 0).
@@ -147,7 +147,11 @@ pub fn insert_org(
 
         let (account_id, account_status, invited) = find_or_invite_account(conn, &new.administrator, false, now)?;
         // Named by a platform administrator: no validation step; active once registered.
-        let membership_status = if account_status == "active" { "active" } else { "invited" };
+        let membership_status = if account_status == AccountStatus::Active.as_str() {
+            MembershipStatus::Active
+        } else {
+            MembershipStatus::Invited
+        };
         diesel::insert_into(memberships::table)
             .values((
                 memberships::organization_id.eq(org_id),
@@ -161,7 +165,7 @@ pub fn insert_org(
             .execute(conn)?;
         // An account that never registered gets a (fresh) registration link; one that can
         // sign in is told where to find its new organization.
-        let email = if account_status == "invited" {
+        let email = if account_status == AccountStatus::Invited.as_str() {
             let link = registration::issue_activating(conn, site, account_id, org_id, now)?;
             messages::organization_admin_invitation(site, admin, org_id, new.name.as_str(), &link.url, link.expires_at)
         } else {
@@ -194,7 +198,7 @@ pub fn insert_org(
 pub fn update_org(
     conn: &mut DbConn,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     changes: &OrgChanges,
     now: NaiveDateTime,
 ) -> Result<(), Failure<SaveError>> {
@@ -223,7 +227,7 @@ pub fn update_org(
             .execute(conn)
             .map_err(|e| name_taken_or(e, SaveError::NameTaken))?;
         if updated > 0 {
-            org_index::updated(conn, org_id)?;
+            org_index::updated(conn, org_id.get())?;
         }
         if updated == 0 {
             let now_in_use = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
@@ -248,7 +252,7 @@ pub fn update_org(
         audit::record(
             conn,
             &NewEvent::platform(actor, "organization.updated", changes.name.as_str())
-                .organization(org_id, changes.name.as_str())
+                .organization(org_id.get(), changes.name.as_str())
                 .details(details),
             now,
         )?;

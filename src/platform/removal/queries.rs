@@ -13,6 +13,7 @@ use super::state::{self, Action, Refusal, Request};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, invitations, memberships, organizations, removal_requests};
 use crate::db::{self, org_index, DbConn};
+use crate::domain::OrgId;
 use crate::error::{refusals, Failure};
 use crate::mail::messages::{self, Withdrawal};
 use crate::mail::{self, Site};
@@ -21,7 +22,7 @@ use crate::platform::properties;
 /// What the removal page shows about the organization: what would be lost.
 #[derive(Debug, Clone, Queryable)]
 pub struct OrgAtStake {
-    pub id: i64,
+    pub id: OrgId,
     pub name: String,
     pub contact_email: String,
     pub quota_gb: i64,
@@ -56,7 +57,7 @@ pub struct RemovalView {
     pub notice_days: Option<properties::NoticeDays>,
 }
 
-fn org_at_stake(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgAtStake>> {
+fn org_at_stake(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Option<OrgAtStake>> {
     organizations::table
         .find(org_id)
         .select((
@@ -73,7 +74,7 @@ fn org_at_stake(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgAtStake
         .optional()
 }
 
-fn stored_request(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<StoredRequest>> {
+fn stored_request(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Option<StoredRequest>> {
     removal_requests::table
         .find(org_id)
         .select((
@@ -87,11 +88,11 @@ fn stored_request(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<StoredRe
         .optional()
 }
 
-pub fn view(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<RemovalView>> {
+pub fn view(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Option<RemovalView>> {
     let Some(org) = org_at_stake(conn, org_id)? else { return Ok(None) };
     let request = stored_request(conn, org_id)?;
     let pending_invitations =
-        invitations::table.filter(invitations::organization_id.eq(org_id)).count().get_result(conn)?;
+        invitations::table.filter(invitations::organization_id.eq(org_id.get())).count().get_result(conn)?;
     let notice_days = properties::days_to_action_removal(conn)?;
     Ok(Some(RemovalView { org, request, pending_invitations, notice_days }))
 }
@@ -151,7 +152,7 @@ pub fn initiate(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     notify_requested: bool,
     now: NaiveDateTime,
 ) -> Result<Initiated, Failure<ActError>> {
@@ -188,11 +189,11 @@ pub fn initiate(
             })?;
         if let Some(days) = notify {
             let notice =
-                messages::removal_notice(site, notified_contact, org_id, &org.name, days.days(), actionable_at);
+                messages::removal_notice(site, notified_contact, org_id.get(), &org.name, days.days(), actionable_at);
             mail::enqueue(conn, site, &notice, now, now)?;
         }
         for admin in other_admins(conn, initiator)? {
-            let ask = messages::removal_awaits_approval(site, &admin, org_id, &org.name, &actor.email);
+            let ask = messages::removal_awaits_approval(site, &admin, org_id.get(), &org.name, &actor.email);
             mail::enqueue(conn, site, &ask, actionable_at, now)?;
         }
         let details = json!({
@@ -202,7 +203,7 @@ pub fn initiate(
         audit::record(
             conn,
             &NewEvent::platform(actor, "organization.removal_initiated", &org.name)
-                .organization(org_id, &org.name)
+                .organization(org_id.get(), &org.name)
                 .details(details),
             now,
         )?;
@@ -218,7 +219,7 @@ pub fn initiate(
 fn why_not(
     conn: &mut DbConn,
     action: Action,
-    org_id: i64,
+    org_id: OrgId,
     viewer: i64,
     now: NaiveDateTime,
 ) -> Result<ActError, Failure<ActError>> {
@@ -238,7 +239,7 @@ pub fn withdraw(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     how: Withdrawal,
     now: NaiveDateTime,
 ) -> Result<String, Failure<ActError>> {
@@ -264,9 +265,9 @@ pub fn withdraw(
             return Err(why_not(conn, action, org_id, who, now)?.into());
         }
         let reason = "the removal request was withdrawn before this was due";
-        mail::cancel_queued(conn, org_id, messages::REMOVAL_AWAITS_APPROVAL, reason)?;
+        mail::cancel_queued(conn, org_id.get(), messages::REMOVAL_AWAITS_APPROVAL, reason)?;
         if !request.notified_contact.is_empty() {
-            let email = messages::removal_withdrawn(site, &request.notified_contact, org_id, &org.name, how);
+            let email = messages::removal_withdrawn(site, &request.notified_contact, org_id.get(), &org.name, how);
             mail::enqueue(conn, site, &email, now, now)?;
         }
         let event = match how {
@@ -276,7 +277,7 @@ pub fn withdraw(
         let details = json!({ "initiated_by": request.initiated_by_email });
         audit::record(
             conn,
-            &NewEvent::platform(actor, event, &org.name).organization(org_id, &org.name).details(details),
+            &NewEvent::platform(actor, event, &org.name).organization(org_id.get(), &org.name).details(details),
             now,
         )?;
         Ok(org.name)
@@ -298,7 +299,7 @@ pub fn approve(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     now: NaiveDateTime,
 ) -> Result<Removed, Failure<ActError>> {
     let approver = viewer(actor);
@@ -337,19 +338,19 @@ pub fn approve(
         let memberships_removed =
             diesel::delete(memberships::table.filter(memberships::organization_id.eq(org_id))).execute(conn)? as i64;
         // Invitations and the request go by cascade too; deleting them here keeps that explicit.
-        diesel::delete(invitations::table.filter(invitations::organization_id.eq(org_id))).execute(conn)?;
+        diesel::delete(invitations::table.filter(invitations::organization_id.eq(org_id.get()))).execute(conn)?;
         let removed = diesel::delete(organizations::table.find(org_id)).execute(conn)?;
         if removed != 1 {
             return Err(ActError::OrgGone.into());
         }
-        org_index::deleted(conn, org_id)?;
+        org_index::deleted(conn, org_id.get())?;
 
         if !request.notified_contact.is_empty() {
-            let email = messages::removal_carried_out(site, &request.notified_contact, org_id, &org.name);
+            let email = messages::removal_carried_out(site, &request.notified_contact, org_id.get(), &org.name);
             mail::enqueue(conn, site, &email, now, now)?;
         }
         let reason = "the organization was removed before this was due";
-        mail::cancel_queued(conn, org_id, messages::REMOVAL_AWAITS_APPROVAL, reason)?;
+        mail::cancel_queued(conn, org_id.get(), messages::REMOVAL_AWAITS_APPROVAL, reason)?;
         let details = json!({
             "initiated_by": request.initiated_by_email,
             "initiated_at": request.initiated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -362,7 +363,7 @@ pub fn approve(
         audit::record(
             conn,
             &NewEvent::platform(actor, "organization.removed", &org.name)
-                .organization(org_id, &org.name)
+                .organization(org_id.get(), &org.name)
                 .details(details),
             now,
         )?;

@@ -12,9 +12,10 @@ use actix_web::dev::{Payload, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Logger;
 use actix_web::{web, App, FromRequest, HttpRequest, HttpServer};
 use chrono::NaiveDateTime;
+use diesel::QueryResult;
 
 use crate::accounts::password_reset::ResetLimiter;
-use crate::audit::Actor;
+use crate::audit::{Actor, NewEvent};
 use crate::auth::password::Passwords;
 use crate::auth::rate_limit::SignInLimiter;
 use crate::auth::CurrentAccount;
@@ -195,6 +196,16 @@ impl Services {
         let act = self.act(account);
         self.db.attempt(move |conn| work(conn, &act)).await
     }
+
+    /// Run `account`'s act in one write transaction (an act with nothing to refuse).
+    pub async fn write<T, F>(&self, account: &CurrentAccount, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn, &Act) -> QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let act = self.act(account);
+        self.db.run(move |conn| crate::db::write_transaction(conn, |conn| work(conn, &act))).await
+    }
 }
 
 /// Who acts, when, and the site its emails link to: what every audited write takes.
@@ -202,6 +213,18 @@ pub struct Act {
     pub actor: Actor,
     pub now: NaiveDateTime,
     pub site: Arc<Site>,
+}
+
+impl Act {
+    /// An act of the account on itself (its password, sessions, name, second factor), in the
+    /// audit trail.
+    pub fn record_own(&self, conn: &mut DbConn, action: &'static str, details: serde_json::Value) -> QueryResult<()> {
+        crate::audit::record(
+            conn,
+            &NewEvent::platform(&self.actor, action, &self.actor.email).details(details),
+            self.now,
+        )
+    }
 }
 
 /// A `web::Data` that `build` registers; missing, it is a fault of the build (500).

@@ -13,18 +13,14 @@ use super::views::{EnrolPage, Purpose, RecoveryCodesPage};
 use super::{Keys, Secret};
 use crate::app::Services;
 use crate::audit::{self, Actor, NewEvent};
-use crate::auth::password::Passwords;
 use crate::auth::{CurrentAccount, PlatformAdmin};
-use crate::clock::Clock;
-use crate::config::Config;
 use crate::csrf::CsrfForm;
 use crate::db::schema::accounts;
-use crate::db::{self, Db, DbConn};
+use crate::db::{self, DbConn};
 use crate::domain::AccountId;
 use crate::domain::FieldErrors;
 use crate::error::{refusals, AppError, Failure};
 use crate::platform::admins;
-use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::Section;
 use crate::web::{render, render_422, see_other};
@@ -79,14 +75,10 @@ fn enrol_page_for(
 /// `GET /account/2fa`: a first set-up begun with `POST /account/2fa/new`, again (a reload, a
 /// second look). Reads only; without a recent set-up it sends the person to begin one. A
 /// replacement (already enrolled) is shown only in the answer to the password-checked POST.
-pub async fn enrol_page(
-    account: CurrentAccount,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    clock: web::Data<Clock>,
-) -> Result<HttpResponse, AppError> {
-    let (account_id, keys, now) = (account.id(), keys.get_ref().clone(), clock.now());
-    let (pending, enrolled) = db
+pub async fn enrol_page(account: CurrentAccount, app: Services) -> Result<HttpResponse, AppError> {
+    let (account_id, keys, now) = (account.id(), app.keys.get_ref().clone(), app.clock.now());
+    let (pending, enrolled) = app
+        .db
         .run(move |conn| {
             Ok::<_, queries::SecretError>((
                 queries::pending_secret(conn, &keys, account_id)?,
@@ -108,24 +100,21 @@ const PASSWORD_FIELD: &str = "second_factor_password";
 /// with the reason beside the field (422).
 async fn refused_password(
     account: &CurrentAccount,
-    db: &Db,
-    config: &Config,
-    clock: &Clock,
-    passwords: &Passwords,
+    app: &Services,
     typed: &str,
 ) -> Result<Option<HttpResponse>, AppError> {
     let account_id = account.id();
-    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
+    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if typed.is_empty() {
         errors.add(PASSWORD_FIELD, "Enter your current password.");
-    } else if !passwords.verify(typed.to_owned(), stored).await? {
+    } else if !app.passwords.verify(typed.to_owned(), stored).await? {
         errors.add(PASSWORD_FIELD, "This is not your current password.");
     }
     if errors.is_empty() {
         return Ok(None);
     }
-    let page = crate::accounts::account_page(account, db, config, clock.now(), errors).await?;
+    let page = crate::accounts::account_page(account, app, errors).await?;
     render_422(&page).map(Some)
 }
 
@@ -137,32 +126,37 @@ pub struct CurrentPasswordForm {
 
 /// `POST /account/2fa/new`: begin setting up, or move to a new phone (then with the current
 /// password): a pending secret, the recent one if there is one, shown with its QR code.
-#[allow(clippy::too_many_arguments)]
 pub async fn begin(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-    passwords: web::Data<Passwords>,
+    app: Services,
     CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let account_id = account.id();
-    if db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
-        if let Some(refused) =
-            refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await?
-        {
-            return Ok(refused);
-        }
+    if let Some(refused) = replacing_without_password(&account, &app, &form.current_password).await? {
+        return Ok(refused);
     }
-    let (account_id, keys, now) = (account.id(), keys.get_ref().clone(), clock.now());
-    let (secret, enrolled) = db
+    let (account_id, keys, now) = (account.id(), app.keys.get_ref().clone(), app.clock.now());
+    let (secret, enrolled) = app
+        .db
         .run(move |conn| {
             let secret = pending_for_page(conn, &keys, account_id, now)?;
             Ok::<_, queries::SecretError>((secret, queries::is_enrolled(conn, account_id)?))
         })
         .await?;
     render(&enrol_page_for(&account, &secret, enrolled, None)?)
+}
+
+/// An enrolled account replaces its factor only with its current password: a session alone
+/// cannot swap the factor (nor see the new secret again).
+async fn replacing_without_password(
+    account: &CurrentAccount,
+    app: &Services,
+    typed: &str,
+) -> Result<Option<HttpResponse>, AppError> {
+    let account_id = account.id();
+    if app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
+        return refused_password(account, app, typed).await;
+    }
+    Ok(None)
 }
 
 #[derive(Deserialize)]
@@ -176,31 +170,19 @@ pub struct CodeForm {
 
 /// `POST /account/2fa` (`code`; `current_password` when replacing): confirm the pending secret
 /// with its first code; the new secret replaces the old one and the recovery codes are shown.
-#[allow(clippy::too_many_arguments)]
 pub async fn confirm(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-    passwords: web::Data<Passwords>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let account_id = account.id();
-    if db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
-        // A session alone cannot swap the factor (nor see the new secret again).
-        if let Some(refused) =
-            refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await?
-        {
-            return Ok(refused);
-        }
+    if let Some(refused) = replacing_without_password(&account, &app, &form.current_password).await? {
+        return Ok(refused);
     }
-    let now = clock.now();
-    let (account_id, store_keys, typed) = (account.id(), keys.get_ref().clone(), form.code.clone());
-    let actor = account.actor(client);
-    let unix = now.and_utc().timestamp();
-    let codes = db
+    let (account_id, store_keys, typed) = (account.id(), app.keys.get_ref().clone(), form.code.clone());
+    let act = app.act(&account);
+    let unix = act.now.and_utc().timestamp();
+    let codes = app
+        .db
         .run(move |conn| {
             db::write_transaction(conn, |conn| {
                 let Some(pending) = queries::pending_secret(conn, &store_keys, account_id)? else {
@@ -211,10 +193,9 @@ pub async fn confirm(
                 };
                 let replacing = queries::is_enrolled(conn, account_id)?;
                 let codes = super::new_recovery_codes();
-                queries::confirm(conn, &store_keys, account_id, pending.id, step, &codes, now)?;
-                let event = NewEvent::platform(&actor, "account.second_factor_enrolled", &actor.email)
-                    .details(serde_json::json!({ "replaced an earlier one": replacing }));
-                audit::record(conn, &event, now)?;
+                queries::confirm(conn, &store_keys, account_id, pending.id, step, &codes, act.now)?;
+                let details = serde_json::json!({ "replaced an earlier one": replacing });
+                act.record_own(conn, "account.second_factor_enrolled", details)?;
                 Ok(Some(codes))
             })
             // Confirmed by a simultaneous request, or replaced meanwhile: rolled back whole.
@@ -230,23 +211,21 @@ pub async fn confirm(
         } else {
             "That code is not right. Enter the six digits your app shows now for this account."
         };
-        let (account_id, keys) = (account.id(), keys.get_ref().clone());
-        let pending = db.run(move |conn| queries::pending_secret(conn, &keys, account_id)).await?;
+        let (account_id, keys) = (account.id(), app.keys.get_ref().clone());
+        let pending = app.db.run(move |conn| queries::pending_secret(conn, &keys, account_id)).await?;
         let Some(pending) = pending else {
             // Nothing is being set up (confirmed already, or never opened): start there.
             return Ok(see_other("/account#second-factor"));
         };
-        let enrolled = db.run(move |conn| queries::is_enrolled(conn, account_id)).await?;
+        let enrolled = app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await?;
         return render_422(&enrol_page_for(&account, &pending.secret, enrolled, Some(error))?);
     };
-    let page = RecoveryCodesPage::new(
-        account.layout("Your recovery codes", Section::Account)?,
-        account.email(),
-        codes,
-        "/account".to_owned(),
-        true,
-    );
-    render(&page)
+    recovery_codes_page(&account, codes, true)
+}
+
+fn recovery_codes_page(account: &CurrentAccount, codes: Vec<String>, first: bool) -> Result<HttpResponse, AppError> {
+    let layout = account.layout("Your recovery codes", Section::Account)?;
+    render(&RecoveryCodesPage::new(layout, account.email(), codes, "/account".to_owned(), first))
 }
 
 #[derive(Deserialize)]
@@ -254,84 +233,55 @@ pub struct NoFields {}
 
 /// `POST /account/2fa/recovery-codes` (`current_password`): ten new codes; the old ones stop
 /// working.
-#[allow(clippy::too_many_arguments)]
 pub async fn new_recovery_codes(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-    passwords: web::Data<Passwords>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
+    let not_enrolled = || AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into());
     let account_id = account.id();
-    if !db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
-        return Err(AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into()));
+    if !app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
+        return Err(not_enrolled());
     }
-    if let Some(refused) = refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await? {
+    if let Some(refused) = refused_password(&account, &app, &form.current_password).await? {
         return Ok(refused);
     }
-    let now = clock.now();
-    let (account_id, keys) = (account.id(), keys.get_ref().clone());
-    let actor = account.actor(client);
-    let codes = db
-        .run(move |conn| {
-            db::write_transaction(conn, |conn| {
-                if !queries::is_enrolled(conn, account_id)? {
-                    return Ok::<_, diesel::result::Error>(None);
-                }
-                let codes = super::new_recovery_codes();
-                queries::replace_recovery_codes(conn, &keys, account_id, &codes, now)?;
-                audit::record(conn, &NewEvent::platform(&actor, "account.recovery_codes_replaced", &actor.email), now)?;
-                Ok(Some(codes))
-            })
+    let keys = app.keys.get_ref().clone();
+    let codes = app
+        .write(&account, move |conn, act| {
+            if !queries::is_enrolled(conn, account_id)? {
+                return Ok(None);
+            }
+            let codes = super::new_recovery_codes();
+            queries::replace_recovery_codes(conn, &keys, account_id, &codes, act.now)?;
+            act.record_own(conn, "account.recovery_codes_replaced", serde_json::json!({}))?;
+            Ok(Some(codes))
         })
         .await?;
-    let Some(codes) = codes else {
-        return Err(AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into()));
-    };
-    let page = RecoveryCodesPage::new(
-        account.layout("Your recovery codes", Section::Account)?,
-        account.email(),
-        codes,
-        "/account".to_owned(),
-        false,
-    );
-    render(&page)
+    recovery_codes_page(&account, codes.ok_or_else(not_enrolled)?, false)
 }
 
 /// `POST /account/2fa/disable` (`current_password`): turn the second factor off, unless a
 /// membership or the administrator rule requires it (409, saying which).
-#[allow(clippy::too_many_arguments)]
 pub async fn disable(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-    passwords: web::Data<Passwords>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
-    let (is_admin, require_admin) = (account.account.is_platform_admin, config.require_admin_2fa);
-    let required = db.run(move |conn| queries::requirement(conn, account_id, is_admin, require_admin)).await?;
+    let (is_admin, require_admin) = (account.account.is_platform_admin, app.config.require_admin_2fa);
+    let required = app.db.run(move |conn| queries::requirement(conn, account_id, is_admin, require_admin)).await?;
     if let Some(required) = required {
-        let mut page =
-            crate::accounts::account_page(&account, &db, &config, clock.now(), FieldErrors::default()).await?;
+        let mut page = crate::accounts::account_page(&account, &app, FieldErrors::default()).await?;
         page.refusal = Some(format!("Two-step sign-in stays on: {}", required.explain()));
         return crate::web::render_with(StatusCode::CONFLICT, &page);
     }
-    if let Some(refused) = refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await? {
+    if let Some(refused) = refused_password(&account, &app, &form.current_password).await? {
         return Ok(refused);
     }
-    let actor = account.actor(client);
-    let now = clock.now();
-    db.run(move |conn| {
-        db::write_transaction(conn, |conn| {
-            queries::remove(conn, account_id)?;
-            audit::record(conn, &NewEvent::platform(&actor, "account.second_factor_disabled", &actor.email), now)
-        })
+    app.write(&account, move |conn, act| {
+        queries::remove(conn, account_id)?;
+        act.record_own(conn, "account.second_factor_disabled", serde_json::json!({}))
     })
     .await?;
     flash::set(account.session(), FlashKind::Success, "Two-step sign-in is off. Your recovery codes no longer work.");

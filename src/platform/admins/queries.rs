@@ -232,6 +232,16 @@ pub enum RemoveError {
     NotAdmin,
 }
 
+/// The email of `target` while it is a platform administrator.
+fn admin_email(conn: &mut DbConn, target: i64) -> QueryResult<Option<String>> {
+    accounts::table
+        .filter(accounts::id.eq(target))
+        .filter(accounts::is_platform_admin.eq(true))
+        .select(accounts::email)
+        .first(conn)
+        .optional()
+}
+
 /// Take the platform administrator role from `target`; returns its email.
 pub fn remove(
     conn: &mut DbConn,
@@ -244,13 +254,7 @@ pub fn remove(
     }
     db::write_transaction(conn, |conn| {
         db::lock_for_transaction(conn, ADMIN_REMOVAL_LOCK)?;
-        let email: String = accounts::table
-            .filter(accounts::id.eq(target))
-            .filter(accounts::is_platform_admin.eq(true))
-            .select(accounts::email)
-            .first(conn)
-            .optional()?
-            .ok_or(RemoveError::NotAdmin)?;
+        let email = admin_email(conn, target)?.ok_or(RemoveError::NotAdmin)?;
         // Only administrators who can sign in count: an invitation nobody accepted yet would
         // leave the platform without anyone to run it.
         let others_who_can_sign_in: i64 = accounts::table
@@ -293,13 +297,7 @@ pub fn end_sessions(
         return Err(EndSessionsError::Yourself.into());
     }
     db::write_transaction(conn, |conn| {
-        let email: String = accounts::table
-            .filter(accounts::id.eq(target))
-            .filter(accounts::is_platform_admin.eq(true))
-            .select(accounts::email)
-            .first(conn)
-            .optional()?
-            .ok_or(EndSessionsError::NotAdmin)?;
+        let email = admin_email(conn, target)?.ok_or(EndSessionsError::NotAdmin)?;
         let ended = crate::auth::session::end_all_of(conn, target, None)?;
         let event = NewEvent::platform(actor, "platform_admin.sessions_ended", &email)
             .details(serde_json::json!({ "sessions ended": ended }));

@@ -13,11 +13,10 @@ use super::views::{EnrolPage, Purpose, RecoveryCodesPage};
 use super::{Keys, Secret};
 use crate::app::Services;
 use crate::audit::{self, Actor, NewEvent};
-use crate::auth::{CurrentAccount, PlatformAdmin};
+use crate::auth::CurrentAccount;
 use crate::csrf::CsrfForm;
 use crate::db::schema::accounts;
 use crate::db::{self, DbConn};
-use crate::domain::AccountId;
 use crate::domain::FieldErrors;
 use crate::error::{refusals, AppError, Failure};
 use crate::platform::admins;
@@ -353,12 +352,10 @@ pub struct PasswordForm {
 /// `POST /admin/administrators/{account_id}/reset-2fa` (`password`: the acting
 /// administrator's own, again): for another administrator who lost their phone and codes.
 pub async fn reset_for_admin(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<AccountId>,
+    (admin, app, target): admins::OnRow,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner().get();
+    let target = target.into_inner().get();
     let admin_id = admin.id();
     let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
     if form.password.is_empty() || !app.passwords.verify(form.password.clone(), stored).await? {

@@ -124,19 +124,17 @@ pub async fn add(
 #[derive(Deserialize)]
 pub struct NoFields {}
 
+/// An act of a platform administrator on one administrator's row (`{account_id}` in the path).
+pub type OnRow = (PlatformAdmin, Services, web::Path<AccountId>);
+
 /// A refused act on a row: the page again, with why (409).
 async fn conflict(admin: &PlatformAdmin, app: &Services, refused: impl ToString) -> Result<HttpResponse, AppError> {
     page_with_refusal(admin, app, StatusCode::CONFLICT, refused.to_string()).await
 }
 
 /// `POST /admin/administrators/{account_id}/remove`
-pub async fn remove(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<AccountId>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner().get();
+pub async fn remove((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let target = target.into_inner().get();
     match app.attempt(&admin, move |conn, act| queries::remove(conn, &act.actor, target, act.now)).await? {
         Ok(email) => Ok(done(&admin, format!("{email} is no longer a platform administrator."))),
         Err(refused) => conflict(&admin, &app, refused).await,
@@ -144,13 +142,8 @@ pub async fn remove(
 }
 
 /// `POST /admin/administrators/{account_id}/end-sessions`
-pub async fn end_sessions(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<AccountId>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner().get();
+pub async fn end_sessions((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let target = target.into_inner().get();
     match app.attempt(&admin, move |conn, act| queries::end_sessions(conn, &act.actor, target, act.now)).await? {
         Ok((email, ended)) => Ok(done(
             &admin,
@@ -165,13 +158,8 @@ pub async fn end_sessions(
 }
 
 /// `POST /admin/administrators/{account_id}/resend`
-pub async fn resend(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<AccountId>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner().get();
+pub async fn resend((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let target = target.into_inner().get();
     match app.attempt(&admin, move |conn, act| queries::resend(conn, &act.site, &act.actor, target, act.now)).await? {
         Ok(email) => {
             Ok(done(&admin, format!("A new invitation was sent to {email}; the earlier link no longer works.")))
@@ -186,13 +174,8 @@ pub async fn resend(
 }
 
 /// `POST /admin/administrators/{account_id}/revoke`
-pub async fn revoke(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<AccountId>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner().get();
+pub async fn revoke((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let target = target.into_inner().get();
     match app.attempt(&admin, move |conn, act| queries::revoke(conn, &act.actor, target, act.now)).await? {
         Ok((email, Revoked::Deleted)) => {
             Ok(done(&admin, format!("The invitation of {email} was revoked and its link no longer works.")))

@@ -3,7 +3,7 @@
 
 pub mod cli;
 mod handlers;
-pub use handlers::{done, page_with_refusal};
+pub use handlers::{done, page_with_refusal, OnRow};
 pub mod queries;
 
 use actix_web::web;

@@ -150,9 +150,12 @@ fn done(admin: &PlatformAdmin, message: String, to: &str) -> HttpResponse {
     see_other(to)
 }
 
+/// A platform administrator on the organization `{id}` in the path.
+type OnOrg = (PlatformAdmin, Services, web::Path<OrgId>);
+
 /// `GET /admin/organizations/{id}/removal`
-pub async fn show(admin: PlatformAdmin, app: Services, path: web::Path<OrgId>) -> Result<HttpResponse, AppError> {
-    page(&admin, &app, path.into_inner(), Outcome::OK).await
+pub async fn show((admin, app, org_id): OnOrg) -> Result<HttpResponse, AppError> {
+    page(&admin, &app, org_id.into_inner(), Outcome::OK).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,12 +166,10 @@ pub struct InitiateForm {
 
 /// `POST /admin/organizations/{id}/removal`: initiate.
 pub async fn initiate(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<OrgId>,
+    (admin, app, org_id): OnOrg,
     CsrfForm(form): CsrfForm<InitiateForm>,
 ) -> Result<HttpResponse, AppError> {
-    let org_id = path.into_inner();
+    let org_id = org_id.into_inner();
     let notify = form.notify_contact == "on";
     match app
         .attempt(&admin, move |conn, act| queries::initiate(conn, &act.site, &act.actor, org_id, notify, act.now))
@@ -217,23 +218,13 @@ async fn withdraw(
 }
 
 /// `POST /admin/organizations/{id}/removal/cancel`
-pub async fn cancel(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<OrgId>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    withdraw(admin, app, path.into_inner(), Withdrawal::Cancelled).await
+pub async fn cancel((admin, app, org_id): OnOrg, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    withdraw(admin, app, org_id.into_inner(), Withdrawal::Cancelled).await
 }
 
 /// `POST /admin/organizations/{id}/removal/decline`
-pub async fn decline(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<OrgId>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    withdraw(admin, app, path.into_inner(), Withdrawal::Declined).await
+pub async fn decline((admin, app, org_id): OnOrg, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    withdraw(admin, app, org_id.into_inner(), Withdrawal::Declined).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,12 +236,10 @@ pub struct ApproveForm {
 /// `POST /admin/organizations/{id}/removal/approve`: confirmed with the approver's own
 /// password, then carried out in one transaction.
 pub async fn approve(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<OrgId>,
+    (admin, app, org_id): OnOrg,
     CsrfForm(form): CsrfForm<ApproveForm>,
 ) -> Result<HttpResponse, AppError> {
-    let org_id = path.into_inner();
+    let org_id = org_id.into_inner();
     let account_id = admin.id();
     let password_error = if form.password.is_empty() {
         Some("Enter your own password to confirm the removal.")

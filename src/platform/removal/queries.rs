@@ -13,7 +13,7 @@ use super::state::{self, Action, Refusal, Request};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, invitations, memberships, organizations, removal_requests};
 use crate::db::{self, org_index, DbConn};
-use crate::domain::OrgId;
+use crate::domain::{AccountStatus, OrgId};
 use crate::error::{refusals, Failure};
 use crate::mail::messages::{self, Withdrawal};
 use crate::mail::{self, Site};
@@ -137,7 +137,7 @@ fn viewer(actor: &Actor) -> i64 {
 fn other_admins(conn: &mut DbConn, except: i64) -> QueryResult<Vec<String>> {
     accounts::table
         .filter(accounts::is_platform_admin.eq(true))
-        .filter(accounts::status.eq("active"))
+        .filter(accounts::status.eq(AccountStatus::Active))
         .filter(accounts::id.ne(except))
         .order(accounts::email.asc())
         .select(accounts::email)

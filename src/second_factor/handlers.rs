@@ -94,15 +94,27 @@ pub async fn enrol_page(account: CurrentAccount, app: Services) -> Result<HttpRe
 /// The field of the account page's two-step form that takes the current password.
 const PASSWORD_FIELD: &str = "second_factor_password";
 
+/// When the current password is asked for.
+#[derive(PartialEq, Eq)]
+enum Ask {
+    Always,
+    /// Setting up is free; replacing a factor already enrolled is not.
+    IfEnrolled,
+}
+
 /// The account's current password again before its second factor changes, so a session taken
-/// over is not enough to replace, renew or remove it. `Some(page)`: refused, the account page
-/// with the reason beside the field (422).
+/// over is not enough to replace, renew or remove it (nor to see a new secret). `Some(page)`:
+/// refused, the account page with the reason beside the field (422).
 async fn refused_password(
     account: &CurrentAccount,
     app: &Services,
     typed: &str,
+    ask: Ask,
 ) -> Result<Option<HttpResponse>, AppError> {
     let account_id = account.id();
+    if ask == Ask::IfEnrolled && !app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
+        return Ok(None);
+    }
     let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if typed.is_empty() {
@@ -130,7 +142,7 @@ pub async fn begin(
     app: Services,
     CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(refused) = replacing_without_password(&account, &app, &form.current_password).await? {
+    if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::IfEnrolled).await? {
         return Ok(refused);
     }
     let (account_id, keys, now) = (account.id(), app.keys.get_ref().clone(), app.clock.now());
@@ -142,20 +154,6 @@ pub async fn begin(
         })
         .await?;
     render(&enrol_page_for(&account, &secret, enrolled, None)?)
-}
-
-/// An enrolled account replaces its factor only with its current password: a session alone
-/// cannot swap the factor (nor see the new secret again).
-async fn replacing_without_password(
-    account: &CurrentAccount,
-    app: &Services,
-    typed: &str,
-) -> Result<Option<HttpResponse>, AppError> {
-    let account_id = account.id();
-    if app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
-        return refused_password(account, app, typed).await;
-    }
-    Ok(None)
 }
 
 #[derive(Deserialize)]
@@ -174,7 +172,7 @@ pub async fn confirm(
     app: Services,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(refused) = replacing_without_password(&account, &app, &form.current_password).await? {
+    if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::IfEnrolled).await? {
         return Ok(refused);
     }
     let (account_id, store_keys, typed) = (account.id(), app.keys.get_ref().clone(), form.code.clone());
@@ -242,7 +240,7 @@ pub async fn new_recovery_codes(
     if !app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
         return Err(not_enrolled());
     }
-    if let Some(refused) = refused_password(&account, &app, &form.current_password).await? {
+    if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::Always).await? {
         return Ok(refused);
     }
     let keys = app.keys.get_ref().clone();
@@ -275,7 +273,7 @@ pub async fn disable(
         page.refusal = Some(format!("Two-step sign-in stays on: {}", required.explain()));
         return crate::web::render_with(StatusCode::CONFLICT, &page);
     }
-    if let Some(refused) = refused_password(&account, &app, &form.current_password).await? {
+    if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::Always).await? {
         return Ok(refused);
     }
     app.write(&account, move |conn, act| {

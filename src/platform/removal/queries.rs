@@ -144,6 +144,19 @@ fn other_admins(conn: &mut DbConn, except: i64) -> QueryResult<Vec<String>> {
         .load(conn)
 }
 
+/// The audit event of a removal step, on the platform's trail and the organization's.
+fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &'static str,
+    org: &OrgAtStake,
+    details: serde_json::Value,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let event = NewEvent::platform(actor, action, &org.name).organization(org.id.get(), &org.name).details(details);
+    audit::record(conn, &event, now)
+}
+
 /// Initiate a removal. With notification (asked for, the property set and a contact person
 /// present) the contact person is emailed and the request waits the notice; otherwise it is
 /// actionable at once. Either way the other administrators are emailed when it becomes
@@ -200,13 +213,7 @@ pub fn initiate(
             "notified_contact": (!notified_contact.is_empty()).then_some(notified_contact),
             "actionable_at": actionable_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         });
-        audit::record(
-            conn,
-            &NewEvent::platform(actor, "organization.removal_initiated", &org.name)
-                .organization(org_id.get(), &org.name)
-                .details(details),
-            now,
-        )?;
+        record(conn, actor, "organization.removal_initiated", &org, details, now)?;
         Ok(Initiated {
             org_name: org.name,
             notified: (!notified_contact.is_empty()).then(|| notified_contact.to_owned()),
@@ -275,11 +282,7 @@ pub fn withdraw(
             Withdrawal::Declined => "organization.removal_declined",
         };
         let details = json!({ "initiated_by": request.initiated_by_email });
-        audit::record(
-            conn,
-            &NewEvent::platform(actor, event, &org.name).organization(org_id.get(), &org.name).details(details),
-            now,
-        )?;
+        record(conn, actor, event, &org, details, now)?;
         Ok(org.name)
     })
 }
@@ -360,13 +363,7 @@ pub fn approve(
             "accounts_deleted": accounts_deleted,
             "quota_gb": org.quota_gb,
         });
-        audit::record(
-            conn,
-            &NewEvent::platform(actor, "organization.removed", &org.name)
-                .organization(org_id.get(), &org.name)
-                .details(details),
-            now,
-        )?;
+        record(conn, actor, "organization.removed", &org, details, now)?;
         Ok(Removed { org_name: org.name, memberships: memberships_removed, accounts_deleted })
     })
 }

@@ -1,5 +1,6 @@
 //! The application: shared state, the middleware stack, and every feature's routes.
 
+use std::future::{ready, Ready};
 use std::sync::Arc;
 
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -7,17 +8,24 @@ use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Logger;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, FromRequest, HttpRequest, HttpServer};
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
 
 use crate::accounts::password_reset::ResetLimiter;
+use crate::audit::{Actor, NewEvent};
 use crate::auth::password::Passwords;
 use crate::auth::rate_limit::SignInLimiter;
+use crate::auth::CurrentAccount;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::Db;
-use crate::error::AppError;
+use crate::db::{Db, DbConn};
+use crate::error::{AppError, Failure};
+use crate::mail::Site;
+use crate::second_factor::Keys;
+use crate::web::client::ClientAddr;
 
 pub const SESSION_COOKIE: &str = "orgportal_session";
 
@@ -144,4 +152,93 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     server.run().await?;
     Ok(())
+}
+
+/// What a handler works with besides its role and its form, as one extractor: the shared
+/// services `build` registers, and the client's address for the audit trail.
+#[derive(Clone)]
+pub struct Services {
+    pub db: web::Data<Db>,
+    pub clock: web::Data<Clock>,
+    pub config: web::Data<Config>,
+    pub passwords: web::Data<Passwords>,
+    pub site: web::Data<Site>,
+    pub keys: web::Data<Keys>,
+    pub client: ClientAddr,
+}
+
+impl Services {
+    fn from_app(req: &HttpRequest, payload: &mut Payload) -> Result<Self, AppError> {
+        Ok(Self {
+            db: data(req)?,
+            clock: data(req)?,
+            config: data(req)?,
+            passwords: data(req)?,
+            site: data(req)?,
+            keys: data(req)?,
+            client: ClientAddr::from_request(req, payload).into_inner()?,
+        })
+    }
+
+    /// `account`'s act from this client, now.
+    pub fn act(&self, account: &CurrentAccount) -> Act {
+        Act { actor: account.actor(self.client), now: self.clock.now(), site: self.site.clone().into_inner() }
+    }
+
+    /// Run `account`'s act in the database: a refusal comes back for the handler to show, a
+    /// fault as the outer error.
+    pub async fn attempt<T, R, F>(&self, account: &CurrentAccount, work: F) -> Result<Result<T, R>, AppError>
+    where
+        F: FnOnce(&mut DbConn, &Act) -> Result<T, Failure<R>> + Send + 'static,
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        let act = self.act(account);
+        self.db.attempt(move |conn| work(conn, &act)).await
+    }
+
+    /// Run `account`'s act in one write transaction (an act with nothing to refuse).
+    pub async fn write<T, F>(&self, account: &CurrentAccount, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn, &Act) -> QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let act = self.act(account);
+        self.db.run(move |conn| crate::db::write_transaction(conn, |conn| work(conn, &act))).await
+    }
+}
+
+/// Who acts, when, and the site its emails link to: what every audited write takes.
+pub struct Act {
+    pub actor: Actor,
+    pub now: NaiveDateTime,
+    pub site: Arc<Site>,
+}
+
+impl Act {
+    /// An act of the account on itself (its password, sessions, name, second factor), in the
+    /// audit trail.
+    pub fn record_own(&self, conn: &mut DbConn, action: &'static str, details: serde_json::Value) -> QueryResult<()> {
+        crate::audit::record(
+            conn,
+            &NewEvent::platform(&self.actor, action, &self.actor.email).details(details),
+            self.now,
+        )
+    }
+}
+
+/// A `web::Data` that `build` registers; missing, it is a fault of the build (500).
+fn data<T: ?Sized + 'static>(req: &HttpRequest) -> Result<web::Data<T>, AppError> {
+    req.app_data::<web::Data<T>>().cloned().ok_or_else(|| {
+        AppError::Unexpected(anyhow::anyhow!("{} is not registered with the application", std::any::type_name::<T>()))
+    })
+}
+
+impl FromRequest for Services {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(Self::from_app(req, payload))
+    }
 }

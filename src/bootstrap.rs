@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships, organizations};
 use crate::db::{self, DbConn};
+use crate::domain::{AccountStatus, MembershipStatus};
 
 pub const ADMIN_EMAIL: &str = "admin@default.com";
 pub const DEFAULT_ORG_NAME: &str = "Default";
@@ -64,7 +65,7 @@ pub fn ensure(conn: &mut DbConn, admin_password: Option<&str>, now: NaiveDateTim
             .values((
                 accounts::email.eq(ADMIN_EMAIL),
                 accounts::password_hash.eq(&hash),
-                accounts::status.eq("active"),
+                accounts::status.eq(AccountStatus::Active),
                 accounts::is_platform_admin.eq(true),
                 accounts::must_change_password.eq(must_change),
                 accounts::created_at.eq(now),
@@ -78,7 +79,7 @@ pub fn ensure(conn: &mut DbConn, admin_password: Option<&str>, now: NaiveDateTim
             .values((
                 memberships::organization_id.eq(org_id),
                 memberships::account_id.eq(account_id),
-                memberships::status.eq("active"),
+                memberships::status.eq(MembershipStatus::Active),
                 memberships::is_delegate.eq(true),
                 memberships::quota_gb.eq(0i64),
                 memberships::created_at.eq(now),

@@ -52,6 +52,72 @@ impl From<askama::Error> for AppError {
     }
 }
 
+/// Why a feature's act did not happen: a refusal its handler shows on the page it re-renders,
+/// or a fault (500, through `AppError`). Feature queries return `Result<T, Failure<Refusal>>`
+/// and handlers receive the refusal alone from [`crate::db::Db::attempt`].
+#[derive(Debug)]
+pub enum Failure<R> {
+    Refused(R),
+    Fault(AppError),
+}
+
+impl<R> Failure<R> {
+    /// The refusal for the handler to match, the fault for `?`.
+    pub fn split<T>(outcome: Result<T, Self>) -> Result<Result<T, R>, AppError> {
+        match outcome {
+            Ok(value) => Ok(Ok(value)),
+            Err(Self::Refused(refusal)) => Ok(Err(refusal)),
+            Err(Self::Fault(fault)) => Err(fault),
+        }
+    }
+}
+
+impl<R> From<diesel::result::Error> for Failure<R> {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Fault(error.into())
+    }
+}
+
+impl<R> From<AppError> for Failure<R> {
+    fn from(error: AppError) -> Self {
+        Self::Fault(error)
+    }
+}
+
+impl<R: std::fmt::Display> std::fmt::Display for Failure<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(refusal) => refusal.fmt(f),
+            // The whole cause chain, for the command line that prints it.
+            Self::Fault(AppError::Unexpected(cause)) => write!(f, "{cause:#}"),
+            Self::Fault(fault) => fault.fmt(f),
+        }
+    }
+}
+
+/// A refusal nobody re-renders is a conflict with the state it met (409).
+impl<R: std::fmt::Display> From<Failure<R>> for AppError {
+    fn from(failure: Failure<R>) -> Self {
+        match failure {
+            Failure::Refused(refusal) => Self::Conflict(refusal.to_string()),
+            Failure::Fault(fault) => fault,
+        }
+    }
+}
+
+/// Lets `?` lift each named refusal type into its `Failure` (a blanket `impl<R> From<R>` would
+/// overlap `From<diesel::result::Error>`).
+macro_rules! refusals {
+    ($($refusal:ty),+ $(,)?) => {
+        $(impl From<$refusal> for $crate::error::Failure<$refusal> {
+            fn from(refusal: $refusal) -> Self {
+                Self::Refused(refusal)
+            }
+        })+
+    };
+}
+pub(crate) use refusals;
+
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 struct ErrorPage<'a> {

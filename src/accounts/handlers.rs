@@ -2,21 +2,16 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::queries::{self, OwnMembership};
-use crate::audit::{self, NewEvent};
-use crate::auth::password::{check_policy, Passwords};
+use crate::app::Services;
+use crate::auth::password::check_policy;
 use crate::auth::session::{self, SessionRow};
 use crate::auth::CurrentAccount;
-use crate::clock::Clock;
-use crate::config::Config;
 use crate::csrf::CsrfForm;
-use crate::db::{self, Db};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
-use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, see_other};
@@ -45,26 +40,23 @@ pub struct AccountPage {
 /// The account page, with `errors` beside the fields of a refused form.
 pub async fn account_page(
     account: &CurrentAccount,
-    db: &Db,
-    config: &Config,
-    now: NaiveDateTime,
+    app: &Services,
     errors: FieldErrors,
 ) -> Result<AccountPage, AppError> {
-    account_page_with_name(account, db, config, now, errors, None).await
+    account_page_with_name(account, app, errors, None).await
 }
 
 /// The account page; `typed_name` is the name of a refused profile form, shown as typed.
 pub(super) async fn account_page_with_name(
     account: &CurrentAccount,
-    db: &Db,
-    config: &Config,
-    now: NaiveDateTime,
+    app: &Services,
     errors: FieldErrors,
     typed_name: Option<String>,
 ) -> Result<AccountPage, AppError> {
-    let account_id = account.id();
-    let (is_admin, require_admin) = (account.account.is_platform_admin, config.require_admin_2fa);
-    let (memberships, sessions, stored_name, second_factor, required) = db
+    let (account_id, now) = (account.id(), app.clock.now());
+    let (is_admin, require_admin) = (account.account.is_platform_admin, app.config.require_admin_2fa);
+    let (memberships, sessions, stored_name, second_factor, required) = app
+        .db
         .run(move |conn| {
             Ok::<_, diesel::result::Error>((
                 queries::own_memberships(conn, account_id)?,
@@ -91,14 +83,15 @@ pub(super) async fn account_page_with_name(
     })
 }
 
+/// Back to the account page, with what was done.
+pub(super) fn done(account: &CurrentAccount, message: impl Into<String>) -> HttpResponse {
+    flash::set(account.session(), FlashKind::Success, message.into());
+    see_other("/account")
+}
+
 /// `GET /account`
-pub async fn show(
-    account: CurrentAccount,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-) -> Result<HttpResponse, AppError> {
-    render(&account_page(&account, &db, &config, clock.now(), FieldErrors::default()).await?)
+pub async fn show(account: CurrentAccount, app: Services) -> Result<HttpResponse, AppError> {
+    render(&account_page(&account, &app, FieldErrors::default()).await?)
 }
 
 #[derive(Deserialize)]
@@ -114,19 +107,15 @@ pub struct PasswordForm {
 /// `POST /account/password`: the current password is required; every other session ends.
 pub async fn change_password(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    passwords: web::Data<Passwords>,
-    config: web::Data<Config>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
-    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
+    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if form.current_password.is_empty() {
         errors.add("current_password", "Enter your current password.");
-    } else if !passwords.verify(form.current_password.clone(), stored).await? {
+    } else if !app.passwords.verify(form.current_password.clone(), stored).await? {
         errors.add("current_password", "This is not your current password.");
     }
     if let Err(why) = check_policy(&form.password, account.email()) {
@@ -139,34 +128,29 @@ pub async fn change_password(
     }
     if !errors.is_empty() {
         // Passwords are never echoed back into the page.
-        return render_422(&account_page(&account, &db, &config, clock.now(), errors).await?);
+        return render_422(&account_page(&account, &app, errors).await?);
     }
 
-    let hash = passwords.hash(form.password).await?;
-    let actor = account.actor(client);
-    let now = clock.now();
+    let hash = app.passwords.hash(form.password).await?;
     let keep = account.session_id;
-    let ended = db
-        .run(move |conn| {
-            db::write_transaction(conn, |conn| {
-                queries::set_password(conn, account_id, &hash, now)?;
-                let ended = session::end_all_of(conn, account_id, Some(keep))?;
-                let event = NewEvent::platform(&actor, "account.password_changed", &actor.email)
-                    .details(serde_json::json!({ "other sessions ended": ended }));
-                audit::record(conn, &event, now)?;
-                Ok::<_, diesel::result::Error>(ended)
-            })
+    let ended = app
+        .write(&account, move |conn, act| {
+            queries::set_password(conn, account_id, &hash, act.now)?;
+            let ended = session::end_all_of(conn, account_id, Some(keep))?;
+            act.record_own(conn, "account.password_changed", serde_json::json!({ "other sessions ended": ended }))?;
+            Ok(ended)
         })
         .await?;
     // A new CSRF token, so a form copied before the change is stale.
     crate::csrf::rotate(account.session())?;
-    let message = match ended {
-        0 => "Your password is changed.".to_owned(),
-        1 => "Your password is changed. Your one other session has ended.".to_owned(),
-        n => format!("Your password is changed. Your {n} other sessions have ended."),
-    };
-    flash::set(account.session(), FlashKind::Success, message);
-    Ok(see_other("/account"))
+    Ok(done(
+        &account,
+        match ended {
+            0 => "Your password is changed.".to_owned(),
+            1 => "Your password is changed. Your one other session has ended.".to_owned(),
+            n => format!("Your password is changed. Your {n} other sessions have ended."),
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -175,9 +159,7 @@ pub struct NoFields {}
 /// `POST /account/sessions/{id}/end`: sign out one of one's own sessions (this one included).
 pub async fn end_session(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
+    app: Services,
     path: web::Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
@@ -186,19 +168,13 @@ pub async fn end_session(
         return Err(AppError::NotFound);
     };
     let account_id = account.id();
-    let actor = account.actor(client);
-    let now = clock.now();
-    let ended = db
-        .run(move |conn| {
-            db::write_transaction(conn, |conn| {
-                let ended = session::end_one_of(conn, account_id, session_id)?;
-                if ended {
-                    let event = NewEvent::platform(&actor, "account.session_ended", &actor.email)
-                        .details(serde_json::json!({ "session": session_id }));
-                    audit::record(conn, &event, now)?;
-                }
-                Ok::<_, diesel::result::Error>(ended)
-            })
+    let ended = app
+        .write(&account, move |conn, act| {
+            let ended = session::end_one_of(conn, account_id, session_id)?;
+            if ended {
+                act.record_own(conn, "account.session_ended", serde_json::json!({ "session": session_id }))?;
+            }
+            Ok(ended)
         })
         .await?;
     if !ended {
@@ -209,38 +185,29 @@ pub async fn end_session(
         flash::set(account.session(), FlashKind::Success, "You are signed out.");
         return Ok(see_other("/login"));
     }
-    flash::set(account.session(), FlashKind::Success, "That session is signed out.");
-    Ok(see_other("/account"))
+    Ok(done(&account, "That session is signed out."))
 }
 
 /// `POST /account/sessions/end-others`: sign out everywhere but here.
 pub async fn end_other_sessions(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let account_id = account.id();
-    let keep = account.session_id;
-    let actor = account.actor(client);
-    let now = clock.now();
-    let ended = db
-        .run(move |conn| {
-            db::write_transaction(conn, |conn| {
-                let ended = session::end_all_of(conn, account_id, Some(keep))?;
-                let event = NewEvent::platform(&actor, "account.other_sessions_ended", &actor.email)
-                    .details(serde_json::json!({ "sessions ended": ended }));
-                audit::record(conn, &event, now)?;
-                Ok::<_, diesel::result::Error>(ended)
-            })
+    let (account_id, keep) = (account.id(), account.session_id);
+    let ended = app
+        .write(&account, move |conn, act| {
+            let ended = session::end_all_of(conn, account_id, Some(keep))?;
+            act.record_own(conn, "account.other_sessions_ended", serde_json::json!({ "sessions ended": ended }))?;
+            Ok(ended)
         })
         .await?;
-    let message = match ended {
-        0 => "You had no other session.".to_owned(),
-        1 => "Your one other session is signed out.".to_owned(),
-        n => format!("Your {n} other sessions are signed out."),
-    };
-    flash::set(account.session(), FlashKind::Success, message);
-    Ok(see_other("/account"))
+    Ok(done(
+        &account,
+        match ended {
+            0 => "You had no other session.".to_owned(),
+            1 => "Your one other session is signed out.".to_owned(),
+            n => format!("Your {n} other sessions are signed out."),
+        },
+    ))
 }

@@ -1,20 +1,16 @@
 //! `POST /account/profile`: the person's display name.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Deserialize;
 
-use super::handlers::account_page_with_name;
+use super::handlers::{account_page_with_name, done};
 use super::queries;
-use crate::audit::{self, NewEvent};
+use crate::app::Services;
 use crate::auth::CurrentAccount;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
-use crate::db::{self, Db};
 use crate::domain::{DisplayName, FieldErrors};
 use crate::error::AppError;
-use crate::web::client::ClientAddr;
-use crate::web::flash::{self, FlashKind};
-use crate::web::{render_422, see_other};
+use crate::web::render_422;
 
 #[derive(Deserialize)]
 pub struct ProfileForm {
@@ -26,10 +22,7 @@ pub struct ProfileForm {
 /// trail and in emails).
 pub async fn update(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    config: web::Data<crate::config::Config>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Result<HttpResponse, AppError> {
     let name = match DisplayName::parse(&form.display_name) {
@@ -37,25 +30,16 @@ pub async fn update(
         Err(why) => {
             let typed: String = form.display_name.chars().filter(|c| !c.is_control()).take(400).collect();
             let errors = FieldErrors::one("display_name", why);
-            return render_422(
-                &account_page_with_name(&account, &db, &config, clock.now(), errors, Some(typed)).await?,
-            );
+            return render_422(&account_page_with_name(&account, &app, errors, Some(typed)).await?);
         }
     };
     let account_id = account.id();
-    let actor = account.actor(client);
-    let now = clock.now();
-    db.run(move |conn| {
-        db::write_transaction(conn, |conn| {
-            let before = queries::display_name(conn, account_id)?;
-            queries::set_display_name(conn, account_id, &name, now)?;
-            let event = NewEvent::platform(&actor, "account.name_changed", &actor.email)
-                .details(serde_json::json!({ "before": { "name": before }, "after": { "name": name.as_str() } }));
-            audit::record(conn, &event, now)?;
-            Ok::<_, diesel::result::Error>(())
-        })
+    app.write(&account, move |conn, act| {
+        let before = queries::display_name(conn, account_id)?;
+        queries::set_display_name(conn, account_id, &name, act.now)?;
+        let details = serde_json::json!({ "before": { "name": before }, "after": { "name": name.as_str() } });
+        act.record_own(conn, "account.name_changed", details)
     })
     .await?;
-    flash::set(account.session(), FlashKind::Success, "Your name is changed.");
-    Ok(see_other("/account"))
+    Ok(done(&account, "Your name is changed."))
 }

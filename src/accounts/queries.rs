@@ -5,12 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::{accounts, memberships, organizations};
 use crate::db::DbConn;
+use crate::domain::MembershipStatus;
 
 /// One of the account's memberships, as the account page lists it.
 #[derive(Debug, Clone, Queryable)]
 pub struct OwnMembership {
     pub organization_name: String,
-    pub status: String,
+    pub status: MembershipStatus,
     pub is_delegate: bool,
     pub awaiting_since: Option<NaiveDateTime>,
 }
@@ -18,18 +19,22 @@ pub struct OwnMembership {
 impl OwnMembership {
     /// The status word of DESIGN §3.
     pub fn status_label(&self) -> &'static str {
-        crate::domain::membership_status_label(&self.status)
+        self.status.label()
+    }
+
+    pub fn is_awaiting_validation(&self) -> bool {
+        self.status == MembershipStatus::AwaitingValidation
     }
 
     /// What the status means for the person, and what happens next.
     pub fn where_you_stand(&self) -> &'static str {
-        match self.status.as_str() {
-            "invited" => "Open the link in the invitation email to accept.",
-            "awaiting_validation" => {
+        match self.status {
+            MembershipStatus::Invited => "Open the link in the invitation email to accept.",
+            MembershipStatus::AwaitingValidation => {
                 "An administrator of the organization will validate your membership, usually after speaking with you. You will get an email then; until then you see nothing of the organization."
             }
-            "active" => "You can work in this organization.",
-            _ => "",
+            MembershipStatus::Active => "You can work in this organization.",
+            MembershipStatus::Removed => "",
         }
     }
 }
@@ -38,7 +43,7 @@ pub fn own_memberships(conn: &mut DbConn, account_id: i64) -> QueryResult<Vec<Ow
     memberships::table
         .inner_join(organizations::table)
         .filter(memberships::account_id.eq(account_id))
-        .filter(memberships::status.ne("removed"))
+        .filter(memberships::status.ne(MembershipStatus::Removed))
         .order((organizations::name_key.asc(), organizations::id.asc()))
         .select((organizations::name, memberships::status, memberships::is_delegate, memberships::awaiting_since))
         .load(conn)

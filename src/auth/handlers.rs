@@ -7,16 +7,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::lockout::{self, Failure};
-use super::password::Passwords;
 use super::queries::{self, Credentials};
 use super::rate_limit::SignInLimiter;
 use super::session;
+use crate::app::Services;
 use crate::audit::{self, Actor, NewEvent};
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::{self, Db};
 use crate::domain::{fold, FieldErrors};
 use crate::error::AppError;
+use crate::second_factor::sign_in;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
@@ -77,34 +77,21 @@ enum Attempt {
 
 /// `POST /login`: one answer, in the same time, for a wrong password, an unknown email and a
 /// locked pair; rate-limited per client address; password checks wait in a bounded line.
-#[allow(clippy::too_many_arguments)]
 pub async fn login(
     req: HttpRequest,
     session: Session,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    passwords: web::Data<Passwords>,
+    app: Services,
     limiter: web::Data<SignInLimiter>,
-    client: ClientAddr,
-    keys: web::Data<crate::second_factor::Keys>,
-    config: web::Data<crate::config::Config>,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
+    let (db, client) = (&app.db, app.client);
     if let Err(retry_after_secs) = limiter.check(client.0) {
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
+    let ctx = sign_in::Context::new(&req, &session, &app);
     if form.email.is_empty() && form.password.is_empty() && !form.code.is_empty() {
         // The second step of a sign-in begun with the password.
-        let ctx = crate::second_factor::sign_in::Context {
-            req: &req,
-            session: &session,
-            db: &db,
-            clock: &clock,
-            keys: &keys,
-            config: &config,
-            client,
-        };
-        return crate::second_factor::sign_in::submit_code(&ctx, &form.code, "/login").await;
+        return sign_in::submit_code(&ctx, &form.code, "/login").await;
     }
     let mut errors = FieldErrors::default();
     if form.email.trim().is_empty() {
@@ -121,7 +108,7 @@ pub async fn login(
     // Looked up loosely: a malformed email simply matches no account and costs a dummy hash.
     let email = fold(form.email.trim());
     let client_key = client.to_audit_string();
-    let now = clock.now();
+    let now = app.clock.now();
     let (lookup_email, lookup_client) = (email.clone(), client_key.clone());
     let (account, locked) = db
         .run(move |conn| {
@@ -141,7 +128,7 @@ pub async fn login(
         .await?;
     // A locked pair checks the dummy hash, so its answer takes as long as any other.
     let stored_hash = if locked { None } else { account.as_ref().and_then(|a| a.password_hash.clone()) };
-    let verified = passwords.verify(form.password.clone(), stored_hash).await?;
+    let verified = app.passwords.verify(form.password.clone(), stored_hash).await?;
     let account_id = account.as_ref().map(|a| a.id);
     let attempt = match account {
         Some(account) if verified && !locked => Attempt::SignedIn(account),
@@ -187,19 +174,10 @@ pub async fn login(
 
     let pending = crate::second_factor::Pending::new(&account, &form.next, now);
     let code = form.code.clone();
-    let ctx = crate::second_factor::sign_in::Context {
-        req: &req,
-        session: &session,
-        db: &db,
-        clock: &clock,
-        keys: &keys,
-        config: &config,
-        client,
-    };
-    if let Some(page) = crate::second_factor::sign_in::after_password(&ctx, pending, &code, "/login").await? {
+    if let Some(page) = sign_in::after_password(&ctx, pending, &code, "/login").await? {
         return Ok(page);
     }
-    open_session(&req, &session, &db, account.id, &audit_email, client, now, None).await?;
+    open_session(&req, &session, db, account.id, &audit_email, client, now, None).await?;
     Ok(landing(&session, account.must_change_password, &form.next))
 }
 

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::session::{self, Expiry};
 use crate::db::schema::{accounts, memberships, organizations, sessions};
 use crate::db::DbConn;
+use crate::domain::{AccountStatus, MembershipStatus};
 
 /// The roles of an account as the database says right now.
 #[derive(Debug, Clone, Queryable)]
@@ -47,7 +48,7 @@ pub fn current_session(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) 
     let delegate_somewhere = diesel::dsl::exists(
         memberships::table
             .filter(memberships::account_id.eq(accounts::id))
-            .filter(memberships::status.eq("active"))
+            .filter(memberships::status.eq(MembershipStatus::Active))
             .filter(memberships::is_delegate.eq(true))
             .select(memberships::id),
     );
@@ -84,7 +85,7 @@ pub fn administered_orgs(conn: &mut DbConn, account_id: i64) -> QueryResult<Vec<
     memberships::table
         .inner_join(organizations::table)
         .filter(memberships::account_id.eq(account_id))
-        .filter(memberships::status.eq("active"))
+        .filter(memberships::status.eq(MembershipStatus::Active))
         .filter(memberships::is_delegate.eq(true))
         .order((organizations::name_key.asc(), organizations::id.asc()))
         .select((organizations::id, organizations::name))
@@ -97,7 +98,7 @@ pub fn is_org_admin(conn: &mut DbConn, account_id: i64, org_id: i64) -> QueryRes
         memberships::table
             .filter(memberships::account_id.eq(account_id))
             .filter(memberships::organization_id.eq(org_id))
-            .filter(memberships::status.eq("active"))
+            .filter(memberships::status.eq(MembershipStatus::Active))
             .filter(memberships::is_delegate.eq(true)),
     ))
     .get_result(conn)
@@ -106,7 +107,7 @@ pub fn is_org_admin(conn: &mut DbConn, account_id: i64, org_id: i64) -> QueryRes
 pub fn credentials_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<Credentials>> {
     accounts::table
         .filter(accounts::email.eq(email))
-        .filter(accounts::status.eq("active"))
+        .filter(accounts::status.eq(AccountStatus::Active))
         .select((
             accounts::id,
             accounts::email,

@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::AppError;
+use crate::error::{AppError, Failure};
 
 /// The SQLite schema's migrations, embedded in the binary (public so tests can build a
 /// database at an older version).
@@ -220,6 +220,17 @@ impl Db {
         })
         .await
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Run a feature's act: its refusal comes back for the handler to re-render, a fault as
+    /// the outer error for `?`.
+    pub async fn attempt<T, R, F>(&self, work: F) -> Result<Result<T, R>, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, Failure<R>> + Send + 'static,
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        self.run(move |conn| Failure::split(work(conn))).await
     }
 }
 

@@ -11,17 +11,15 @@ use serde::Deserialize;
 use super::queries;
 use super::views::{EnrolPage, Purpose, RecoveryCodesPage};
 use super::{Keys, Secret};
+use crate::app::Services;
 use crate::audit::{self, Actor, NewEvent};
-use crate::auth::password::Passwords;
-use crate::auth::{CurrentAccount, PlatformAdmin};
-use crate::clock::Clock;
-use crate::config::Config;
+use crate::auth::CurrentAccount;
 use crate::csrf::CsrfForm;
 use crate::db::schema::accounts;
-use crate::db::{self, Db, DbConn};
+use crate::db::{self, DbConn};
 use crate::domain::FieldErrors;
-use crate::error::AppError;
-use crate::web::client::ClientAddr;
+use crate::error::{refusals, AppError, Failure};
+use crate::platform::admins;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::Section;
 use crate::web::{render, render_422, see_other};
@@ -76,14 +74,10 @@ fn enrol_page_for(
 /// `GET /account/2fa`: a first set-up begun with `POST /account/2fa/new`, again (a reload, a
 /// second look). Reads only; without a recent set-up it sends the person to begin one. A
 /// replacement (already enrolled) is shown only in the answer to the password-checked POST.
-pub async fn enrol_page(
-    account: CurrentAccount,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    clock: web::Data<Clock>,
-) -> Result<HttpResponse, AppError> {
-    let (account_id, keys, now) = (account.id(), keys.get_ref().clone(), clock.now());
-    let (pending, enrolled) = db
+pub async fn enrol_page(account: CurrentAccount, app: Services) -> Result<HttpResponse, AppError> {
+    let (account_id, keys, now) = (account.id(), app.keys.get_ref().clone(), app.clock.now());
+    let (pending, enrolled) = app
+        .db
         .run(move |conn| {
             Ok::<_, queries::SecretError>((
                 queries::pending_secret(conn, &keys, account_id)?,
@@ -100,29 +94,38 @@ pub async fn enrol_page(
 /// The field of the account page's two-step form that takes the current password.
 const PASSWORD_FIELD: &str = "second_factor_password";
 
+/// When the current password is asked for.
+#[derive(PartialEq, Eq)]
+enum Ask {
+    Always,
+    /// Setting up is free; replacing a factor already enrolled is not.
+    IfEnrolled,
+}
+
 /// The account's current password again before its second factor changes, so a session taken
-/// over is not enough to replace, renew or remove it. `Some(page)`: refused, the account page
-/// with the reason beside the field (422).
+/// over is not enough to replace, renew or remove it (nor to see a new secret). `Some(page)`:
+/// refused, the account page with the reason beside the field (422).
 async fn refused_password(
     account: &CurrentAccount,
-    db: &Db,
-    config: &Config,
-    clock: &Clock,
-    passwords: &Passwords,
+    app: &Services,
     typed: &str,
+    ask: Ask,
 ) -> Result<Option<HttpResponse>, AppError> {
     let account_id = account.id();
-    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
+    if ask == Ask::IfEnrolled && !app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
+        return Ok(None);
+    }
+    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if typed.is_empty() {
         errors.add(PASSWORD_FIELD, "Enter your current password.");
-    } else if !passwords.verify(typed.to_owned(), stored).await? {
+    } else if !app.passwords.verify(typed.to_owned(), stored).await? {
         errors.add(PASSWORD_FIELD, "This is not your current password.");
     }
     if errors.is_empty() {
         return Ok(None);
     }
-    let page = crate::accounts::account_page(account, db, config, clock.now(), errors).await?;
+    let page = crate::accounts::account_page(account, app, errors).await?;
     render_422(&page).map(Some)
 }
 
@@ -134,26 +137,17 @@ pub struct CurrentPasswordForm {
 
 /// `POST /account/2fa/new`: begin setting up, or move to a new phone (then with the current
 /// password): a pending secret, the recent one if there is one, shown with its QR code.
-#[allow(clippy::too_many_arguments)]
 pub async fn begin(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-    passwords: web::Data<Passwords>,
+    app: Services,
     CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let account_id = account.id();
-    if db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
-        if let Some(refused) =
-            refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await?
-        {
-            return Ok(refused);
-        }
+    if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::IfEnrolled).await? {
+        return Ok(refused);
     }
-    let (account_id, keys, now) = (account.id(), keys.get_ref().clone(), clock.now());
-    let (secret, enrolled) = db
+    let (account_id, keys, now) = (account.id(), app.keys.get_ref().clone(), app.clock.now());
+    let (secret, enrolled) = app
+        .db
         .run(move |conn| {
             let secret = pending_for_page(conn, &keys, account_id, now)?;
             Ok::<_, queries::SecretError>((secret, queries::is_enrolled(conn, account_id)?))
@@ -173,31 +167,19 @@ pub struct CodeForm {
 
 /// `POST /account/2fa` (`code`; `current_password` when replacing): confirm the pending secret
 /// with its first code; the new secret replaces the old one and the recovery codes are shown.
-#[allow(clippy::too_many_arguments)]
 pub async fn confirm(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-    passwords: web::Data<Passwords>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let account_id = account.id();
-    if db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
-        // A session alone cannot swap the factor (nor see the new secret again).
-        if let Some(refused) =
-            refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await?
-        {
-            return Ok(refused);
-        }
+    if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::IfEnrolled).await? {
+        return Ok(refused);
     }
-    let now = clock.now();
-    let (account_id, store_keys, typed) = (account.id(), keys.get_ref().clone(), form.code.clone());
-    let actor = account.actor(client);
-    let unix = now.and_utc().timestamp();
-    let codes = db
+    let (account_id, store_keys, typed) = (account.id(), app.keys.get_ref().clone(), form.code.clone());
+    let act = app.act(&account);
+    let unix = act.now.and_utc().timestamp();
+    let codes = app
+        .db
         .run(move |conn| {
             db::write_transaction(conn, |conn| {
                 let Some(pending) = queries::pending_secret(conn, &store_keys, account_id)? else {
@@ -208,10 +190,9 @@ pub async fn confirm(
                 };
                 let replacing = queries::is_enrolled(conn, account_id)?;
                 let codes = super::new_recovery_codes();
-                queries::confirm(conn, &store_keys, account_id, pending.id, step, &codes, now)?;
-                let event = NewEvent::platform(&actor, "account.second_factor_enrolled", &actor.email)
-                    .details(serde_json::json!({ "replaced an earlier one": replacing }));
-                audit::record(conn, &event, now)?;
+                queries::confirm(conn, &store_keys, account_id, pending.id, step, &codes, act.now)?;
+                let details = serde_json::json!({ "replaced an earlier one": replacing });
+                act.record_own(conn, "account.second_factor_enrolled", details)?;
                 Ok(Some(codes))
             })
             // Confirmed by a simultaneous request, or replaced meanwhile: rolled back whole.
@@ -227,23 +208,21 @@ pub async fn confirm(
         } else {
             "That code is not right. Enter the six digits your app shows now for this account."
         };
-        let (account_id, keys) = (account.id(), keys.get_ref().clone());
-        let pending = db.run(move |conn| queries::pending_secret(conn, &keys, account_id)).await?;
+        let (account_id, keys) = (account.id(), app.keys.get_ref().clone());
+        let pending = app.db.run(move |conn| queries::pending_secret(conn, &keys, account_id)).await?;
         let Some(pending) = pending else {
             // Nothing is being set up (confirmed already, or never opened): start there.
             return Ok(see_other("/account#second-factor"));
         };
-        let enrolled = db.run(move |conn| queries::is_enrolled(conn, account_id)).await?;
+        let enrolled = app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await?;
         return render_422(&enrol_page_for(&account, &pending.secret, enrolled, Some(error))?);
     };
-    let page = RecoveryCodesPage::new(
-        account.layout("Your recovery codes", Section::Account)?,
-        account.email(),
-        codes,
-        "/account".to_owned(),
-        true,
-    );
-    render(&page)
+    recovery_codes_page(&account, codes, true)
+}
+
+fn recovery_codes_page(account: &CurrentAccount, codes: Vec<String>, first: bool) -> Result<HttpResponse, AppError> {
+    let layout = account.layout("Your recovery codes", Section::Account)?;
+    render(&RecoveryCodesPage::new(layout, account.email(), codes, "/account".to_owned(), first))
 }
 
 #[derive(Deserialize)]
@@ -251,84 +230,55 @@ pub struct NoFields {}
 
 /// `POST /account/2fa/recovery-codes` (`current_password`): ten new codes; the old ones stop
 /// working.
-#[allow(clippy::too_many_arguments)]
 pub async fn new_recovery_codes(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-    passwords: web::Data<Passwords>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
+    let not_enrolled = || AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into());
     let account_id = account.id();
-    if !db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
-        return Err(AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into()));
+    if !app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
+        return Err(not_enrolled());
     }
-    if let Some(refused) = refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await? {
+    if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::Always).await? {
         return Ok(refused);
     }
-    let now = clock.now();
-    let (account_id, keys) = (account.id(), keys.get_ref().clone());
-    let actor = account.actor(client);
-    let codes = db
-        .run(move |conn| {
-            db::write_transaction(conn, |conn| {
-                if !queries::is_enrolled(conn, account_id)? {
-                    return Ok::<_, diesel::result::Error>(None);
-                }
-                let codes = super::new_recovery_codes();
-                queries::replace_recovery_codes(conn, &keys, account_id, &codes, now)?;
-                audit::record(conn, &NewEvent::platform(&actor, "account.recovery_codes_replaced", &actor.email), now)?;
-                Ok(Some(codes))
-            })
+    let keys = app.keys.get_ref().clone();
+    let codes = app
+        .write(&account, move |conn, act| {
+            if !queries::is_enrolled(conn, account_id)? {
+                return Ok(None);
+            }
+            let codes = super::new_recovery_codes();
+            queries::replace_recovery_codes(conn, &keys, account_id, &codes, act.now)?;
+            act.record_own(conn, "account.recovery_codes_replaced", serde_json::json!({}))?;
+            Ok(Some(codes))
         })
         .await?;
-    let Some(codes) = codes else {
-        return Err(AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into()));
-    };
-    let page = RecoveryCodesPage::new(
-        account.layout("Your recovery codes", Section::Account)?,
-        account.email(),
-        codes,
-        "/account".to_owned(),
-        false,
-    );
-    render(&page)
+    recovery_codes_page(&account, codes.ok_or_else(not_enrolled)?, false)
 }
 
 /// `POST /account/2fa/disable` (`current_password`): turn the second factor off, unless a
 /// membership or the administrator rule requires it (409, saying which).
-#[allow(clippy::too_many_arguments)]
 pub async fn disable(
     account: CurrentAccount,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    config: web::Data<Config>,
-    passwords: web::Data<Passwords>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
-    let (is_admin, require_admin) = (account.account.is_platform_admin, config.require_admin_2fa);
-    let required = db.run(move |conn| queries::requirement(conn, account_id, is_admin, require_admin)).await?;
+    let (is_admin, require_admin) = (account.account.is_platform_admin, app.config.require_admin_2fa);
+    let required = app.db.run(move |conn| queries::requirement(conn, account_id, is_admin, require_admin)).await?;
     if let Some(required) = required {
-        let mut page =
-            crate::accounts::account_page(&account, &db, &config, clock.now(), FieldErrors::default()).await?;
+        let mut page = crate::accounts::account_page(&account, &app, FieldErrors::default()).await?;
         page.refusal = Some(format!("Two-step sign-in stays on: {}", required.explain()));
         return crate::web::render_with(StatusCode::CONFLICT, &page);
     }
-    if let Some(refused) = refused_password(&account, &db, &config, &clock, &passwords, &form.current_password).await? {
+    if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::Always).await? {
         return Ok(refused);
     }
-    let actor = account.actor(client);
-    let now = clock.now();
-    db.run(move |conn| {
-        db::write_transaction(conn, |conn| {
-            queries::remove(conn, account_id)?;
-            audit::record(conn, &NewEvent::platform(&actor, "account.second_factor_disabled", &actor.email), now)
-        })
+    app.write(&account, move |conn, act| {
+        queries::remove(conn, account_id)?;
+        act.record_own(conn, "account.second_factor_disabled", serde_json::json!({}))
     })
     .await?;
     flash::set(account.session(), FlashKind::Success, "Two-step sign-in is off. Your recovery codes no longer work.");
@@ -344,9 +294,9 @@ pub enum ResetError {
     Yourself,
     #[error("This account is not a platform administrator.")]
     NotAdmin,
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
 }
+
+refusals!(ResetError);
 
 /// Remove the second factor of `target` and end its sessions (so its next sign-in enrols
 /// again where required); audited. `only_admins`: the web console may reset only platform
@@ -358,9 +308,9 @@ pub fn reset(
     target: i64,
     only_admins: bool,
     now: NaiveDateTime,
-) -> Result<(String, bool), ResetError> {
+) -> Result<(String, bool), Failure<ResetError>> {
     if actor.id == Some(target) {
-        return Err(ResetError::Yourself);
+        return Err(ResetError::Yourself.into());
     }
     db::write_transaction(conn, |conn| {
         let (email, is_admin): (String, bool) = accounts::table
@@ -370,7 +320,7 @@ pub fn reset(
             .optional()?
             .ok_or(ResetError::NoAccount)?;
         if only_admins && !is_admin {
-            return Err(ResetError::NotAdmin);
+            return Err(ResetError::NotAdmin.into());
         }
         let had = queries::remove(conn, target)? > 0;
         let ended = crate::auth::session::end_all_of(conn, target, None)?;
@@ -399,49 +349,24 @@ pub struct PasswordForm {
 
 /// `POST /admin/administrators/{account_id}/reset-2fa` (`password`: the acting
 /// administrator's own, again): for another administrator who lost their phone and codes.
-#[allow(clippy::too_many_arguments)]
 pub async fn reset_for_admin(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    passwords: web::Data<Passwords>,
-    site: web::Data<crate::mail::Site>,
-    client: ClientAddr,
-    path: web::Path<i64>,
+    (admin, app, target): admins::OnRow,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner();
+    let target = target.into_inner().get();
     let admin_id = admin.id();
-    let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
-    if form.password.is_empty() || !passwords.verify(form.password.clone(), stored).await? {
-        return crate::platform::admins::page_with_refusal(
-            &admin,
-            &db,
-            &clock,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Your password was not right, so nothing was reset. Enter your own password to confirm.".into(),
-        )
-        .await;
+    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
+    if form.password.is_empty() || !app.passwords.verify(form.password.clone(), stored).await? {
+        let why = "Your password was not right, so nothing was reset. Enter your own password to confirm.";
+        return admins::page_with_refusal(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, why.into()).await;
     }
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let site = site.get_ref().clone();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(reset(conn, &site, &actor, target, true, now))).await?;
-    match outcome {
-        Ok((email, had)) => {
-            let message = if had {
-                format!("Two-step sign-in of {email} is removed and their sessions ended; where it is required, they set it up again at their next sign-in.")
-            } else {
-                format!("{email} had no two-step sign-in; their sessions ended.")
-            };
-            flash::set(admin.session(), FlashKind::Success, message);
-            Ok(see_other("/admin/administrators"))
-        }
-        Err(ResetError::Database(e)) => Err(e.into()),
+    match app.attempt(&admin, move |conn, act| reset(conn, &act.site, &act.actor, target, true, act.now)).await? {
+        Ok((email, true)) => Ok(admins::done(
+            &admin,
+            format!("Two-step sign-in of {email} is removed and their sessions ended; where it is required, they set it up again at their next sign-in."),
+        )),
+        Ok((email, false)) => Ok(admins::done(&admin, format!("{email} had no two-step sign-in; their sessions ended."))),
         Err(ResetError::NoAccount) => Err(AppError::NotFound),
-        Err(refused) => {
-            crate::platform::admins::page_with_refusal(&admin, &db, &clock, StatusCode::CONFLICT, refused.to_string())
-                .await
-        }
+        Err(refused) => admins::page_with_refusal(&admin, &app, StatusCode::CONFLICT, refused.to_string()).await,
     }
 }

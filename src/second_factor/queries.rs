@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::{Keys, Requirement, Secret};
 use crate::db::schema::{memberships, organizations, recovery_codes, totp_secrets};
 use crate::db::DbConn;
+use crate::domain::MembershipStatus;
 
 /// What the account page shows of an account's second factor.
 #[derive(Debug, Clone, Default)]
@@ -239,7 +240,10 @@ pub fn requirement(
     let strict: Vec<String> = memberships::table
         .inner_join(organizations::table)
         .filter(memberships::account_id.eq(account_id))
-        .filter(memberships::status.eq_any(["active", "awaiting_validation"]))
+        .filter(
+            memberships::status
+                .eq_any([MembershipStatus::Active.as_str(), MembershipStatus::AwaitingValidation.as_str()]),
+        )
         .filter(memberships::no_second_factor.eq(false))
         .order((organizations::name_key.asc(), organizations::id.asc()))
         .select(organizations::name)

@@ -130,6 +130,12 @@ pub struct Context<'a> {
     pub client: ClientAddr,
 }
 
+impl<'a> Context<'a> {
+    pub fn new(req: &'a HttpRequest, session: &'a Session, app: &'a crate::app::Services) -> Self {
+        Self { req, session, db: &app.db, clock: &app.clock, keys: &app.keys, config: &app.config, client: app.client }
+    }
+}
+
 fn sign_in_layout(session: &Session, title: &str) -> Result<Layout, AppError> {
     Layout::new(session, title, Section::SignIn, None)
 }

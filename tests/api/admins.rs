@@ -5,6 +5,7 @@ use std::sync::{Arc, Barrier};
 use diesel::prelude::*;
 use orgportal::audit::Actor;
 use orgportal::db::schema::{accounts, audit_events, organizations};
+use orgportal::error::Failure;
 use orgportal::platform::admins::queries::{self, RemoveError};
 use orgportal::web::client::ClientAddr;
 
@@ -112,7 +113,7 @@ async fn you_cannot_remove_yourself_or_the_last_administrator(mut app: TestApp) 
     let pending = account_id(&mut app.conn(), "pending@example.com");
     let actor = Actor { id: Some(pending), email: "pending@example.com".into(), client: ClientAddr(None) };
     let outcome = queries::remove(&mut app.conn(), &actor, me, app.clock.now());
-    assert!(matches!(outcome, Err(RemoveError::LastAdmin)), "{outcome:?}");
+    assert!(matches!(outcome, Err(Failure::Refused(RemoveError::LastAdmin))), "{outcome:?}");
     assert!(is_admin(&app, ADMIN_EMAIL));
     app.get("/admin/administrators").await;
     app.post("/admin/administrators/424242/remove", &[]).await.assert_status(409);
@@ -139,7 +140,10 @@ async fn two_administrators_removing_each_other_at_once_leave_one(app: TestApp) 
         let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         let successes = outcomes.iter().filter(|o| o.is_ok()).count();
         assert_eq!(successes, 1, "round {round}: {outcomes:?}");
-        assert!(outcomes.iter().any(|o| matches!(o, Err(RemoveError::LastAdmin) | Err(RemoveError::NotAdmin))));
+        assert!(outcomes.iter().any(|o| matches!(
+            o,
+            Err(Failure::Refused(RemoveError::LastAdmin)) | Err(Failure::Refused(RemoveError::NotAdmin))
+        )));
         let admins: i64 =
             accounts::table.filter(accounts::is_platform_admin.eq(true)).count().get_result(&mut *app.conn()).unwrap();
         assert_eq!(admins, 1, "round {round}");

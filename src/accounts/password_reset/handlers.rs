@@ -8,16 +8,13 @@ use serde::Deserialize;
 
 use super::queries::{self, Link};
 use super::ResetLimiter;
+use crate::app::Services;
 use crate::audit::Actor;
-use crate::auth::password::{check_policy, Passwords};
+use crate::auth::password::check_policy;
 use crate::auth::session;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
-use crate::db::Db;
 use crate::domain::{EmailAddress, FieldErrors};
 use crate::error::AppError;
-use crate::mail::Site;
-use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, render_with, see_other};
@@ -76,17 +73,13 @@ pub struct RequestForm {
 /// `POST /password-reset`: the same page, in the same time, whether an active account has the
 /// address or not; at most one email per account every 5 minutes (silently), and requests
 /// are rate-limited per client address (429).
-#[allow(clippy::too_many_arguments)]
 pub async fn request(
     session: Session,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
+    app: Services,
     limiter: web::Data<ResetLimiter>,
-    client: ClientAddr,
     CsrfForm(form): CsrfForm<RequestForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Err(retry_after_secs) = limiter.check(client.0) {
+    if let Err(retry_after_secs) = limiter.check(app.client.0) {
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
     let email = match EmailAddress::parse(&form.email) {
@@ -100,10 +93,10 @@ pub async fn request(
             return render_422(&page);
         }
     };
-    let actor = Actor { id: None, email: email.as_str().to_owned(), client };
-    let (site, now, address) = (site.into_inner(), clock.now(), email.as_str().to_owned());
+    let actor = Actor { id: None, email: email.as_str().to_owned(), client: app.client };
+    let (site, now, address) = (app.site.clone().into_inner(), app.clock.now(), email.as_str().to_owned());
     // What came of it is for the audit trail only: the page is the same in every case.
-    db.run(move |conn| queries::request(conn, &site, &address, &actor, now)).await?;
+    app.db.run(move |conn| queries::request(conn, &site, &address, &actor, now)).await?;
     let page = SentPage {
         layout: Layout::new(&session, "Check your email", Section::SignIn, None)?,
         email: email.as_str().to_owned(),
@@ -122,23 +115,26 @@ fn link_gone(session: &Session, link: &Link) -> Result<HttpResponse, AppError> {
     render_with(status, &LinkGonePage { layout: Layout::new(session, title, Section::SignIn, None)?, expired })
 }
 
+/// What the link in the path opens now.
+async fn lookup(app: &Services, token: &str) -> Result<Link, AppError> {
+    let (token, now) = (token.to_owned(), app.clock.now());
+    app.db.run(move |conn| queries::lookup(conn, &token, now)).await
+}
+
+fn reset_form(session: &Session, email: String, token: &str, errors: FieldErrors) -> Result<ResetFormPage, AppError> {
+    Ok(ResetFormPage {
+        layout: Layout::new(session, "Choose a new password", Section::SignIn, None)?,
+        email,
+        action: format!("{}{token}", super::PATH_PREFIX),
+        errors,
+    })
+}
+
 /// `GET /password-reset/{token}`: the form, if the link works; opening it does not use it up.
-pub async fn form(
-    session: Session,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
+pub async fn form(session: Session, app: Services, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let now = clock.now();
-    let lookup = token.clone();
-    match db.run(move |conn| queries::lookup(conn, &lookup, now)).await? {
-        Link::Usable { email, .. } => render(&ResetFormPage {
-            layout: Layout::new(&session, "Choose a new password", Section::SignIn, None)?,
-            email,
-            action: format!("{}{token}", super::PATH_PREFIX),
-            errors: FieldErrors::default(),
-        }),
+    match lookup(&app, &token).await? {
+        Link::Usable { email, .. } => render(&reset_form(&session, email, &token, FieldErrors::default())?),
         other => link_gone(&session, &other),
     }
 }
@@ -153,20 +149,14 @@ pub struct NewPasswordForm {
 
 /// `POST /password-reset/{token}`: set the password (policy, confirmation), use the link up
 /// exactly once, end every session of the account, clear its lockouts; then to `/login`.
-#[allow(clippy::too_many_arguments)]
 pub async fn set_password(
     session: Session,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    passwords: web::Data<Passwords>,
-    client: ClientAddr,
+    app: Services,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let now = clock.now();
-    let lookup = token.clone();
-    let (account_id, email) = match db.run(move |conn| queries::lookup(conn, &lookup, now)).await? {
+    let (account_id, email) = match lookup(&app, &token).await? {
         Link::Usable { account_id, email } => (account_id, email),
         other => return link_gone(&session, &other),
     };
@@ -179,19 +169,15 @@ pub async fn set_password(
     }
     if !errors.is_empty() {
         // The link stays usable, and the passwords are never echoed back into the page.
-        return render_422(&ResetFormPage {
-            layout: Layout::new(&session, "Choose a new password", Section::SignIn, None)?,
-            email,
-            action: format!("{}{token}", super::PATH_PREFIX),
-            errors,
-        });
+        return render_422(&reset_form(&session, email, &token, errors)?);
     }
 
-    let hash = passwords.hash(form.password).await?;
+    let hash = app.passwords.hash(form.password).await?;
     let browser_session = session::cookie_token(&session);
-    let actor = Actor { id: Some(account_id), email, client };
-    let now = clock.now();
-    let done = db
+    let actor = Actor { id: Some(account_id), email, client: app.client };
+    let now = app.clock.now();
+    let done = app
+        .db
         .run(move |conn| queries::use_link(conn, &token, account_id, &hash, browser_session.as_deref(), &actor, now))
         .await?;
     if done.is_none() {

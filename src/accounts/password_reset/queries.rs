@@ -9,6 +9,7 @@ use crate::audit::{self, Actor, NewEvent};
 use crate::auth::session::token_hash;
 use crate::db::schema::{accounts, password_resets, sessions, sign_in_failures};
 use crate::db::{self, DbConn};
+use crate::domain::AccountStatus;
 use crate::mail::{self, messages, Site};
 
 /// No account has this id: the key an unknown address looks up, so that it runs the same
@@ -51,7 +52,7 @@ pub fn request(
     db::write_transaction(conn, |conn| {
         let account_id: Option<i64> = accounts::table
             .filter(accounts::email.eq(email))
-            .filter(accounts::status.eq("active"))
+            .filter(accounts::status.eq(AccountStatus::Active))
             .select(accounts::id)
             .first(conn)
             .optional()?;
@@ -115,7 +116,7 @@ pub fn lookup(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> QueryResult
     let found: Option<(i64, String, NaiveDateTime)> = password_resets::table
         .inner_join(accounts::table)
         .filter(password_resets::token_hash.eq(token_hash(token)))
-        .filter(accounts::status.eq("active"))
+        .filter(accounts::status.eq(AccountStatus::Active))
         .select((accounts::id, accounts::email, password_resets::expires_at))
         .first(conn)
         .optional()?;

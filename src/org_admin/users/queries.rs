@@ -195,8 +195,6 @@ pub fn add(
         }
         let (account_id, account_status, _) =
             crate::platform::orgs::queries::find_or_invite_account(conn, email, false, now)?;
-        let (account_id, account_status) =
-            (AccountId(account_id), AccountStatus::parse(&account_status).map_err(diesel::result::Error::from)?);
         if live(conn, org_id, account_id)?.is_some() {
             return Err(MemberError::AlreadyMember);
         }

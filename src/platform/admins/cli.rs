@@ -6,11 +6,12 @@ use anyhow::{bail, Context};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::queries::promote;
 use crate::audit::{self, Actor, NewEvent};
 use crate::auth::password::{check_policy, hash_blocking};
 use crate::db::schema::accounts;
 use crate::db::{self, DbConn};
-use crate::domain::EmailAddress;
+use crate::domain::{AccountStatus, EmailAddress};
 
 /// Where a new password comes from: one line of standard input when it is not a terminal
 /// (scripts, pipes), else typed twice at a hidden prompt.
@@ -64,27 +65,18 @@ pub fn add_admin(
             .select((accounts::id, accounts::is_platform_admin))
             .first(conn)
             .optional()?;
-        let actor = Actor::command_line();
-        let outcome = match existing {
+        let (account_id, outcome) = match existing {
             Some((_, true)) if hash.is_none() => return Ok(Added::AlreadyAdmin),
             Some((id, was_admin)) => {
                 diesel::update(accounts::table.find(id))
-                    .set((
-                        accounts::is_platform_admin.eq(true),
-                        accounts::status.eq("active"),
-                        accounts::updated_at.eq(now),
-                    ))
+                    .set((accounts::status.eq(AccountStatus::Active), accounts::updated_at.eq(now)))
                     .execute(conn)?;
                 if let Some(hash) = &hash {
                     diesel::update(accounts::table.find(id)).set(accounts::password_hash.eq(hash)).execute(conn)?;
                     // A new password ends every session the old one opened.
                     crate::auth::session::end_all_of(conn, id, None)?;
                 }
-                if was_admin {
-                    Added::AlreadyAdmin
-                } else {
-                    Added::Promoted
-                }
+                (id, if was_admin { Added::AlreadyAdmin } else { Added::Promoted })
             }
             None => {
                 let Some(hash) = &hash else { bail!("a new account needs a password") };
@@ -92,17 +84,18 @@ pub fn add_admin(
                     .values((
                         accounts::email.eq(email.as_str()),
                         accounts::password_hash.eq(hash),
-                        accounts::status.eq("active"),
-                        accounts::is_platform_admin.eq(true),
+                        accounts::status.eq(AccountStatus::Active),
                         accounts::created_at.eq(now),
                         accounts::updated_at.eq(now),
                     ))
                     .execute(conn)?;
-                Added::Created
+                let id = accounts::table.filter(accounts::email.eq(email.as_str())).select(accounts::id).first(conn)?;
+                (id, Added::Created)
             }
         };
         if outcome != Added::AlreadyAdmin {
-            audit::record(conn, &NewEvent::platform(&actor, "platform_admin.added", email.as_str()), now)?;
+            let details = serde_json::Value::Object(Default::default());
+            promote(conn, &Actor::command_line(), account_id, email, details, now)?;
         }
         Ok(outcome)
     })
@@ -123,7 +116,7 @@ pub fn set_password(conn: &mut DbConn, email: &EmailAddress, password: &str, now
         diesel::update(accounts::table.find(account_id))
             .set((
                 accounts::password_hash.eq(&hash),
-                accounts::status.eq("active"),
+                accounts::status.eq(AccountStatus::Active),
                 accounts::must_change_password.eq(false),
                 accounts::updated_at.eq(now),
             ))

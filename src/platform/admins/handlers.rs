@@ -5,15 +5,13 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::queries::{self, AddError, Added, AdminRow, EndSessionsError, PendingError, RemoveError, Revoked};
+use super::queries::{self, AddError, Added, AdminRow, PendingError, Revoked};
+use crate::app::Services;
 use crate::auth::PlatformAdmin;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
-use crate::db::Db;
-use crate::domain::{EmailAddress, FieldErrors};
+use crate::domain::{AccountId, EmailAddress, FieldErrors};
 use crate::error::AppError;
-use crate::mail::Site;
-use crate::web::client::ClientAddr;
+use crate::platform::paths;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render_with, see_other};
@@ -33,11 +31,7 @@ pub struct AdminsPage {
 
 impl AdminsPage {
     fn status_label(row: &AdminRow) -> &'static str {
-        if row.status == "active" {
-            "Active"
-        } else {
-            "Invited"
-        }
+        row.status.label()
     }
 
     /// A pending invitation whose link expired (or was used up elsewhere).
@@ -46,43 +40,53 @@ impl AdminsPage {
     }
 }
 
-async fn page(
-    admin: &PlatformAdmin,
-    db: &Db,
-    clock: &Clock,
-    status: StatusCode,
+/// What the page shows besides the list: the Add form as posted, and a refusal at its top.
+#[derive(Default)]
+struct Shown {
     email: String,
     errors: FieldErrors,
     refusal: Option<String>,
+}
+
+async fn page(
+    admin: &PlatformAdmin,
+    app: &Services,
+    status: StatusCode,
+    shown: Shown,
 ) -> Result<HttpResponse, AppError> {
-    let admins = db.run(queries::list).await?;
+    let admins = app.db.run(queries::list).await?;
     let page = AdminsPage {
         layout: admin.layout("Platform administrators", Section::Platform)?,
         admins,
         viewer_id: admin.id(),
-        email,
-        errors,
-        refusal,
-        now: clock.now(),
+        email: shown.email,
+        errors: shown.errors,
+        refusal: shown.refusal,
+        now: app.clock.now(),
     };
     render_with(status, &page)
 }
 
-/// The page with a refusal at its top (for acts on a row that live elsewhere, e.g. resetting
-/// a second factor).
+/// The page with a refusal at its top (also for acts on a row that live elsewhere, e.g.
+/// resetting a second factor).
 pub async fn page_with_refusal(
     admin: &PlatformAdmin,
-    db: &Db,
-    clock: &Clock,
+    app: &Services,
     status: StatusCode,
     refusal: String,
 ) -> Result<HttpResponse, AppError> {
-    page(admin, db, clock, status, String::new(), FieldErrors::default(), Some(refusal)).await
+    page(admin, app, status, Shown { refusal: Some(refusal), ..Shown::default() }).await
+}
+
+/// Back to the list, with what was done.
+pub fn done(admin: &PlatformAdmin, message: String) -> HttpResponse {
+    flash::set(admin.session(), FlashKind::Success, message);
+    see_other(paths::ADMINISTRATORS)
 }
 
 /// `GET /admin/administrators`
-pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, clock: web::Data<Clock>) -> Result<HttpResponse, AppError> {
-    page(&admin, &db, &clock, StatusCode::OK, String::new(), FieldErrors::default(), None).await
+pub async fn show(admin: PlatformAdmin, app: Services) -> Result<HttpResponse, AppError> {
+    page(&admin, &app, StatusCode::OK, Shown::default()).await
 }
 
 #[derive(Deserialize)]
@@ -94,214 +98,92 @@ pub struct AddForm {
 /// `POST /admin/administrators`
 pub async fn add(
     admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<AddForm>,
 ) -> Result<HttpResponse, AppError> {
+    let refused =
+        |why: &str| Shown { errors: FieldErrors::one("email", why), email: form.email.clone(), refusal: None };
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,
-        Err(why) => {
-            return page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form.email,
-                FieldErrors::one("email", why),
-                None,
-            )
-            .await
-        }
+        Err(why) => return page(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, refused(&why)).await,
     };
-    let actor = admin.actor(client);
-    let now = clock.now();
     let target = email.clone();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &site, &actor, &target, now))).await?;
-    match outcome {
-        Ok(added) => {
-            let message = match added {
-                Added::Promoted => format!("{email} is now a platform administrator."),
-                Added::Invited => {
-                    format!(
-                        "{email} is invited as a platform administrator: a registration link is on its way by email."
-                    )
-                }
-            };
-            flash::set(admin.session(), FlashKind::Success, message);
-            Ok(see_other("/admin/administrators"))
-        }
+    match app.attempt(&admin, move |conn, act| queries::add(conn, &act.site, &act.actor, &target, act.now)).await? {
+        Ok(Added::Promoted) => Ok(done(&admin, format!("{email} is now a platform administrator."))),
+        Ok(Added::Invited) => Ok(done(
+            &admin,
+            format!("{email} is invited as a platform administrator: a registration link is on its way by email."),
+        )),
         Err(AddError::AlreadyAdmin) => {
-            let errors = FieldErrors::one("email", "This account already is a platform administrator.");
-            page(&admin, &db, &clock, StatusCode::UNPROCESSABLE_ENTITY, form.email, errors, None).await
+            let why = refused("This account already is a platform administrator.");
+            page(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, why).await
         }
-        Err(AddError::Database(e)) => Err(e.into()),
     }
 }
 
 #[derive(Deserialize)]
 pub struct NoFields {}
 
+/// An act of a platform administrator on one administrator's row (`{account_id}` in the path).
+pub type OnRow = (PlatformAdmin, Services, web::Path<AccountId>);
+
+/// A refused act on a row: the page again, with why (409).
+async fn conflict(admin: &PlatformAdmin, app: &Services, refused: impl ToString) -> Result<HttpResponse, AppError> {
+    page_with_refusal(admin, app, StatusCode::CONFLICT, refused.to_string()).await
+}
+
 /// `POST /admin/administrators/{account_id}/remove`
-pub async fn remove(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner();
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::remove(conn, &actor, target, now))).await?;
-    match outcome {
-        Ok(email) => {
-            flash::set(admin.session(), FlashKind::Success, format!("{email} is no longer a platform administrator."));
-            Ok(see_other("/admin/administrators"))
-        }
-        Err(RemoveError::Database(e)) => Err(e.into()),
-        Err(refused) => {
-            page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
-        }
+pub async fn remove((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let target = target.into_inner().get();
+    match app.attempt(&admin, move |conn, act| queries::remove(conn, &act.actor, target, act.now)).await? {
+        Ok(email) => Ok(done(&admin, format!("{email} is no longer a platform administrator."))),
+        Err(refused) => conflict(&admin, &app, refused).await,
     }
 }
 
 /// `POST /admin/administrators/{account_id}/end-sessions`
-pub async fn end_sessions(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner();
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::end_sessions(conn, &actor, target, now))).await?;
-    match outcome {
-        Ok((email, ended)) => {
-            let message = match ended {
+pub async fn end_sessions((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let target = target.into_inner().get();
+    match app.attempt(&admin, move |conn, act| queries::end_sessions(conn, &act.actor, target, act.now)).await? {
+        Ok((email, ended)) => Ok(done(
+            &admin,
+            match ended {
                 0 => format!("{email} had no session open."),
                 1 => format!("{email} is signed out of 1 session."),
                 n => format!("{email} is signed out of {n} sessions."),
-            };
-            flash::set(admin.session(), FlashKind::Success, message);
-            Ok(see_other("/admin/administrators"))
-        }
-        Err(EndSessionsError::Database(e)) => Err(e.into()),
-        Err(refused) => {
-            page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
-        }
+            },
+        )),
+        Err(refused) => conflict(&admin, &app, refused).await,
     }
 }
 
 /// `POST /admin/administrators/{account_id}/resend`
-pub async fn resend(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner();
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::resend(conn, &site, &actor, target, now))).await?;
-    match outcome {
+pub async fn resend((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let target = target.into_inner().get();
+    match app.attempt(&admin, move |conn, act| queries::resend(conn, &act.site, &act.actor, target, act.now)).await? {
         Ok(email) => {
-            let message = format!("A new invitation was sent to {email}; the earlier link no longer works.");
-            flash::set(admin.session(), FlashKind::Success, message);
-            Ok(see_other("/admin/administrators"))
+            Ok(done(&admin, format!("A new invitation was sent to {email}; the earlier link no longer works.")))
         }
-        Err(PendingError::Database(e)) => Err(e.into()),
         Err(PendingError::MailLimit(limited)) => {
-            let mut response = page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::TOO_MANY_REQUESTS,
-                String::new(),
-                FieldErrors::default(),
-                Some(limited.message),
-            )
-            .await?;
+            let mut response = page_with_refusal(&admin, &app, StatusCode::TOO_MANY_REQUESTS, limited.message).await?;
             response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, limited.retry_after_secs.into());
             Ok(response)
         }
-        Err(refused) => {
-            page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
-        }
+        Err(refused) => conflict(&admin, &app, refused).await,
     }
 }
 
 /// `POST /admin/administrators/{account_id}/revoke`
-pub async fn revoke(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner();
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let outcome = db.run(move |conn| Ok::<_, AppError>(queries::revoke(conn, &actor, target, now))).await?;
-    match outcome {
-        Ok((email, revoked)) => {
-            let message = match revoked {
-                Revoked::Deleted => format!("The invitation of {email} was revoked and its link no longer works."),
-                Revoked::Kept => format!(
-                    "The administrator invitation of {email} was revoked; its organizations' invitations still stand."
-                ),
-            };
-            flash::set(admin.session(), FlashKind::Success, message);
-            Ok(see_other("/admin/administrators"))
+pub async fn revoke((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let target = target.into_inner().get();
+    match app.attempt(&admin, move |conn, act| queries::revoke(conn, &act.actor, target, act.now)).await? {
+        Ok((email, Revoked::Deleted)) => {
+            Ok(done(&admin, format!("The invitation of {email} was revoked and its link no longer works.")))
         }
-        Err(PendingError::Database(e)) => Err(e.into()),
-        Err(refused) => {
-            page(
-                &admin,
-                &db,
-                &clock,
-                StatusCode::CONFLICT,
-                String::new(),
-                FieldErrors::default(),
-                Some(refused.to_string()),
-            )
-            .await
-        }
+        Ok((email, Revoked::Kept)) => Ok(done(
+            &admin,
+            format!("The administrator invitation of {email} was revoked; its organizations' invitations still stand."),
+        )),
+        Err(refused) => conflict(&admin, &app, refused).await,
     }
 }

@@ -3,10 +3,12 @@
 
 pub mod cli;
 mod handlers;
-pub use handlers::page_with_refusal;
+pub use handlers::{done, page_with_refusal, OnRow};
 pub mod queries;
 
 use actix_web::web;
+
+use crate::second_factor::handlers::reset_for_admin;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/administrators", web::get().to(handlers::show))
@@ -15,8 +17,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/administrators/{account_id}/end-sessions", web::post().to(handlers::end_sessions))
         .route("/administrators/{account_id}/resend", web::post().to(handlers::resend))
         .route("/administrators/{account_id}/revoke", web::post().to(handlers::revoke))
-        .route(
-            "/administrators/{account_id}/reset-2fa",
-            web::post().to(crate::second_factor::handlers::reset_for_admin),
-        );
+        .route("/administrators/{account_id}/reset-2fa", web::post().to(reset_for_admin));
 }

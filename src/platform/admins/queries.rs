@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships};
 use crate::db::{self, DbConn};
-use crate::domain::EmailAddress;
+use crate::domain::{AccountStatus, EmailAddress};
+use crate::error::{refusals, Failure};
 use crate::mail::limits::{self, Limited};
 use crate::mail::{self, messages, Site};
 use crate::registration;
@@ -20,7 +21,7 @@ const ADMIN_REMOVAL_LOCK: i64 = 0x6f72_6770_0002;
 pub struct AdminRow {
     pub id: i64,
     pub email: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub created_at: NaiveDateTime,
     /// When the platform's live registration link to this account expires, if it has one.
     pub link_expires_at: Option<NaiveDateTime>,
@@ -31,7 +32,7 @@ pub struct AdminRow {
 impl AdminRow {
     /// An invitation not yet used: Resend and Revoke apply.
     pub fn is_pending(&self) -> bool {
-        self.status == "invited"
+        self.status == AccountStatus::Invited
     }
 }
 
@@ -68,21 +69,19 @@ pub enum PendingError {
     NotPending,
     #[error("{}", .0.message)]
     MailLimit(Limited),
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
 }
 
 /// The email of a platform administrator still invited.
-fn pending(conn: &mut DbConn, target: i64) -> Result<String, PendingError> {
-    let (email, status): (String, String) = accounts::table
+fn pending(conn: &mut DbConn, target: i64) -> Result<String, Failure<PendingError>> {
+    let (email, status): (String, AccountStatus) = accounts::table
         .filter(accounts::id.eq(target))
         .filter(accounts::is_platform_admin.eq(true))
         .select((accounts::email, accounts::status))
         .first(conn)
         .optional()?
         .ok_or(PendingError::NotAdmin)?;
-    if status != "invited" {
-        return Err(PendingError::NotPending);
+    if status != AccountStatus::Invited {
+        return Err(PendingError::NotPending.into());
     }
     Ok(email)
 }
@@ -95,13 +94,13 @@ pub fn resend(
     actor: &Actor,
     target: i64,
     now: NaiveDateTime,
-) -> Result<String, PendingError> {
+) -> Result<String, Failure<PendingError>> {
     db::write_transaction(conn, |conn| {
         let email = pending(conn, target)?;
         if let Some(limited) =
             limits::check_resend(registration::last_platform_resent_at(conn, crate::domain::AccountId(target))?, now)
         {
-            return Err(PendingError::MailLimit(limited));
+            return Err(PendingError::MailLimit(limited).into());
         }
         let link = registration::reissue_platform(conn, site, crate::domain::AccountId(target), now)?;
         let invitation = messages::platform_admin_invitation(site, &email, &link.url, link.expires_at);
@@ -127,7 +126,7 @@ pub fn revoke(
     actor: &Actor,
     target: i64,
     now: NaiveDateTime,
-) -> Result<(String, Revoked), PendingError> {
+) -> Result<(String, Revoked), Failure<PendingError>> {
     db::write_transaction(conn, |conn| {
         db::lock_for_transaction(conn, ADMIN_REMOVAL_LOCK)?;
         let email = pending(conn, target)?;
@@ -136,12 +135,12 @@ pub fn revoke(
             accounts::table
                 .filter(accounts::id.eq(target))
                 .filter(accounts::is_platform_admin.eq(true))
-                .filter(accounts::status.eq("invited")),
+                .filter(accounts::status.eq(AccountStatus::Invited)),
         )
         .set((accounts::is_platform_admin.eq(false), accounts::updated_at.eq(now)))
         .execute(conn)?;
         if changed != 1 {
-            return Err(PendingError::NotPending);
+            return Err(PendingError::NotPending.into());
         }
         registration::withdraw_platform(conn, crate::domain::AccountId(target), now)?;
         let memberships: i64 =
@@ -172,8 +171,6 @@ pub enum Added {
 pub enum AddError {
     #[error("already a platform administrator")]
     AlreadyAdmin,
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
 }
 
 /// Promote an existing account, or create an invited one (it gets its password by registering).
@@ -183,24 +180,20 @@ pub fn add(
     actor: &Actor,
     email: &EmailAddress,
     now: NaiveDateTime,
-) -> Result<Added, AddError> {
+) -> Result<Added, Failure<AddError>> {
     db::write_transaction(conn, |conn| {
-        let existing: Option<(i64, bool, String)> = accounts::table
+        let existing: Option<(i64, bool, AccountStatus)> = accounts::table
             .filter(accounts::email.eq(email.as_str()))
             .select((accounts::id, accounts::is_platform_admin, accounts::status))
             .first(conn)
             .optional()?;
         let (account_id, outcome) = match existing {
-            Some((_, true, _)) => return Err(AddError::AlreadyAdmin),
-            Some((id, false, status)) => {
-                diesel::update(accounts::table.find(id))
-                    .set((accounts::is_platform_admin.eq(true), accounts::updated_at.eq(now)))
-                    .execute(conn)?;
-                (id, if status == "invited" { Added::Invited } else { Added::Promoted })
-            }
+            Some((_, true, _)) => return Err(AddError::AlreadyAdmin.into()),
+            Some((id, false, AccountStatus::Invited)) => (id, Added::Invited),
+            Some((id, false, AccountStatus::Active)) => (id, Added::Promoted),
             None => {
-                let (id, _, _) = crate::platform::orgs::queries::find_or_invite_account(conn, email, true, now)?;
-                (id, Added::Invited)
+                let (id, _, _) = crate::platform::orgs::queries::find_or_invite_account(conn, email, false, now)?;
+                (id.get(), Added::Invited)
             }
         };
         // Someone who cannot sign in yet needs a registration link to act on the role.
@@ -210,9 +203,25 @@ pub fn add(
             mail::enqueue(conn, site, &invitation, now, now)?;
         }
         let details = serde_json::json!({ "account": if outcome == Added::Invited { "invited" } else { "existing" } });
-        audit::record(conn, &NewEvent::platform(actor, "platform_admin.added", email.as_str()).details(details), now)?;
+        promote(conn, actor, account_id, email, details, now)?;
         Ok(outcome)
     })
+}
+
+/// The one way an account gains the platform role, from the page and from `orgportal admin
+/// add`: the flag and its audit event.
+pub fn promote(
+    conn: &mut DbConn,
+    actor: &Actor,
+    account_id: i64,
+    email: &EmailAddress,
+    details: serde_json::Value,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(account_id))
+        .set((accounts::is_platform_admin.eq(true), accounts::updated_at.eq(now)))
+        .execute(conn)?;
+    audit::record(conn, &NewEvent::platform(actor, "platform_admin.added", email.as_str()).details(details), now)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,35 +232,42 @@ pub enum RemoveError {
     LastAdmin,
     #[error("This account is not a platform administrator.")]
     NotAdmin,
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
+}
+
+/// The email of `target` while it is a platform administrator.
+fn admin_email(conn: &mut DbConn, target: i64) -> QueryResult<Option<String>> {
+    accounts::table
+        .filter(accounts::id.eq(target))
+        .filter(accounts::is_platform_admin.eq(true))
+        .select(accounts::email)
+        .first(conn)
+        .optional()
 }
 
 /// Take the platform administrator role from `target`; returns its email.
-pub fn remove(conn: &mut DbConn, actor: &Actor, target: i64, now: NaiveDateTime) -> Result<String, RemoveError> {
+pub fn remove(
+    conn: &mut DbConn,
+    actor: &Actor,
+    target: i64,
+    now: NaiveDateTime,
+) -> Result<String, Failure<RemoveError>> {
     if actor.id == Some(target) {
-        return Err(RemoveError::Yourself);
+        return Err(RemoveError::Yourself.into());
     }
     db::write_transaction(conn, |conn| {
         db::lock_for_transaction(conn, ADMIN_REMOVAL_LOCK)?;
-        let email: String = accounts::table
-            .filter(accounts::id.eq(target))
-            .filter(accounts::is_platform_admin.eq(true))
-            .select(accounts::email)
-            .first(conn)
-            .optional()?
-            .ok_or(RemoveError::NotAdmin)?;
+        let email = admin_email(conn, target)?.ok_or(RemoveError::NotAdmin)?;
         // Only administrators who can sign in count: an invitation nobody accepted yet would
         // leave the platform without anyone to run it.
         let others_who_can_sign_in: i64 = accounts::table
             .filter(accounts::is_platform_admin.eq(true))
-            .filter(accounts::status.eq("active"))
+            .filter(accounts::status.eq(AccountStatus::Active))
             .filter(accounts::password_hash.is_not_null())
             .filter(accounts::id.ne(target))
             .count()
             .get_result(conn)?;
         if others_who_can_sign_in == 0 {
-            return Err(RemoveError::LastAdmin);
+            return Err(RemoveError::LastAdmin.into());
         }
         diesel::update(accounts::table.find(target))
             .set((accounts::is_platform_admin.eq(false), accounts::updated_at.eq(now)))
@@ -267,9 +283,9 @@ pub enum EndSessionsError {
     Yourself,
     #[error("This account is not a platform administrator.")]
     NotAdmin,
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
 }
+
+refusals!(PendingError, AddError, RemoveError, EndSessionsError);
 
 /// End every session of another platform administrator (a lost laptop, a departure); returns
 /// its email and how many sessions ended.
@@ -278,18 +294,12 @@ pub fn end_sessions(
     actor: &Actor,
     target: i64,
     now: NaiveDateTime,
-) -> Result<(String, usize), EndSessionsError> {
+) -> Result<(String, usize), Failure<EndSessionsError>> {
     if actor.id == Some(target) {
-        return Err(EndSessionsError::Yourself);
+        return Err(EndSessionsError::Yourself.into());
     }
     db::write_transaction(conn, |conn| {
-        let email: String = accounts::table
-            .filter(accounts::id.eq(target))
-            .filter(accounts::is_platform_admin.eq(true))
-            .select(accounts::email)
-            .first(conn)
-            .optional()?
-            .ok_or(EndSessionsError::NotAdmin)?;
+        let email = admin_email(conn, target)?.ok_or(EndSessionsError::NotAdmin)?;
         let ended = crate::auth::session::end_all_of(conn, target, None)?;
         let event = NewEvent::platform(actor, "platform_admin.sessions_ended", &email)
             .details(serde_json::json!({ "sessions ended": ended }));

@@ -4,16 +4,14 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::forms::{NewOrg, OrgChanges, OrgForm};
-use super::queries::{self, OrgForEdit, SaveError};
+use super::queries::{self, NameTaken, OrgForEdit, SaveError};
+use crate::app::Services;
 use crate::auth::PlatformAdmin;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::Db;
 use crate::domain::{group_thousands, FieldErrors, OrgId};
 use crate::error::AppError;
-use crate::mail::Site;
 use crate::platform::paths;
-use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, see_other};
@@ -21,7 +19,7 @@ use crate::web::{render, render_422, see_other};
 /// What the form edits: a new organization, or an existing one.
 pub enum FormMode {
     Add,
-    Edit { id: i64, is_default: bool, contact_email: String },
+    Edit { id: OrgId, is_default: bool, contact_email: String },
 }
 
 #[derive(Template)]
@@ -44,7 +42,7 @@ impl OrgFormPage {
     fn action(&self) -> String {
         match &self.mode {
             FormMode::Add => paths::ORGANIZATIONS.into(),
-            FormMode::Edit { id, .. } => paths::organization_edit(OrgId(*id)),
+            FormMode::Edit { id, .. } => paths::organization_edit(*id),
         }
     }
 
@@ -98,44 +96,40 @@ pub async fn new_form(admin: PlatformAdmin) -> Result<HttpResponse, AppError> {
 /// `POST /admin/organizations`
 pub async fn create(
     admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<OrgForm>,
 ) -> Result<HttpResponse, AppError> {
     let new_org = match NewOrg::parse(&form) {
         Ok(org) => org,
         Err(errors) => return render_422(&OrgFormPage::new(&admin, FormMode::Add, form, errors)?),
     };
-    let actor = admin.actor(client);
-    let now = clock.now();
     let saved = {
         let new_org = new_org.clone();
-        db.run(move |conn| Ok::<_, AppError>(queries::insert_org(conn, &site, &actor, &new_org, now))).await?
+        app.attempt(&admin, move |conn, act| queries::insert_org(conn, &act.site, &act.actor, &new_org, act.now))
+            .await?
     };
     match saved {
-        Ok(_) => {
-            flash::set(admin.session(), FlashKind::Success, format!("Organization “{}” added.", new_org.name.as_str()));
-            Ok(see_other(&paths::organizations_named(new_org.name.as_str())))
-        }
-        Err(SaveError::NameTaken) => {
-            let errors = FieldErrors::one(
-                "name",
-                "An organization with this name already exists (names are compared ignoring case).",
-            );
-            render_422(&OrgFormPage::new(&admin, FormMode::Add, form, errors)?)
-        }
-        Err(SaveError::Database(e)) => Err(e.into()),
-        Err(other) => Err(AppError::Unexpected(anyhow::anyhow!("adding an organization: {other}"))),
+        Ok(_) => Ok(saved_and_listed(&admin, "added", new_org.name.as_str())),
+        Err(NameTaken) => render_422(&OrgFormPage::new(&admin, FormMode::Add, form, name_taken())?),
     }
+}
+
+/// Back to the list, filtered to the organization just saved.
+fn saved_and_listed(admin: &PlatformAdmin, verb: &str, name: &str) -> HttpResponse {
+    flash::set(admin.session(), FlashKind::Success, format!("Organization “{name}” {verb}."));
+    see_other(&paths::organizations_named(name))
+}
+
+fn name_taken() -> FieldErrors {
+    FieldErrors::one("name", "An organization with this name already exists (names are compared ignoring case).")
 }
 
 fn edit_mode(org: &OrgForEdit) -> FormMode {
     FormMode::Edit { id: org.id, is_default: org.is_default, contact_email: org.contact_email.clone() }
 }
 
-async fn load(db: &Db, org_id: i64) -> Result<OrgForEdit, AppError> {
+/// The organization the address names, or "Page not found".
+async fn load(db: &Db, org_id: OrgId) -> Result<OrgForEdit, AppError> {
     db.run(move |conn| queries::load_for_edit(conn, org_id)).await?.ok_or(AppError::NotFound)
 }
 
@@ -143,7 +137,7 @@ async fn load(db: &Db, org_id: i64) -> Result<OrgForEdit, AppError> {
 pub async fn edit_form(
     admin: PlatformAdmin,
     db: web::Data<Db>,
-    path: web::Path<i64>,
+    path: web::Path<OrgId>,
 ) -> Result<HttpResponse, AppError> {
     let org = load(&db, path.into_inner()).await?;
     let form = OrgForm {
@@ -158,13 +152,11 @@ pub async fn edit_form(
 /// `POST /admin/organizations/{id}/edit`
 pub async fn update(
     admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
-    path: web::Path<i64>,
+    app: Services,
+    path: web::Path<OrgId>,
     CsrfForm(mut form): CsrfForm<OrgForm>,
 ) -> Result<HttpResponse, AppError> {
-    let org = load(&db, path.into_inner()).await?;
+    let org = load(&app.db, path.into_inner()).await?;
     if !org.is_default {
         // Read-only here: show what is stored, whatever was posted.
         form.admin_email = org.contact_email.clone();
@@ -173,22 +165,14 @@ pub async fn update(
         Ok(changes) => changes,
         Err(errors) => return render_422(&OrgFormPage::new(&admin, edit_mode(&org), form, errors)?),
     };
-    let actor = admin.actor(client);
-    let now = clock.now();
     let org_id = org.id;
     let saved = {
         let changes = changes.clone();
-        db.run(move |conn| Ok::<_, AppError>(queries::update_org(conn, &actor, org_id, &changes, now))).await?
+        app.attempt(&admin, move |conn, act| queries::update_org(conn, &act.actor, org_id, &changes, act.now)).await?
     };
     let errors = match saved {
-        Ok(()) => {
-            flash::set(admin.session(), FlashKind::Success, format!("Organization “{}” saved.", changes.name.as_str()));
-            return Ok(see_other(&paths::organizations_named(changes.name.as_str())));
-        }
-        Err(SaveError::NameTaken) => FieldErrors::one(
-            "name",
-            "An organization with this name already exists (names are compared ignoring case).",
-        ),
+        Ok(()) => return Ok(saved_and_listed(&admin, "saved", changes.name.as_str())),
+        Err(SaveError::NameTaken) => name_taken(),
         Err(SaveError::BelowUsage { quota_allocated, seats_used }) => {
             let mut errors = FieldErrors::default();
             if let Some(allocated) = quota_allocated {
@@ -205,8 +189,8 @@ pub async fn update(
             }
             errors
         }
+        // Removed since the form was read: the address names nothing now.
         Err(SaveError::NotFound) => return Err(AppError::NotFound),
-        Err(SaveError::Database(e)) => return Err(e.into()),
     };
     render_422(&OrgFormPage::new(&admin, edit_mode(&org), form, errors)?)
 }

@@ -9,11 +9,17 @@ use super::forms::{NewOrg, OrgChanges};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships, organizations};
 use crate::db::{self, org_index, DbConn};
-use crate::domain::{fold, EmailAddress};
+use crate::domain::{fold, AccountId, AccountStatus, EmailAddress, MembershipStatus, OrgId};
+use crate::error::{refusals, Failure};
 use crate::mail::{self, messages, Site};
 use crate::registration;
 
-/// Why a save was refused.
+/// Another organization has this name (names are compared ignoring case).
+#[derive(Debug, thiserror::Error)]
+#[error("an organization with this name exists")]
+pub struct NameTaken;
+
+/// Why an edit was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     #[error("an organization with this name exists")]
@@ -22,24 +28,23 @@ pub enum SaveError {
     BelowUsage { quota_allocated: Option<i64>, seats_used: Option<i64> },
     #[error("no such organization")]
     NotFound,
-    #[error(transparent)]
-    Database(diesel::result::Error),
 }
 
-impl From<diesel::result::Error> for SaveError {
-    fn from(error: diesel::result::Error) -> Self {
-        if db::violates_unique_index(&error, "organizations_name_key") {
-            Self::NameTaken
-        } else {
-            Self::Database(error)
-        }
+refusals!(NameTaken, SaveError);
+
+/// The unique index on names decides a race the check before the write did not see.
+fn name_taken_or<R>(error: diesel::result::Error, taken: R) -> Failure<R> {
+    if db::violates_unique_index(&error, "organizations_name_key") {
+        Failure::Refused(taken)
+    } else {
+        error.into()
     }
 }
 
 /// The organization as its edit form and audit events see it.
 #[derive(Debug, Clone, Queryable)]
 pub struct OrgForEdit {
-    pub id: i64,
+    pub id: OrgId,
     pub name: String,
     pub quota_gb: i64,
     pub seats: Option<i64>,
@@ -50,7 +55,7 @@ pub struct OrgForEdit {
     pub member_count: i64,
 }
 
-pub fn load_for_edit(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgForEdit>> {
+pub fn load_for_edit(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Option<OrgForEdit>> {
     organizations::table
         .find(org_id)
         .select((
@@ -68,11 +73,11 @@ pub fn load_for_edit(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgFo
         .optional()
 }
 
-fn name_taken(conn: &mut DbConn, name_key: &str, except: Option<i64>) -> QueryResult<bool> {
+fn name_taken(conn: &mut DbConn, name_key: &str, except: Option<OrgId>) -> QueryResult<bool> {
     // Ids start at 1, so 0 excludes nothing.
     let query = organizations::table
         .filter(organizations::name_key.eq(name_key))
-        .filter(organizations::id.ne(except.unwrap_or(0)))
+        .filter(organizations::id.ne(except.unwrap_or(OrgId(0))))
         .select(organizations::id);
     diesel::select(diesel::dsl::exists(query)).get_result(conn)
 }
@@ -83,8 +88,8 @@ pub fn find_or_invite_account(
     email: &EmailAddress,
     is_platform_admin: bool,
     now: NaiveDateTime,
-) -> QueryResult<(i64, String, bool)> {
-    let existing: Option<(i64, String)> = accounts::table
+) -> QueryResult<(AccountId, AccountStatus, bool)> {
+    let existing: Option<(AccountId, AccountStatus)> = accounts::table
         .filter(accounts::email.eq(email.as_str()))
         .select((accounts::id, accounts::status))
         .first(conn)
@@ -95,14 +100,14 @@ pub fn find_or_invite_account(
     diesel::insert_into(accounts::table)
         .values((
             accounts::email.eq(email.as_str()),
-            accounts::status.eq("invited"),
+            accounts::status.eq(AccountStatus::Invited),
             accounts::is_platform_admin.eq(is_platform_admin),
             accounts::created_at.eq(now),
             accounts::updated_at.eq(now),
         ))
         .execute(conn)?;
     let id = accounts::table.filter(accounts::email.eq(email.as_str())).select(accounts::id).first(conn)?;
-    Ok((id, "invited".into(), true))
+    Ok((id, AccountStatus::Invited, true))
 }
 
 /// Add an organization with its first administrator (a Delegate at Account Quota 0).
@@ -112,11 +117,11 @@ pub fn insert_org(
     actor: &Actor,
     new: &NewOrg,
     now: NaiveDateTime,
-) -> Result<i64, SaveError> {
+) -> Result<i64, Failure<NameTaken>> {
     db::write_transaction(conn, |conn| {
         // The unique index decides races; this check only spares the common case an error.
         if name_taken(conn, new.name.key(), None)? {
-            return Err(SaveError::NameTaken);
+            return Err(NameTaken.into());
         }
         let admin = new.administrator.as_str();
         diesel::insert_into(organizations::table)
@@ -132,7 +137,8 @@ pub fn insert_org(
                 organizations::created_at.eq(now),
                 organizations::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|e| name_taken_or(e, NameTaken))?;
         let org_id: i64 = organizations::table
             .filter(organizations::name_key.eq(new.name.key()))
             .select(organizations::id)
@@ -141,7 +147,8 @@ pub fn insert_org(
 
         let (account_id, account_status, invited) = find_or_invite_account(conn, &new.administrator, false, now)?;
         // Named by a platform administrator: no validation step; active once registered.
-        let membership_status = if account_status == "active" { "active" } else { "invited" };
+        let membership_status =
+            if account_status == AccountStatus::Active { MembershipStatus::Active } else { MembershipStatus::Invited };
         diesel::insert_into(memberships::table)
             .values((
                 memberships::organization_id.eq(org_id),
@@ -155,14 +162,8 @@ pub fn insert_org(
             .execute(conn)?;
         // An account that never registered gets a (fresh) registration link; one that can
         // sign in is told where to find its new organization.
-        let email = if account_status == "invited" {
-            let link = registration::issue_activating(
-                conn,
-                site,
-                crate::domain::AccountId(account_id),
-                crate::domain::OrgId(org_id),
-                now,
-            )?;
+        let email = if account_status == AccountStatus::Invited {
+            let link = registration::issue_activating(conn, site, account_id, OrgId(org_id), now)?;
             messages::organization_admin_invitation(site, admin, org_id, new.name.as_str(), &link.url, link.expires_at)
         } else {
             messages::added_as_organization_admin(site, admin, org_id, new.name.as_str())
@@ -194,14 +195,14 @@ pub fn insert_org(
 pub fn update_org(
     conn: &mut DbConn,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     changes: &OrgChanges,
     now: NaiveDateTime,
-) -> Result<(), SaveError> {
+) -> Result<(), Failure<SaveError>> {
     db::write_transaction(conn, |conn| {
         let before = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
         if name_taken(conn, changes.name.key(), Some(org_id))? {
-            return Err(SaveError::NameTaken);
+            return Err(SaveError::NameTaken.into());
         }
         let new_quota = changes.quota.gb();
         let seat_limit = changes.seats.as_option().unwrap_or(i64::MAX);
@@ -220,20 +221,21 @@ pub fn update_org(
                 organizations::admin_email.eq(contact.unwrap_or(&before.admin_email)),
                 organizations::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|e| name_taken_or(e, SaveError::NameTaken))?;
         if updated > 0 {
-            org_index::updated(conn, org_id)?;
+            org_index::updated(conn, org_id.get())?;
         }
         if updated == 0 {
             let now_in_use = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
-            return Err(SaveError::BelowUsage {
+            return Err(Failure::Refused(SaveError::BelowUsage {
                 quota_allocated: (now_in_use.quota_allocated_gb > new_quota).then_some(now_in_use.quota_allocated_gb),
                 seats_used: changes
                     .seats
                     .as_option()
                     .filter(|seats| now_in_use.member_count > *seats)
                     .map(|_| now_in_use.member_count),
-            });
+            }));
         }
         let details = json!({
             "before": { "name": before.name, "quota_gb": before.quota_gb, "seats": before.seats, "contact": before.contact_email },
@@ -247,7 +249,7 @@ pub fn update_org(
         audit::record(
             conn,
             &NewEvent::platform(actor, "organization.updated", changes.name.as_str())
-                .organization(org_id, changes.name.as_str())
+                .organization(org_id.get(), changes.name.as_str())
                 .details(details),
             now,
         )?;

@@ -7,15 +7,15 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::app::Services;
 use crate::audit::{self, Actor, NewEvent};
 use crate::auth::PlatformAdmin;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::schema::platform_properties;
 use crate::db::{self, Db, DbConn};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
-use crate::web::client::ClientAddr;
+use crate::platform::paths;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, see_other};
@@ -112,38 +112,34 @@ pub struct PropertiesPage {
     pub errors: FieldErrors,
 }
 
+impl PropertiesPage {
+    fn new(admin: &PlatformAdmin, form: PropertiesForm, errors: FieldErrors) -> Result<Self, AppError> {
+        Ok(Self { layout: admin.layout("Platform properties", Section::Platform)?, form, errors })
+    }
+}
+
 /// `GET /admin/properties`
 pub async fn show(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let days = db.run(days_to_action_removal).await?;
     let form = PropertiesForm { days_to_action_removal: days.map(|d| d.days().to_string()).unwrap_or_default() };
-    render(&PropertiesPage {
-        layout: admin.layout("Platform properties", Section::Platform)?,
-        form,
-        errors: FieldErrors::default(),
-    })
+    render(&PropertiesPage::new(&admin, form, FieldErrors::default())?)
 }
 
 /// `POST /admin/properties`
 pub async fn save(
     admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<PropertiesForm>,
 ) -> Result<HttpResponse, AppError> {
     let days = match NoticeDays::parse(&form.days_to_action_removal) {
         Ok(days) => days,
         Err(why) => {
-            return render_422(&PropertiesPage {
-                layout: admin.layout("Platform properties", Section::Platform)?,
-                form,
-                errors: FieldErrors::one("days_to_action_removal", why),
-            })
+            let errors = FieldErrors::one("days_to_action_removal", why);
+            return render_422(&PropertiesPage::new(&admin, form, errors)?);
         }
     };
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let changed = db.run(move |conn| set_days_to_action_removal(conn, &actor, days, now)).await?;
+    let act = app.act(&admin);
+    let changed = app.db.run(move |conn| set_days_to_action_removal(conn, &act.actor, days, act.now)).await?;
     let message = match (changed, days) {
         (false, _) => "Nothing changed.".to_owned(),
         (true, Some(d)) => format!(
@@ -155,7 +151,7 @@ pub async fn save(
         }
     };
     flash::set(admin.session(), FlashKind::Success, message);
-    Ok(see_other("/admin/properties"))
+    Ok(see_other(paths::PROPERTIES))
 }
 
 #[cfg(test)]

@@ -9,17 +9,13 @@ use serde::Deserialize;
 
 use super::queries::{self, ActError, RemovalView};
 use super::state::{self, Action, Refusal};
-use crate::auth::password::Passwords;
+use crate::app::Services;
 use crate::auth::PlatformAdmin;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
-use crate::db::Db;
-use crate::domain::group_thousands;
+use crate::domain::{group_thousands, OrgId};
 use crate::error::AppError;
 use crate::mail::messages::Withdrawal;
-use crate::mail::Site;
 use crate::platform::paths;
-use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render_with, see_other};
@@ -103,13 +99,12 @@ impl Outcome {
 
 async fn page(
     admin: &PlatformAdmin,
-    db: &Db,
-    clock: &Clock,
-    org_id: i64,
+    app: &Services,
+    org_id: OrgId,
     outcome: Outcome,
 ) -> Result<HttpResponse, AppError> {
-    let view = db.run(move |conn| queries::view(conn, org_id)).await?.ok_or(AppError::NotFound)?;
-    let now = clock.now();
+    let view = app.db.run(move |conn| queries::view(conn, org_id)).await?.ok_or(AppError::NotFound)?;
+    let now = app.clock.now();
     let viewer = admin.id();
     let request = view.request.as_ref().map(queries::StoredRequest::rules);
     let actions = state::allowed(request.as_ref(), viewer, now);
@@ -134,36 +129,33 @@ async fn page(
 /// never do it, 409 when the request's state does not allow it now.
 async fn refused(
     admin: &PlatformAdmin,
-    db: &Db,
-    clock: &Clock,
-    org_id: i64,
+    app: &Services,
+    org_id: OrgId,
     error: ActError,
 ) -> Result<HttpResponse, AppError> {
     match error {
         ActError::Refused(refusal) => {
             let status = if refusal.is_about_the_viewer() { StatusCode::FORBIDDEN } else { StatusCode::CONFLICT };
-            page(admin, db, clock, org_id, Outcome { status, refusal: Some(refusal.to_string()), password_error: None })
-                .await
+            page(admin, app, org_id, Outcome { status, refusal: Some(refusal.to_string()), password_error: None }).await
         }
         ActError::OrgGone => Err(AppError::Conflict(
             "This organization no longer exists: another platform administrator has removed it.".into(),
         )),
-        ActError::Database(e) => Err(e.into()),
     }
 }
 
-fn back_to_list(name: &str) -> HttpResponse {
-    see_other(&paths::organizations_named(name))
+/// Back to where the act leads, with what was done.
+fn done(admin: &PlatformAdmin, message: String, to: &str) -> HttpResponse {
+    flash::set(admin.session(), FlashKind::Success, message);
+    see_other(to)
 }
 
+/// A platform administrator on the organization `{id}` in the path.
+type OnOrg = (PlatformAdmin, Services, web::Path<OrgId>);
+
 /// `GET /admin/organizations/{id}/removal`
-pub async fn show(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    page(&admin, &db, &clock, path.into_inner(), Outcome::OK).await
+pub async fn show((admin, app, org_id): OnOrg) -> Result<HttpResponse, AppError> {
+    page(&admin, &app, org_id.into_inner(), Outcome::OK).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,93 +166,65 @@ pub struct InitiateForm {
 
 /// `POST /admin/organizations/{id}/removal`: initiate.
 pub async fn initiate(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    path: web::Path<i64>,
+    (admin, app, org_id): OnOrg,
     CsrfForm(form): CsrfForm<InitiateForm>,
 ) -> Result<HttpResponse, AppError> {
-    let org_id = path.into_inner();
+    let org_id = org_id.into_inner();
     let notify = form.notify_contact == "on";
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let site = site.into_inner();
-    let result =
-        db.run(move |conn| Ok::<_, AppError>(queries::initiate(conn, &site, &actor, org_id, notify, now))).await?;
-    match result {
-        Ok(done) => {
-            let message = match &done.notified {
+    match app
+        .attempt(&admin, move |conn, act| queries::initiate(conn, &act.site, &act.actor, org_id, notify, act.now))
+        .await?
+    {
+        Ok(initiated) => {
+            let message = match &initiated.notified {
                 Some(contact) => format!(
                     "Removal of “{}” initiated. {contact} was notified; another platform administrator can approve it from {}.",
-                    done.org_name,
-                    RemovalPage::when(done.actionable_at)
+                    initiated.org_name,
+                    RemovalPage::when(initiated.actionable_at)
                 ),
                 None => format!(
                     "Removal of “{}” initiated without notification. Another platform administrator can approve it now.",
-                    done.org_name
+                    initiated.org_name
                 ),
             };
-            flash::set(admin.session(), FlashKind::Success, message);
-            Ok(back_to_list(&done.org_name))
+            Ok(done(&admin, message, &paths::organizations_named(&initiated.org_name)))
         }
         Err(ActError::OrgGone) => Err(AppError::NotFound),
-        Err(error) => refused(&admin, &db, &clock, org_id, error).await,
+        Err(error) => refused(&admin, &app, org_id, error).await,
     }
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct NoFields {}
 
+/// `POST /admin/organizations/{id}/removal/cancel` and `…/decline`: the same act, told apart
+/// by who may do which.
 async fn withdraw(
     admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    org_id: i64,
+    app: Services,
+    org_id: OrgId,
     how: Withdrawal,
 ) -> Result<HttpResponse, AppError> {
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let site = site.into_inner();
-    let result =
-        db.run(move |conn| Ok::<_, AppError>(queries::withdraw(conn, &site, &actor, org_id, how, now))).await?;
-    match result {
+    match app
+        .attempt(&admin, move |conn, act| queries::withdraw(conn, &act.site, &act.actor, org_id, how, act.now))
+        .await?
+    {
         Ok(name) => {
             let verb = if how == Withdrawal::Cancelled { "cancelled" } else { "declined" };
-            flash::set(admin.session(), FlashKind::Success, format!("The removal of “{name}” was {verb}."));
-            Ok(back_to_list(&name))
+            Ok(done(&admin, format!("The removal of “{name}” was {verb}."), &paths::organizations_named(&name)))
         }
-        Err(error) => refused(&admin, &db, &clock, org_id, error).await,
+        Err(error) => refused(&admin, &app, org_id, error).await,
     }
 }
 
 /// `POST /admin/organizations/{id}/removal/cancel`
-pub async fn cancel(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    withdraw(admin, db, clock, site, client, path.into_inner(), Withdrawal::Cancelled).await
+pub async fn cancel((admin, app, org_id): OnOrg, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    withdraw(admin, app, org_id.into_inner(), Withdrawal::Cancelled).await
 }
 
 /// `POST /admin/organizations/{id}/removal/decline`
-pub async fn decline(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    withdraw(admin, db, clock, site, client, path.into_inner(), Withdrawal::Declined).await
+pub async fn decline((admin, app, org_id): OnOrg, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    withdraw(admin, app, org_id.into_inner(), Withdrawal::Declined).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,35 +235,25 @@ pub struct ApproveForm {
 
 /// `POST /admin/organizations/{id}/removal/approve`: confirmed with the approver's own
 /// password, then carried out in one transaction.
-#[allow(clippy::too_many_arguments)]
 pub async fn approve(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    passwords: web::Data<Passwords>,
-    client: ClientAddr,
-    path: web::Path<i64>,
+    (admin, app, org_id): OnOrg,
     CsrfForm(form): CsrfForm<ApproveForm>,
 ) -> Result<HttpResponse, AppError> {
-    let org_id = path.into_inner();
+    let org_id = org_id.into_inner();
     let account_id = admin.id();
     let password_error = if form.password.is_empty() {
         Some("Enter your own password to confirm the removal.")
     } else {
-        let stored = db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
-        (!passwords.verify(form.password, stored).await?).then_some("This is not your password. Nothing was removed.")
+        let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
+        (!app.passwords.verify(form.password, stored).await?)
+            .then_some("This is not your password. Nothing was removed.")
     };
     if let Some(why) = password_error {
         let outcome =
             Outcome { status: StatusCode::UNPROCESSABLE_ENTITY, refusal: None, password_error: Some(why.to_owned()) };
-        return page(&admin, &db, &clock, org_id, outcome).await;
+        return page(&admin, &app, org_id, outcome).await;
     }
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let site = site.into_inner();
-    let result = db.run(move |conn| Ok::<_, AppError>(queries::approve(conn, &site, &actor, org_id, now))).await?;
-    match result {
+    match app.attempt(&admin, move |conn, act| queries::approve(conn, &act.site, &act.actor, org_id, act.now)).await? {
         Ok(removed) => {
             let accounts = match removed.accounts_deleted {
                 0 => String::new(),
@@ -308,17 +262,13 @@ pub async fn approve(
                     format!(" {} accounts that belonged nowhere else were deleted with it.", group_thousands(n as i64))
                 }
             };
-            flash::set(
-                admin.session(),
-                FlashKind::Success,
-                format!(
-                    "“{}” was removed with its {} memberships.{accounts}",
-                    removed.org_name,
-                    group_thousands(removed.memberships)
-                ),
+            let message = format!(
+                "“{}” was removed with its {} memberships.{accounts}",
+                removed.org_name,
+                group_thousands(removed.memberships)
             );
-            Ok(see_other(paths::ORGANIZATIONS))
+            Ok(done(&admin, message, paths::ORGANIZATIONS))
         }
-        Err(error) => refused(&admin, &db, &clock, org_id, error).await,
+        Err(error) => refused(&admin, &app, org_id, error).await,
     }
 }

@@ -13,6 +13,8 @@ use super::state::{self, Action, Refusal, Request};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, invitations, memberships, organizations, removal_requests};
 use crate::db::{self, org_index, DbConn};
+use crate::domain::{AccountStatus, OrgId};
+use crate::error::{refusals, Failure};
 use crate::mail::messages::{self, Withdrawal};
 use crate::mail::{self, Site};
 use crate::platform::properties;
@@ -20,7 +22,7 @@ use crate::platform::properties;
 /// What the removal page shows about the organization: what would be lost.
 #[derive(Debug, Clone, Queryable)]
 pub struct OrgAtStake {
-    pub id: i64,
+    pub id: OrgId,
     pub name: String,
     pub contact_email: String,
     pub quota_gb: i64,
@@ -55,7 +57,7 @@ pub struct RemovalView {
     pub notice_days: Option<properties::NoticeDays>,
 }
 
-fn org_at_stake(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgAtStake>> {
+fn org_at_stake(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Option<OrgAtStake>> {
     organizations::table
         .find(org_id)
         .select((
@@ -72,7 +74,7 @@ fn org_at_stake(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<OrgAtStake
         .optional()
 }
 
-fn stored_request(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<StoredRequest>> {
+fn stored_request(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Option<StoredRequest>> {
     removal_requests::table
         .find(org_id)
         .select((
@@ -86,11 +88,11 @@ fn stored_request(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<StoredRe
         .optional()
 }
 
-pub fn view(conn: &mut DbConn, org_id: i64) -> QueryResult<Option<RemovalView>> {
+pub fn view(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Option<RemovalView>> {
     let Some(org) = org_at_stake(conn, org_id)? else { return Ok(None) };
     let request = stored_request(conn, org_id)?;
     let pending_invitations =
-        invitations::table.filter(invitations::organization_id.eq(org_id)).count().get_result(conn)?;
+        invitations::table.filter(invitations::organization_id.eq(org_id.get())).count().get_result(conn)?;
     let notice_days = properties::days_to_action_removal(conn)?;
     Ok(Some(RemovalView { org, request, pending_invitations, notice_days }))
 }
@@ -113,9 +115,9 @@ pub enum ActError {
     Refused(Refusal),
     #[error("the organization does not exist")]
     OrgGone,
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
 }
+
+refusals!(ActError);
 
 /// What Initiate did.
 #[derive(Debug, Clone)]
@@ -135,11 +137,24 @@ fn viewer(actor: &Actor) -> i64 {
 fn other_admins(conn: &mut DbConn, except: i64) -> QueryResult<Vec<String>> {
     accounts::table
         .filter(accounts::is_platform_admin.eq(true))
-        .filter(accounts::status.eq("active"))
+        .filter(accounts::status.eq(AccountStatus::Active))
         .filter(accounts::id.ne(except))
         .order(accounts::email.asc())
         .select(accounts::email)
         .load(conn)
+}
+
+/// The audit event of a removal step, on the platform's trail and the organization's.
+fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &'static str,
+    org: &OrgAtStake,
+    details: serde_json::Value,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let event = NewEvent::platform(actor, action, &org.name).organization(org.id.get(), &org.name).details(details);
+    audit::record(conn, &event, now)
 }
 
 /// Initiate a removal. With notification (asked for, the property set and a contact person
@@ -150,10 +165,10 @@ pub fn initiate(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     notify_requested: bool,
     now: NaiveDateTime,
-) -> Result<Initiated, ActError> {
+) -> Result<Initiated, Failure<ActError>> {
     let initiator = viewer(actor);
     db::write_transaction(conn, |conn| {
         let org = org_at_stake(conn, org_id)?.ok_or(ActError::OrgGone)?;
@@ -180,31 +195,25 @@ pub fn initiate(
             .map_err(|e| {
                 // Another administrator initiated between our read and this insert.
                 if db::is_unique_violation(&e) {
-                    ActError::Refused(Refusal::AlreadyRequested)
+                    Failure::Refused(ActError::Refused(Refusal::AlreadyRequested))
                 } else {
-                    ActError::Database(e)
+                    e.into()
                 }
             })?;
         if let Some(days) = notify {
             let notice =
-                messages::removal_notice(site, notified_contact, org_id, &org.name, days.days(), actionable_at);
+                messages::removal_notice(site, notified_contact, org_id.get(), &org.name, days.days(), actionable_at);
             mail::enqueue(conn, site, &notice, now, now)?;
         }
         for admin in other_admins(conn, initiator)? {
-            let ask = messages::removal_awaits_approval(site, &admin, org_id, &org.name, &actor.email);
+            let ask = messages::removal_awaits_approval(site, &admin, org_id.get(), &org.name, &actor.email);
             mail::enqueue(conn, site, &ask, actionable_at, now)?;
         }
         let details = json!({
             "notified_contact": (!notified_contact.is_empty()).then_some(notified_contact),
             "actionable_at": actionable_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         });
-        audit::record(
-            conn,
-            &NewEvent::platform(actor, "organization.removal_initiated", &org.name)
-                .organization(org_id, &org.name)
-                .details(details),
-            now,
-        )?;
+        record(conn, actor, "organization.removal_initiated", &org, details, now)?;
         Ok(Initiated {
             org_name: org.name,
             notified: (!notified_contact.is_empty()).then(|| notified_contact.to_owned()),
@@ -214,20 +223,22 @@ pub fn initiate(
 }
 
 /// The request is gone or was never there: say which, for a clear answer to a late click.
-fn why_not(conn: &mut DbConn, action: Action, org_id: i64, viewer: i64, now: NaiveDateTime) -> ActError {
-    match org_at_stake(conn, org_id) {
-        Ok(None) => ActError::OrgGone,
-        Ok(Some(_)) => match stored_request(conn, org_id) {
-            Ok(request) => match state::check(action, request.as_ref().map(StoredRequest::rules).as_ref(), viewer, now)
-            {
-                Err(refusal) => ActError::Refused(refusal),
-                // Allowed now, yet the write found nothing: it changed under us.
-                Ok(()) => ActError::Refused(Refusal::NoRequest),
-            },
-            Err(e) => ActError::Database(e),
-        },
-        Err(e) => ActError::Database(e),
+fn why_not(
+    conn: &mut DbConn,
+    action: Action,
+    org_id: OrgId,
+    viewer: i64,
+    now: NaiveDateTime,
+) -> Result<ActError, Failure<ActError>> {
+    if org_at_stake(conn, org_id)?.is_none() {
+        return Ok(ActError::OrgGone);
     }
+    let request = stored_request(conn, org_id)?;
+    Ok(match state::check(action, request.as_ref().map(StoredRequest::rules).as_ref(), viewer, now) {
+        Err(refusal) => ActError::Refused(refusal),
+        // Allowed now, yet the write found nothing: it changed under us.
+        Ok(()) => ActError::Refused(Refusal::NoRequest),
+    })
 }
 
 /// Cancel (the initiator) or Decline (anyone else). Returns the organization's name.
@@ -235,10 +246,10 @@ pub fn withdraw(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     how: Withdrawal,
     now: NaiveDateTime,
-) -> Result<String, ActError> {
+) -> Result<String, Failure<ActError>> {
     let who = viewer(actor);
     let action = match how {
         Withdrawal::Cancelled => Action::Cancel,
@@ -249,7 +260,7 @@ pub fn withdraw(
         let request = stored_request(conn, org_id)?;
         state::check(action, request.as_ref().map(StoredRequest::rules).as_ref(), who, now)
             .map_err(ActError::Refused)?;
-        let Some(request) = request else { return Err(ActError::Refused(Refusal::NoRequest)) };
+        let Some(request) = request else { return Err(ActError::Refused(Refusal::NoRequest).into()) };
         // Conditional on the request read above, so a racing Approve or Cancel decides once.
         let deleted = diesel::delete(
             removal_requests::table
@@ -258,12 +269,12 @@ pub fn withdraw(
         )
         .execute(conn)?;
         if deleted == 0 {
-            return Err(why_not(conn, action, org_id, who, now));
+            return Err(why_not(conn, action, org_id, who, now)?.into());
         }
         let reason = "the removal request was withdrawn before this was due";
-        mail::cancel_queued(conn, org_id, messages::REMOVAL_AWAITS_APPROVAL, reason)?;
+        mail::cancel_queued(conn, org_id.get(), messages::REMOVAL_AWAITS_APPROVAL, reason)?;
         if !request.notified_contact.is_empty() {
-            let email = messages::removal_withdrawn(site, &request.notified_contact, org_id, &org.name, how);
+            let email = messages::removal_withdrawn(site, &request.notified_contact, org_id.get(), &org.name, how);
             mail::enqueue(conn, site, &email, now, now)?;
         }
         let event = match how {
@@ -271,11 +282,7 @@ pub fn withdraw(
             Withdrawal::Declined => "organization.removal_declined",
         };
         let details = json!({ "initiated_by": request.initiated_by_email });
-        audit::record(
-            conn,
-            &NewEvent::platform(actor, event, &org.name).organization(org_id, &org.name).details(details),
-            now,
-        )?;
+        record(conn, actor, event, &org, details, now)?;
         Ok(org.name)
     })
 }
@@ -295,9 +302,9 @@ pub fn approve(
     conn: &mut DbConn,
     site: &Site,
     actor: &Actor,
-    org_id: i64,
+    org_id: OrgId,
     now: NaiveDateTime,
-) -> Result<Removed, ActError> {
+) -> Result<Removed, Failure<ActError>> {
     let approver = viewer(actor);
     db::write_transaction(conn, |conn| {
         let request = stored_request(conn, org_id)?;
@@ -309,7 +316,7 @@ pub fn approve(
         )
         .execute(conn)?;
         let (Some(request), 1) = (request, won) else {
-            return Err(why_not(conn, Action::Approve, org_id, approver, now));
+            return Err(why_not(conn, Action::Approve, org_id, approver, now)?.into());
         };
         let org = org_at_stake(conn, org_id)?.ok_or(ActError::OrgGone)?;
 
@@ -334,19 +341,19 @@ pub fn approve(
         let memberships_removed =
             diesel::delete(memberships::table.filter(memberships::organization_id.eq(org_id))).execute(conn)? as i64;
         // Invitations and the request go by cascade too; deleting them here keeps that explicit.
-        diesel::delete(invitations::table.filter(invitations::organization_id.eq(org_id))).execute(conn)?;
+        diesel::delete(invitations::table.filter(invitations::organization_id.eq(org_id.get()))).execute(conn)?;
         let removed = diesel::delete(organizations::table.find(org_id)).execute(conn)?;
         if removed != 1 {
-            return Err(ActError::OrgGone);
+            return Err(ActError::OrgGone.into());
         }
-        org_index::deleted(conn, org_id)?;
+        org_index::deleted(conn, org_id.get())?;
 
         if !request.notified_contact.is_empty() {
-            let email = messages::removal_carried_out(site, &request.notified_contact, org_id, &org.name);
+            let email = messages::removal_carried_out(site, &request.notified_contact, org_id.get(), &org.name);
             mail::enqueue(conn, site, &email, now, now)?;
         }
         let reason = "the organization was removed before this was due";
-        mail::cancel_queued(conn, org_id, messages::REMOVAL_AWAITS_APPROVAL, reason)?;
+        mail::cancel_queued(conn, org_id.get(), messages::REMOVAL_AWAITS_APPROVAL, reason)?;
         let details = json!({
             "initiated_by": request.initiated_by_email,
             "initiated_at": request.initiated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -356,13 +363,7 @@ pub fn approve(
             "accounts_deleted": accounts_deleted,
             "quota_gb": org.quota_gb,
         });
-        audit::record(
-            conn,
-            &NewEvent::platform(actor, "organization.removed", &org.name)
-                .organization(org_id, &org.name)
-                .details(details),
-            now,
-        )?;
+        record(conn, actor, "organization.removed", &org, details, now)?;
         Ok(Removed { org_name: org.name, memberships: memberships_removed, accounts_deleted })
     })
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::capacity::{self, OrgUsage};
 use super::forms::{parse_new, MemberSettings, UserForm};
-use super::queries::{self, MemberError};
+use super::queries::{self, Change, MemberError};
 use crate::auth::OrgAdmin;
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
@@ -237,12 +237,12 @@ pub async fn edit_form(
     let on = |set: bool| if set { "on".to_owned() } else { String::new() };
     let form = UserForm {
         email: live.email.clone(),
-        delegate: on(live.is_delegate),
-        unsigned_containers: on(live.unsigned_containers),
-        release_protections: on(live.release_protections),
-        recover: on(live.recover),
-        no_second_factor: on(live.no_second_factor),
-        quota_gb: live.quota_gb.to_string(),
+        delegate: on(live.settings.is_delegate),
+        unsigned_containers: on(live.settings.unsigned_containers),
+        release_protections: on(live.settings.release_protections),
+        recover: on(live.settings.recover),
+        no_second_factor: on(live.settings.no_second_factor),
+        quota_gb: live.settings.quota_gb.to_string(),
         plan_id: live.plan_id.map(|id| id.to_string()).unwrap_or_default(),
     };
     let mode = Mode::Edit { account_id, email: live.email };
@@ -273,8 +273,12 @@ pub async fn update(
     };
     let actor = admin.actor(client);
     let now = clock.now();
-    let saved =
-        db.run(move |conn| Ok::<_, AppError>(queries::edit(conn, &actor, org_id, account_id, &settings, now))).await?;
+    let saved = db
+        .run(move |conn| {
+            let change = Change { actor: &actor, org_id, account_id, now };
+            Ok::<_, AppError>(queries::edit(conn, change, &settings))
+        })
+        .await?;
     match saved {
         Ok(()) => {
             flash::set(admin.session(), FlashKind::Success, format!("{} was saved.", live.email));
@@ -300,20 +304,12 @@ pub enum MemberAction {
 }
 
 impl MemberAction {
-    fn run(
-        self,
-        conn: &mut crate::db::DbConn,
-        site: &Site,
-        actor: &crate::audit::Actor,
-        org_id: OrgId,
-        account_id: AccountId,
-        now: chrono::NaiveDateTime,
-    ) -> Result<String, MemberError> {
+    fn run(self, conn: &mut crate::db::DbConn, site: &Site, change: Change<'_>) -> Result<String, MemberError> {
         match self {
-            Self::Validate => queries::validate(conn, site, actor, org_id, account_id, now),
-            Self::Remove => queries::remove(conn, actor, org_id, account_id, now),
-            Self::Resend => queries::resend(conn, site, actor, org_id, account_id, now),
-            Self::Revoke => queries::revoke(conn, actor, org_id, account_id, now),
+            Self::Validate => queries::validate(conn, site, change),
+            Self::Remove => queries::remove(conn, change),
+            Self::Resend => queries::resend(conn, site, change),
+            Self::Revoke => queries::revoke(conn, change),
         }
     }
 
@@ -351,7 +347,12 @@ async fn act(request: ActRequest, action: MemberAction) -> Result<HttpResponse, 
     let actor = admin.actor(client);
     let now = clock.now();
     let site = site.into_inner();
-    let done = db.run(move |conn| Ok::<_, AppError>(action.run(conn, &site, &actor, org_id, account_id, now))).await?;
+    let done = db
+        .run(move |conn| {
+            let change = Change { actor: &actor, org_id, account_id, now };
+            Ok::<_, AppError>(action.run(conn, &site, change))
+        })
+        .await?;
     let email = match done {
         Ok(email) => email,
         // Its own page, with the limit's words (not the sign-in limit's).

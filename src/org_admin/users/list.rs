@@ -8,6 +8,7 @@ use askama::Template;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::queries::StoredSettings;
 use crate::auth::OrgAdmin;
 use crate::db::schema::{accounts, memberships, plans};
 use crate::db::{like_contains, Backend, Db, DbConn};
@@ -100,12 +101,7 @@ pub struct UserRow {
     pub display_name: String,
     pub name_key: String,
     pub status: String,
-    pub is_delegate: bool,
-    pub unsigned_containers: bool,
-    pub release_protections: bool,
-    pub recover: bool,
-    pub no_second_factor: bool,
-    pub quota_gb: i64,
+    pub settings: StoredSettings,
     pub plan_name: Option<String>,
     pub created_at: NaiveDateTime,
     pub account_status: String,
@@ -120,20 +116,11 @@ impl UserRow {
 
     /// The flags that are set, as readable badges.
     pub fn flags(&self) -> Vec<&'static str> {
-        [
-            (self.is_delegate, "Delegate"),
-            (self.unsigned_containers, "Unsigned Containers"),
-            (self.release_protections, "Release Protections"),
-            (self.recover, "Recover"),
-            (self.no_second_factor, "No 2nd Factor"),
-        ]
-        .into_iter()
-        .filter_map(|(set, label)| set.then_some(label))
-        .collect()
+        self.settings.badges()
     }
 
     pub fn quota(&self) -> String {
-        group_thousands(self.quota_gb)
+        group_thousands(self.settings.quota_gb)
     }
 
     /// Any invitation not yet accepted, whether or not the address had an account before
@@ -222,7 +209,7 @@ impl UserRow {
             Some(UserSort::Email) => SortValue::Text(self.email.clone()),
             Some(UserSort::Name) => SortValue::Text(self.name_key.clone()),
             Some(UserSort::Status) => SortValue::Text(self.status.clone()),
-            Some(UserSort::Quota) => SortValue::Number(self.quota_gb),
+            Some(UserSort::Quota) => SortValue::Number(self.settings.quota_gb),
             Some(UserSort::Added) | None => SortValue::Time(self.created_at),
         }
     }
@@ -305,12 +292,7 @@ fn load(
             accounts::display_name,
             accounts::name_key,
             memberships::status,
-            memberships::is_delegate,
-            memberships::unsigned_containers,
-            memberships::release_protections,
-            memberships::recover,
-            memberships::no_second_factor,
-            memberships::quota_gb,
+            StoredSettings::as_select(),
             plans::name.nullable(),
             memberships::created_at,
             accounts::status,

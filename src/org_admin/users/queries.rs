@@ -76,6 +76,59 @@ fn resolve(conn: &mut DbConn, org_id: OrgId, allocation: Allocation) -> Result<(
     }
 }
 
+/// A membership's flags and quota as stored: what Add and Edit write, and what the list, the
+/// CSV and the edit form read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = memberships)]
+pub struct StoredSettings {
+    pub is_delegate: bool,
+    pub unsigned_containers: bool,
+    pub release_protections: bool,
+    pub recover: bool,
+    pub no_second_factor: bool,
+    pub quota_gb: i64,
+}
+
+impl StoredSettings {
+    fn of(settings: &MemberSettings, quota_gb: i64) -> Self {
+        Self {
+            is_delegate: settings.delegate,
+            unsigned_containers: settings.unsigned_containers,
+            release_protections: settings.release_protections,
+            recover: settings.recover,
+            no_second_factor: settings.no_second_factor,
+            quota_gb,
+        }
+    }
+
+    /// The flags that are set, as readable badges.
+    pub fn badges(&self) -> Vec<&'static str> {
+        [
+            (self.is_delegate, "Delegate"),
+            (self.unsigned_containers, "Unsigned Containers"),
+            (self.release_protections, "Release Protections"),
+            (self.recover, "Recover"),
+            (self.no_second_factor, "No 2nd Factor"),
+        ]
+        .into_iter()
+        .filter_map(|(set, label)| set.then_some(label))
+        .collect()
+    }
+
+    /// As the audit trail records it, with the plan.
+    fn json(&self, plan_id: Option<PlanId>) -> serde_json::Value {
+        json!({
+            "delegate": self.is_delegate,
+            "unsigned_containers": self.unsigned_containers,
+            "release_protections": self.release_protections,
+            "recover": self.recover,
+            "no_second_factor": self.no_second_factor,
+            "quota_gb": self.quota_gb,
+            "plan_id": plan_id,
+        })
+    }
+}
+
 /// The live (not removed) membership of `account_id` in this organization.
 #[derive(Debug, Clone, Queryable)]
 pub struct Live {
@@ -85,12 +138,7 @@ pub struct Live {
     pub display_name: String,
     pub account_status: AccountStatus,
     pub status: MembershipStatus,
-    pub is_delegate: bool,
-    pub unsigned_containers: bool,
-    pub release_protections: bool,
-    pub recover: bool,
-    pub no_second_factor: bool,
-    pub quota_gb: i64,
+    pub settings: StoredSettings,
     pub plan_id: Option<PlanId>,
 }
 
@@ -106,12 +154,7 @@ pub fn live(conn: &mut DbConn, org_id: OrgId, account_id: AccountId) -> QueryRes
             accounts::display_name,
             accounts::status,
             memberships::status,
-            memberships::is_delegate,
-            memberships::unsigned_containers,
-            memberships::release_protections,
-            memberships::recover,
-            memberships::no_second_factor,
-            memberships::quota_gb,
+            StoredSettings::as_select(),
             memberships::plan_id,
         ))
         .first(conn)
@@ -134,41 +177,47 @@ fn other_active_delegates(conn: &mut DbConn, org_id: OrgId, except: AccountId) -
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = memberships, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct SettingsColumns {
-    is_delegate: bool,
-    unsigned_containers: bool,
-    release_protections: bool,
-    recover: bool,
-    no_second_factor: bool,
-    quota_gb: i64,
+    #[diesel(embed)]
+    settings: StoredSettings,
     plan_id: Option<PlanId>,
     updated_at: NaiveDateTime,
 }
 
-impl SettingsColumns {
-    fn of(settings: &MemberSettings, quota_gb: i64, plan_id: Option<PlanId>, now: NaiveDateTime) -> Self {
-        Self {
-            is_delegate: settings.delegate,
-            unsigned_containers: settings.unsigned_containers,
-            release_protections: settings.release_protections,
-            recover: settings.recover,
-            no_second_factor: settings.no_second_factor,
-            quota_gb,
-            plan_id,
-            updated_at: now,
-        }
-    }
+/// One administrator's change to one membership of the organization `OrgAdmin` checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub actor: &'a Actor,
+    pub org_id: OrgId,
+    pub account_id: AccountId,
+    pub now: NaiveDateTime,
 }
 
-fn settings_json(settings: &MemberSettings, quota: i64, plan: Option<PlanId>) -> serde_json::Value {
-    json!({
-        "delegate": settings.delegate,
-        "unsigned_containers": settings.unsigned_containers,
-        "release_protections": settings.release_protections,
-        "recover": settings.recover,
-        "no_second_factor": settings.no_second_factor,
-        "quota_gb": quota,
-        "plan_id": plan,
-    })
+impl Change<'_> {
+    /// Runs `work` on the live membership in one transaction, under the organization's lock.
+    fn on_live<T>(
+        &self,
+        conn: &mut DbConn,
+        work: impl FnOnce(&mut DbConn, Live) -> Result<T, MemberError>,
+    ) -> Result<T, MemberError> {
+        db::write_transaction(conn, |conn| {
+            lock_organization(conn, self.org_id)?;
+            let before = live(conn, self.org_id, self.account_id)?.ok_or(MemberError::NotFound)?;
+            work(conn, before)
+        })
+    }
+
+    /// The organization event of this change to `email`'s membership.
+    fn record(
+        &self,
+        conn: &mut DbConn,
+        action: &'static str,
+        email: &str,
+        org_name: &str,
+        details: serde_json::Value,
+    ) -> QueryResult<()> {
+        let event = NewEvent::in_organization(self.actor, action, email, self.org_id.get(), org_name).details(details);
+        audit::record(conn, &event, self.now)
+    }
 }
 
 /// Add user. Every address starts `invited` with a link (`/register/{token}`): a new one
@@ -202,26 +251,23 @@ pub fn add(
             return Err(MemberError::Limits(limits(&usage(conn, org_id)?, 1, quota)));
         }
         let status = MembershipStatus::Invited;
+        let stored = StoredSettings::of(settings, quota);
         diesel::insert_into(memberships::table)
             .values((
                 memberships::organization_id.eq(org_id),
                 memberships::account_id.eq(account_id),
                 memberships::status.eq(status),
                 memberships::created_at.eq(now),
-                SettingsColumns::of(settings, quota, plan_id, now),
+                SettingsColumns { settings: stored, plan_id, updated_at: now },
             ))
             .execute(conn)
             .map_err(|e| if db::is_unique_violation(&e) { MemberError::AlreadyMember } else { e.into() })?;
         let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
         let message = invitation_message(site, email.as_str(), account_status, org_id, &org, &link);
         mail::enqueue(conn, site, &message, now, now)?;
-        let details = json!({ "status": status, "after": settings_json(settings, quota, plan_id) });
-        audit::record(
-            conn,
-            &NewEvent::in_organization(actor, "membership.added", email.as_str(), org_id.get(), &org.name)
-                .details(details),
-            now,
-        )?;
+        let change = Change { actor, org_id, account_id, now };
+        let details = json!({ "status": status, "after": stored.json(plan_id) });
+        change.record(conn, "membership.added", email.as_str(), &org.name, details)?;
         Ok(())
     })
 }
@@ -254,88 +300,46 @@ fn invitation_message(
 }
 
 /// Edit user: flags and quota (or plan). Demoting the last active Delegate is refused.
-pub fn edit(
-    conn: &mut DbConn,
-    actor: &Actor,
-    org_id: OrgId,
-    account_id: AccountId,
-    settings: &MemberSettings,
-    now: NaiveDateTime,
-) -> Result<(), MemberError> {
-    db::write_transaction(conn, |conn| {
-        lock_organization(conn, org_id)?;
-        let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+pub fn edit(conn: &mut DbConn, change: Change<'_>, settings: &MemberSettings) -> Result<(), MemberError> {
+    let Change { org_id, account_id, now, .. } = change;
+    change.on_live(conn, |conn, before| {
         let (quota, plan_id) = resolve(conn, org_id, settings.allocation)?;
-        let demoted = before.is_delegate && !settings.delegate && before.status == MembershipStatus::Active;
+        let was = before.settings;
+        let demoted = was.is_delegate && !settings.delegate && before.status == MembershipStatus::Active;
         if demoted && other_active_delegates(conn, org_id, account_id)? == 0 {
             return Err(MemberError::LastDelegate);
         }
-        let extra = quota - before.quota_gb;
+        let extra = quota - was.quota_gb;
         if extra != 0 && !take_capacity(conn, org_id, 0, extra, now)? {
             return Err(MemberError::Limits(limits(&usage(conn, org_id)?, 0, extra)));
         }
+        let stored = StoredSettings::of(settings, quota);
         diesel::update(memberships::table.find(before.id))
-            .set(SettingsColumns::of(settings, quota, plan_id, now))
+            .set(SettingsColumns { settings: stored, plan_id, updated_at: now })
             .execute(conn)?;
         let org_name = usage(conn, org_id)?.name;
-        let details = json!({
-            "before": {
-                "delegate": before.is_delegate,
-                "unsigned_containers": before.unsigned_containers,
-                "release_protections": before.release_protections,
-                "recover": before.recover,
-                "no_second_factor": before.no_second_factor,
-                "quota_gb": before.quota_gb,
-                "plan_id": before.plan_id,
-            },
-            "after": settings_json(settings, quota, plan_id),
-        });
-        audit::record(
-            conn,
-            &NewEvent::in_organization(actor, "membership.updated", &before.email, org_id.get(), &org_name)
-                .details(details),
-            now,
-        )?;
+        let details = json!({ "before": was.json(before.plan_id), "after": stored.json(plan_id) });
+        change.record(conn, "membership.updated", &before.email, &org_name, details)?;
         Ok(())
     })
 }
 
 /// Remove: the membership stays, as `removed`, with who and when; its seat and quota are
 /// freed and its pending registration link from this organization is withdrawn.
-pub fn remove(
-    conn: &mut DbConn,
-    actor: &Actor,
-    org_id: OrgId,
-    account_id: AccountId,
-    now: NaiveDateTime,
-) -> Result<String, MemberError> {
-    end_membership(conn, actor, org_id, account_id, false, now)
+pub fn remove(conn: &mut DbConn, change: Change<'_>) -> Result<String, MemberError> {
+    end_membership(conn, change, false)
 }
 
 /// Revoke invitation: an invitation not yet used ends like Remove (`removed`, seat and quota
 /// freed, this organization's link withdrawn). Anything past `invited` is refused.
-pub fn revoke(
-    conn: &mut DbConn,
-    actor: &Actor,
-    org_id: OrgId,
-    account_id: AccountId,
-    now: NaiveDateTime,
-) -> Result<String, MemberError> {
-    end_membership(conn, actor, org_id, account_id, true, now)
+pub fn revoke(conn: &mut DbConn, change: Change<'_>) -> Result<String, MemberError> {
+    end_membership(conn, change, true)
 }
 
 /// Remove and Revoke: one path, under the organization's lock, so both free capacity alike.
-fn end_membership(
-    conn: &mut DbConn,
-    actor: &Actor,
-    org_id: OrgId,
-    account_id: AccountId,
-    only_invited: bool,
-    now: NaiveDateTime,
-) -> Result<String, MemberError> {
-    db::write_transaction(conn, |conn| {
-        lock_organization(conn, org_id)?;
-        let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+fn end_membership(conn: &mut DbConn, change: Change<'_>, only_invited: bool) -> Result<String, MemberError> {
+    let Change { actor, org_id, account_id, now } = change;
+    change.on_live(conn, |conn, before| {
         if only_invited && before.status != MembershipStatus::Invited {
             return Err(MemberError::WrongState(
                 "Only an invitation not yet used can be revoked; this person already registered or accepted it. Use Remove instead.",
@@ -347,7 +351,7 @@ fn end_membership(
         } else {
             vec![MembershipStatus::Invited, MembershipStatus::AwaitingValidation, MembershipStatus::Active]
         };
-        if before.is_delegate
+        if before.settings.is_delegate
             && before.status == MembershipStatus::Active
             && other_active_delegates(conn, org_id, account_id)? == 0
         {
@@ -368,33 +372,23 @@ fn end_membership(
                 MemberError::NotFound
             });
         }
-        take_capacity(conn, org_id, -1, -before.quota_gb, now)?;
+        let quota_gb = before.settings.quota_gb;
+        take_capacity(conn, org_id, -1, -quota_gb, now)?;
         // Only this organization's link: another organization's invitation of the same
         // person, or a platform administrator's, stays valid.
         registration::withdraw(conn, account_id, org_id, now)?;
         let org_name = usage(conn, org_id)?.name;
-        let details = json!({ "status_before": before.status, "quota_gb": before.quota_gb });
+        let details = json!({ "status_before": before.status, "quota_gb": quota_gb });
         let action = if only_invited { "membership.invitation_revoked" } else { "membership.removed" };
-        audit::record(
-            conn,
-            &NewEvent::in_organization(actor, action, &before.email, org_id.get(), &org_name).details(details),
-            now,
-        )?;
+        change.record(conn, action, &before.email, &org_name, details)?;
         Ok(before.email)
     })
 }
 
 /// Validate: `awaiting_validation` → `active`, and the person is told the account is ready.
-pub fn validate(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    org_id: OrgId,
-    account_id: AccountId,
-    now: NaiveDateTime,
-) -> Result<String, MemberError> {
-    db::write_transaction(conn, |conn| {
-        let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+pub fn validate(conn: &mut DbConn, site: &Site, change: Change<'_>) -> Result<String, MemberError> {
+    let Change { org_id, now, .. } = change;
+    change.on_live(conn, |conn, before| {
         let changed = diesel::update(
             memberships::table.find(before.id).filter(memberships::status.eq(MembershipStatus::AwaitingValidation)),
         )
@@ -413,11 +407,7 @@ pub fn validate(
             &org.admin_email,
         );
         mail::enqueue(conn, site, &message, now, now)?;
-        audit::record(
-            conn,
-            &NewEvent::in_organization(actor, "membership.validated", &before.email, org_id.get(), &org.name),
-            now,
-        )?;
+        change.record(conn, "membership.validated", &before.email, &org.name, no_details())?;
         Ok(before.email)
     })
 }
@@ -425,17 +415,9 @@ pub fn validate(
 /// Resend invitation: a fresh registration link, which supersedes the earlier link from this
 /// organization (and no other's). At most once a minute per person, within the
 /// organization's hourly limit of invitation emails.
-pub fn resend(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    org_id: OrgId,
-    account_id: AccountId,
-    now: NaiveDateTime,
-) -> Result<String, MemberError> {
-    db::write_transaction(conn, |conn| {
-        lock_organization(conn, org_id)?;
-        let before = live(conn, org_id, account_id)?.ok_or(MemberError::NotFound)?;
+pub fn resend(conn: &mut DbConn, site: &Site, change: Change<'_>) -> Result<String, MemberError> {
+    let Change { org_id, account_id, now, .. } = change;
+    change.on_live(conn, |conn, before| {
         if before.status != MembershipStatus::Invited {
             return Err(MemberError::WrongState("Only an invitation not yet accepted can be sent again."));
         }
@@ -449,11 +431,12 @@ pub fn resend(
         let link = registration::reissue(conn, site, account_id, org_id, now)?;
         let message = invitation_message(site, &before.email, before.account_status, org_id, &org, &link);
         mail::enqueue(conn, site, &message, now, now)?;
-        audit::record(
-            conn,
-            &NewEvent::in_organization(actor, "membership.invitation_resent", &before.email, org_id.get(), &org.name),
-            now,
-        )?;
+        change.record(conn, "membership.invitation_resent", &before.email, &org.name, no_details())?;
         Ok(before.email)
     })
+}
+
+/// What an event without before/after details stores.
+fn no_details() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
 }

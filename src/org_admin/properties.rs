@@ -10,16 +10,15 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::app::Services;
 use crate::audit::{self, Actor, NewEvent};
 use crate::auth::OrgAdmin;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::schema::organizations;
 use crate::db::{self, org_index, Db, DbConn};
 use crate::domain::{fold, group_thousands, EmailAddress, FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::org_admin::paths;
-use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, see_other};
@@ -161,19 +160,16 @@ pub async fn show(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, Ap
 /// `POST /orgs/{id}/properties`
 pub async fn save(
     admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<PropertiesForm>,
 ) -> Result<HttpResponse, AppError> {
     let addresses = match parse(&form) {
         Ok(addresses) => addresses,
-        Err(errors) => return render_422(&page(&admin, &db, Some(form), errors).await?),
+        Err(errors) => return render_422(&page(&admin, &app.db, Some(form), errors).await?),
     };
     let org_id = admin.org_id;
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let changed = db.run(move |conn| save_addresses(conn, &actor, org_id, &addresses, now)).await?;
+    let act = app.act(&admin);
+    let changed = app.db.run(move |conn| save_addresses(conn, &act.actor, org_id, &addresses, act.now)).await?;
     let message = if changed { "Properties saved." } else { "Nothing changed." };
     flash::set(admin.session(), FlashKind::Success, message);
     Ok(see_other(&paths::properties(org_id)))

@@ -2,19 +2,20 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::queries::{self, MoveTo, NewPlan, PlanError};
 use super::views::{PageState, PlanForm, PlansPage};
+use crate::app::Services;
+use crate::audit::Actor;
 use crate::auth::OrgAdmin;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::domain::{group_thousands, FieldErrors, OrgId, OrgName, PlanId, QuotaGb};
 use crate::error::AppError;
 use crate::org_admin::paths;
 use crate::org_admin::users::capacity::usage;
-use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::Section;
 use crate::web::{render_with, see_other};
@@ -63,40 +64,55 @@ pub async fn show(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, Ap
 
 const NAME_TAKEN: &str = "This organization already has a plan with this name (names are compared ignoring case).";
 
-/// `POST /orgs/{id}/plans`
-pub async fn create(
+/// Add and Edit: the form checked against the organization's quota, then written; a refusal
+/// shows the plans page again with `failed`'s state, success goes back to the list saying `done`.
+async fn save<W>(
     admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
-    CsrfForm(form): CsrfForm<PlanForm>,
-) -> Result<HttpResponse, AppError> {
+    app: Services,
+    form: PlanForm,
+    failed: impl Fn(PlanForm, FieldErrors) -> PageState,
+    write: W,
+    done: fn(&str) -> String,
+) -> Result<HttpResponse, AppError>
+where
+    W: FnOnce(&mut DbConn, &Actor, &NewPlan, NaiveDateTime) -> Result<(), PlanError> + Send + 'static,
+{
     let org_id = admin.org_id;
-    let unprocessable =
-        |form, errors| PageState { status: StatusCode::UNPROCESSABLE_ENTITY, form, errors, ..PageState::ok() };
-    let parsed = match parse(&form, org_quota(&db, org_id).await?) {
+    let parsed = match parse(&form, org_quota(&app.db, org_id).await?) {
         Ok(parsed) => parsed,
-        Err(errors) => return page(&admin, &db, unprocessable(form, errors)).await,
+        Err(errors) => return page(&admin, &app.db, failed(form, errors)).await,
     };
-    let actor = admin.actor(client);
-    let now = clock.now();
+    let act = app.act(&admin);
     let name = parsed.name.as_str().to_owned();
-    match db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &actor, org_id, &parsed, now))).await? {
+    match app.db.run(move |conn| Ok::<_, AppError>(write(conn, &act.actor, &parsed, act.now))).await? {
         Ok(()) => {
-            flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” added."));
+            flash::set(admin.session(), FlashKind::Success, done(&name));
             Ok(see_other(&paths::plans(org_id)))
         }
-        Err(PlanError::NameTaken) => page(&admin, &db, unprocessable(form, FieldErrors::one("name", NAME_TAKEN))).await,
+        Err(PlanError::NameTaken) => page(&admin, &app.db, failed(form, FieldErrors::one("name", NAME_TAKEN))).await,
+        Err(PlanError::Quota(why)) => page(&admin, &app.db, failed(form, FieldErrors::one("quota_gb", why))).await,
         Err(other) => Err(other.into()),
     }
 }
 
+/// `POST /orgs/{id}/plans`
+pub async fn create(
+    admin: OrgAdmin,
+    app: Services,
+    CsrfForm(form): CsrfForm<PlanForm>,
+) -> Result<HttpResponse, AppError> {
+    let org_id = admin.org_id;
+    let failed = |form, errors| PageState { status: StatusCode::UNPROCESSABLE_ENTITY, form, errors, ..PageState::ok() };
+    let write = move |conn: &mut DbConn, actor: &Actor, new: &NewPlan, now| queries::add(conn, actor, org_id, new, now);
+    save(admin, app, form, failed, write, |name| format!("Plan “{name}” added.")).await
+}
+
 /// What a change to one plan's row carries, in the order it is extracted; `F` is its form.
-type PlanChange<F> = (OrgAdmin, web::Data<Db>, web::Data<Clock>, ClientAddr, web::Path<(OrgId, PlanId)>, CsrfForm<F>);
+type PlanChange<F> = (OrgAdmin, Services, web::Path<(OrgId, PlanId)>, CsrfForm<F>);
 
 /// `POST /orgs/{id}/plans/{plan_id}/edit`
 pub async fn update(request: PlanChange<PlanForm>) -> Result<HttpResponse, AppError> {
-    let (admin, db, clock, client, path, CsrfForm(form)) = request;
+    let (admin, app, path, CsrfForm(form)) = request;
     let (_, plan_id) = path.into_inner();
     let org_id = admin.org_id;
     let failed = |form: PlanForm, errors| PageState {
@@ -104,22 +120,10 @@ pub async fn update(request: PlanChange<PlanForm>) -> Result<HttpResponse, AppEr
         editing: Some((plan_id, form, errors)),
         ..PageState::ok()
     };
-    let parsed = match parse(&form, org_quota(&db, org_id).await?) {
-        Ok(parsed) => parsed,
-        Err(errors) => return page(&admin, &db, failed(form, errors)).await,
+    let write = move |conn: &mut DbConn, actor: &Actor, new: &NewPlan, now| {
+        queries::edit(conn, actor, org_id, plan_id, new, now)
     };
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let name = parsed.name.as_str().to_owned();
-    match db.run(move |conn| Ok::<_, AppError>(queries::edit(conn, &actor, org_id, plan_id, &parsed, now))).await? {
-        Ok(()) => {
-            flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” saved; its users follow it."));
-            Ok(see_other(&paths::plans(org_id)))
-        }
-        Err(PlanError::NameTaken) => page(&admin, &db, failed(form, FieldErrors::one("name", NAME_TAKEN))).await,
-        Err(PlanError::Quota(why)) => page(&admin, &db, failed(form, FieldErrors::one("quota_gb", why))).await,
-        Err(other) => Err(other.into()),
-    }
+    save(admin, app, form, failed, write, |name| format!("Plan “{name}” saved; its users follow it.")).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,7 +134,7 @@ pub struct DeleteForm {
 
 /// `POST /orgs/{id}/plans/{plan_id}/delete`
 pub async fn delete(request: PlanChange<DeleteForm>) -> Result<HttpResponse, AppError> {
-    let (admin, db, clock, client, path, CsrfForm(form)) = request;
+    let (admin, app, path, CsrfForm(form)) = request;
     let (_, plan_id) = path.into_inner();
     let org_id = admin.org_id;
     let move_to = match form.move_to.trim() {
@@ -138,9 +142,10 @@ pub async fn delete(request: PlanChange<DeleteForm>) -> Result<HttpResponse, App
         "none" => MoveTo::NoPlan,
         raw => raw.parse::<PlanId>().map(MoveTo::Plan).unwrap_or(MoveTo::Unset),
     };
-    let actor = admin.actor(client);
-    let now = clock.now();
-    match db.run(move |conn| Ok::<_, AppError>(queries::remove(conn, &actor, org_id, plan_id, move_to, now))).await? {
+    let act = app.act(&admin);
+    let removed =
+        app.db.run(move |conn| Ok::<_, AppError>(queries::remove(conn, &act.actor, org_id, plan_id, move_to, act.now)));
+    match removed.await? {
         Ok(name) => {
             flash::set(admin.session(), FlashKind::Success, format!("Plan “{name}” deleted."));
             Ok(see_other(&paths::plans(org_id)))
@@ -148,11 +153,11 @@ pub async fn delete(request: PlanChange<DeleteForm>) -> Result<HttpResponse, App
         Err(PlanError::InUse { name, users }) => {
             let state =
                 PageState { status: StatusCode::CONFLICT, in_use: Some((plan_id, name, users)), ..PageState::ok() };
-            page(&admin, &db, state).await
+            page(&admin, &app.db, state).await
         }
         Err(PlanError::Quota(why)) => {
             let state = PageState { status: StatusCode::UNPROCESSABLE_ENTITY, refusal: Some(why), ..PageState::ok() };
-            page(&admin, &db, state).await
+            page(&admin, &app.db, state).await
         }
         Err(other) => Err(other.into()),
     }

@@ -8,16 +8,15 @@ use serde::Deserialize;
 use super::capacity::{self, OrgUsage};
 use super::forms::{parse_new, MemberSettings, UserForm};
 use super::queries::{self, Change, MemberError};
+use crate::app::Services;
 use crate::auth::OrgAdmin;
-use crate::clock::Clock;
 use crate::csrf::CsrfForm;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::domain::{group_thousands, AccountId, FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::mail::Site;
 use crate::org_admin::paths;
 use crate::org_admin::plans::{self, Plan};
-use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_with, see_other};
@@ -176,12 +175,10 @@ pub async fn new_form(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse
 /// `POST /orgs/{id}/users`
 pub async fn create(
     admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    site: web::Data<Site>,
-    client: ClientAddr,
+    app: Services,
     CsrfForm(form): CsrfForm<UserForm>,
 ) -> Result<HttpResponse, AppError> {
+    let db = &app.db;
     let (email, settings) = match parse_new(&form) {
         Ok(parsed) => parsed,
         Err(errors) => {
@@ -190,12 +187,12 @@ pub async fn create(
         }
     };
     let org_id = admin.org_id;
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let site = site.into_inner();
+    let act = app.act(&admin);
     let added = {
         let email = email.clone();
-        db.run(move |conn| Ok::<_, AppError>(queries::add(conn, &site, &actor, org_id, &email, &settings, now))).await?
+        let add =
+            move |conn: &mut DbConn| queries::add(conn, &act.site, &act.actor, org_id, &email, &settings, act.now);
+        db.run(move |conn| Ok::<_, AppError>(add(conn))).await?
     };
     match added {
         Ok(()) => {
@@ -252,12 +249,11 @@ pub async fn edit_form(
 /// `POST /orgs/{id}/users/{account_id}/edit`
 pub async fn update(
     admin: OrgAdmin,
-    db: web::Data<Db>,
-    clock: web::Data<Clock>,
-    client: ClientAddr,
+    app: Services,
     path: web::Path<(OrgId, AccountId)>,
     CsrfForm(mut form): CsrfForm<UserForm>,
 ) -> Result<HttpResponse, AppError> {
+    let db = &app.db;
     let (_, account_id) = path.into_inner();
     let org_id = admin.org_id;
     let live = live_or_404(&db, org_id, account_id).await?;
@@ -271,11 +267,10 @@ pub async fn update(
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let actor = admin.actor(client);
-    let now = clock.now();
+    let act = app.act(&admin);
     let saved = db
         .run(move |conn| {
-            let change = Change { actor: &actor, org_id, account_id, now };
+            let change = Change { actor: &act.actor, org_id, account_id, now: act.now };
             Ok::<_, AppError>(queries::edit(conn, change, &settings))
         })
         .await?;
@@ -329,28 +324,19 @@ impl MemberAction {
 }
 
 /// What every action's request carries, in the order it is extracted.
-type ActRequest = (
-    OrgAdmin,
-    web::Data<Db>,
-    web::Data<Clock>,
-    web::Data<Site>,
-    ClientAddr,
-    web::Path<(OrgId, AccountId)>,
-    CsrfForm<NoFields>,
-);
+type ActRequest = (OrgAdmin, Services, web::Path<(OrgId, AccountId)>, CsrfForm<NoFields>);
 
 /// Act, then back to the list with what happened, or a clear refusal.
 async fn act(request: ActRequest, action: MemberAction) -> Result<HttpResponse, AppError> {
-    let (admin, db, clock, site, client, path, _) = request;
+    let (admin, app, path, _) = request;
     let (_, account_id) = path.into_inner();
     let org_id = admin.org_id;
-    let actor = admin.actor(client);
-    let now = clock.now();
-    let site = site.into_inner();
-    let done = db
+    let act = app.act(&admin);
+    let done = app
+        .db
         .run(move |conn| {
-            let change = Change { actor: &actor, org_id, account_id, now };
-            Ok::<_, AppError>(action.run(conn, &site, change))
+            let change = Change { actor: &act.actor, org_id, account_id, now: act.now };
+            Ok::<_, AppError>(action.run(conn, &act.site, change))
         })
         .await?;
     let email = match done {

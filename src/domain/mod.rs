@@ -7,6 +7,7 @@ mod text;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 pub use ids::{AccountId, OrgId, PlanId};
 pub use status::{AccountStatus, MembershipStatus, UnknownStatus};
@@ -49,19 +50,52 @@ impl fmt::Display for EmailAddress {
     }
 }
 
-/// An organization's name (1–100 characters) and its folded key for uniqueness and search.
+/// A name as typed (case kept, 1–100 characters after `normalize`) and its case-folded key,
+/// stored beside it to be unique, sorted and searched. `K` tells which name it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgName {
+pub struct Name<K> {
     name: String,
     key: String,
+    kind: PhantomData<K>,
 }
 
-impl OrgName {
+/// Which name a `Name` is: only the words for an empty one differ.
+pub trait NameKind {
+    const WHEN_EMPTY: &'static str;
+}
+
+/// An organization's name (`organizations.name_key`, plans' names too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfOrganization {}
+
+impl NameKind for OfOrganization {
+    const WHEN_EMPTY: &'static str = "Enter a name.";
+}
+
+/// A person's display name (`accounts.name_key`, which the users list searches and sorts by).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfPerson {}
+
+impl NameKind for OfPerson {
+    const WHEN_EMPTY: &'static str = "Enter your name.";
+}
+
+pub type OrgName = Name<OfOrganization>;
+pub type DisplayName = Name<OfPerson>;
+
+impl<K: NameKind> Name<K> {
     pub const MAX_LEN: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let (name, key) = name_and_key(raw, "Enter a name.", Self::MAX_LEN)?;
-        Ok(Self { name, key })
+        let name = normalize(raw).map_err(|e| e.to_string())?;
+        if name.is_empty() {
+            return Err(K::WHEN_EMPTY.into());
+        }
+        if name.chars().count() > Self::MAX_LEN {
+            return Err(format!("A name has at most {} characters.", Self::MAX_LEN));
+        }
+        let key = fold(&name);
+        Ok(Self { name, key, kind: PhantomData })
     }
 
     pub fn as_str(&self) -> &str {
@@ -72,45 +106,6 @@ impl OrgName {
     pub fn key(&self) -> &str {
         &self.key
     }
-}
-
-/// A person's display name (1–100 characters, as typed: case kept) and its folded key, which
-/// the users list searches and sorts by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DisplayName {
-    name: String,
-    key: String,
-}
-
-impl DisplayName {
-    pub const MAX_LEN: usize = 100;
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let (name, key) = name_and_key(raw, "Enter your name.", Self::MAX_LEN)?;
-        Ok(Self { name, key })
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.name
-    }
-
-    /// The case-folded key stored beside the name (`accounts.name_key`).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-/// A name of 1 to `max` characters after `normalize`, and its folded key.
-fn name_and_key(raw: &str, when_empty: &str, max: usize) -> Result<(String, String), String> {
-    let name = normalize(raw).map_err(|e| e.to_string())?;
-    if name.is_empty() {
-        return Err(when_empty.into());
-    }
-    if name.chars().count() > max {
-        return Err(format!("A name has at most {max} characters."));
-    }
-    let key = fold(&name);
-    Ok((name, key))
 }
 
 /// A storage quota in whole gigabytes, 0–1,000,000.

@@ -105,10 +105,14 @@ fn field_errors_keep_the_first_message_per_field() {
 
 #[test]
 fn status_words_match_the_contract() {
-    assert_eq!(membership_status_label("invited"), "Invited");
-    assert_eq!(membership_status_label("awaiting_validation"), "Awaiting validation");
-    assert_eq!(membership_status_label("active"), "Active");
-    assert_eq!(membership_status_label("removed"), "Removed");
+    for (word, label) in [
+        ("invited", "Invited"),
+        ("awaiting_validation", "Awaiting validation"),
+        ("active", "Active"),
+        ("removed", "Removed"),
+    ] {
+        assert_eq!(membership_status_label(word), label);
+    }
     for status in MembershipStatus::ALL {
         assert_eq!(membership_status_label(status.as_str()), status.label());
     }

@@ -113,12 +113,9 @@ mod tests {
 
     #[test]
     fn formula_starters_get_an_apostrophe() {
-        assert_eq!(neutralize("=1+2"), "'=1+2");
-        assert_eq!(neutralize("+1"), "'+1");
-        assert_eq!(neutralize("-1"), "'-1");
-        assert_eq!(neutralize("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(neutralize("\tx"), "'\tx");
-        assert_eq!(neutralize("\rx"), "'\rx");
+        for cell in ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralize(cell), format!("'{cell}"));
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::{invitations, spent_invitations};
-use crate::db::DbConn;
+use crate::db::{Backend, DbConn};
 use crate::domain::{AccountId, OrgId};
 use crate::mail::Site;
 
@@ -86,39 +86,50 @@ pub fn issue_activating(
     insert(conn, site, account_id, Some(organization_id), None, true, now)
 }
 
-/// Resend: a new link from `organization_id`, superseding its earlier one, marked as resent
-/// now (see `last_resent_at`).
+/// Resend: a new link from `issuer` (`None`: the platform administrators), superseding its
+/// earlier one, marked as resent now (see `last_resent_at`).
 pub fn reissue(
     conn: &mut DbConn,
     site: &Site,
     account_id: AccountId,
-    organization_id: OrgId,
+    issuer: Option<OrgId>,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedLink> {
     // A resend keeps what the earlier link would have done on registration.
-    let activates: bool = invitations::table
-        .filter(invitations::account_id.eq(account_id))
-        .filter(invitations::organization_id.eq(organization_id))
+    let activates: bool = link_from(account_id, issuer)
         .select(invitations::activates_membership)
         .first(conn)
         .optional()?
         .unwrap_or(false);
-    insert(conn, site, account_id, Some(organization_id), Some(now), activates, now)
+    insert(conn, site, account_id, issuer, Some(now), activates, now)
 }
 
-/// When `organization_id` last resent its link to `account_id`, if it has.
+/// Resend from the platform (see `reissue`).
+pub fn reissue_platform(
+    conn: &mut DbConn,
+    site: &Site,
+    account_id: AccountId,
+    now: NaiveDateTime,
+) -> QueryResult<IssuedLink> {
+    reissue(conn, site, account_id, None, now)
+}
+
+/// When `issuer` (`None`: the platform) last resent its link to `account_id`, if it has.
 pub fn last_resent_at(
     conn: &mut DbConn,
     account_id: AccountId,
-    organization_id: OrgId,
+    issuer: Option<OrgId>,
 ) -> QueryResult<Option<NaiveDateTime>> {
-    invitations::table
-        .filter(invitations::account_id.eq(account_id))
-        .filter(invitations::organization_id.eq(organization_id))
+    link_from(account_id, issuer)
         .select(invitations::resent_at)
         .first::<Option<NaiveDateTime>>(conn)
         .optional()
         .map(Option::flatten)
+}
+
+/// When the platform last resent its link to `account_id`, if it has.
+pub fn last_platform_resent_at(conn: &mut DbConn, account_id: AccountId) -> QueryResult<Option<NaiveDateTime>> {
+    last_resent_at(conn, account_id, None)
 }
 
 /// Withdraw the link `organization_id` sent `account_id` (the person was removed there).
@@ -128,48 +139,39 @@ pub fn withdraw(
     organization_id: OrgId,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let link = invitations::table
-        .filter(invitations::account_id.eq(account_id))
-        .filter(invitations::organization_id.eq(organization_id));
-    let hashes: Vec<String> = link.select(invitations::token_hash).load(conn)?;
-    let deleted = diesel::delete(link).execute(conn)?;
-    for hash in hashes {
-        mark_spent(conn, &hash, account_id, Some(organization_id), spent::WITHDRAWN, now)?;
-    }
-    Ok(deleted)
-}
-
-/// Resend from the platform: a new platform link for `account_id`, superseding the earlier
-/// one, marked as resent now (see `last_platform_resent_at`).
-pub fn reissue_platform(
-    conn: &mut DbConn,
-    site: &Site,
-    account_id: AccountId,
-    now: NaiveDateTime,
-) -> QueryResult<IssuedLink> {
-    insert(conn, site, account_id, None, Some(now), false, now)
-}
-
-/// When the platform last resent its link to `account_id`, if it has.
-pub fn last_platform_resent_at(conn: &mut DbConn, account_id: AccountId) -> QueryResult<Option<NaiveDateTime>> {
-    invitations::table
-        .filter(invitations::account_id.eq(account_id))
-        .filter(invitations::organization_id.is_null())
-        .select(invitations::resent_at)
-        .first::<Option<NaiveDateTime>>(conn)
-        .optional()
-        .map(Option::flatten)
+    retire(conn, account_id, Some(organization_id), spent::WITHDRAWN, now)
 }
 
 /// Withdraw the platform administrators' link to `account_id` (the invitation was revoked).
 pub fn withdraw_platform(conn: &mut DbConn, account_id: AccountId, now: NaiveDateTime) -> QueryResult<usize> {
-    let link = invitations::table
-        .filter(invitations::account_id.eq(account_id))
-        .filter(invitations::organization_id.is_null());
-    let hashes: Vec<String> = link.select(invitations::token_hash).load(conn)?;
-    let deleted = diesel::delete(link).execute(conn)?;
-    for hash in hashes {
-        mark_spent(conn, &hash, account_id, None, spent::WITHDRAWN, now)?;
+    retire(conn, account_id, None, spent::WITHDRAWN, now)
+}
+
+/// The live link `issuer` (`None`: the platform administrators) sent `account_id`: one at
+/// most (`invitations_account_issuer`).
+fn link_from(account_id: AccountId, issuer: Option<OrgId>) -> invitations::BoxedQuery<'static, Backend> {
+    let links = invitations::table.filter(invitations::account_id.eq(account_id)).into_boxed();
+    match issuer {
+        Some(org_id) => links.filter(invitations::organization_id.eq(org_id)),
+        None => links.filter(invitations::organization_id.is_null()),
+    }
+}
+
+/// Delete the link `issuer` sent `account_id`, keeping its hash as spent for `reason`. How
+/// many links went (0 or 1).
+fn retire(
+    conn: &mut DbConn,
+    account_id: AccountId,
+    issuer: Option<OrgId>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let links: Vec<(i64, String)> =
+        link_from(account_id, issuer).select((invitations::id, invitations::token_hash)).load(conn)?;
+    let ids: Vec<i64> = links.iter().map(|(id, _)| *id).collect();
+    let deleted = diesel::delete(invitations::table.filter(invitations::id.eq_any(ids))).execute(conn)?;
+    for (_, hash) in links {
+        mark_spent(conn, &hash, account_id, issuer, reason, now)?;
     }
     Ok(deleted)
 }
@@ -206,24 +208,7 @@ fn insert(
 ) -> QueryResult<IssuedLink> {
     let token = crate::auth::random_token(32);
     let expires_at = now + VALIDITY;
-    let same_account = invitations::table.filter(invitations::account_id.eq(account_id));
-    let superseded: Vec<String> = match organization_id {
-        Some(org_id) => {
-            let earlier = same_account.filter(invitations::organization_id.eq(org_id));
-            let hashes = earlier.select(invitations::token_hash).load(conn)?;
-            diesel::delete(earlier).execute(conn)?;
-            hashes
-        }
-        None => {
-            let earlier = same_account.filter(invitations::organization_id.is_null());
-            let hashes = earlier.select(invitations::token_hash).load(conn)?;
-            diesel::delete(earlier).execute(conn)?;
-            hashes
-        }
-    };
-    for hash in superseded {
-        mark_spent(conn, &hash, account_id, organization_id, spent::SUPERSEDED, now)?;
-    }
+    retire(conn, account_id, organization_id, spent::SUPERSEDED, now)?;
     diesel::insert_into(invitations::table)
         .values((
             invitations::account_id.eq(account_id),

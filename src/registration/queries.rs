@@ -53,6 +53,20 @@ pub enum DeadLink {
     Unknown,
 }
 
+impl DeadLink {
+    /// Whom to ask for a new link; nobody is known for a link that was never issued.
+    pub fn help(&self) -> Option<&Help> {
+        match self {
+            Self::Expired { help }
+            | Self::Used { help }
+            | Self::Registered { help }
+            | Self::Superseded { help }
+            | Self::Withdrawn { help } => Some(help),
+            Self::Unknown => None,
+        }
+    }
+}
+
 /// Where to ask for a new link: the organization's Organization Admin Email, or the platform
 /// administrators.
 #[derive(Debug, Clone, PartialEq, Eq)]

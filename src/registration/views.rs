@@ -78,54 +78,41 @@ pub struct DeadLinkPage {
 
 impl DeadLinkPage {
     pub fn new(layout: Layout, dead: &DeadLink) -> Self {
-        let (heading, explanation, help, offer_sign_in) = match dead {
-            DeadLink::Expired { help } => (
-                "This invitation link has expired",
-                "Invitation links work for 7 days, and this one is older.",
-                Some(help),
-                false,
-            ),
-            DeadLink::Used { help } => (
+        let (heading, explanation) = match dead {
+            DeadLink::Expired { .. } => {
+                ("This invitation link has expired", "Invitation links work for 7 days, and this one is older.")
+            }
+            DeadLink::Used { .. } => (
                 "This invitation link was already used",
                 "Each invitation link works once, and this one has done its work. If you registered or accepted with it, sign in.",
-                Some(help),
-                true,
             ),
-            DeadLink::Registered { help } => (
+            DeadLink::Registered { .. } => (
                 "You have already registered",
                 "You registered through another invitation, which took this one along. Sign in to see where you stand.",
-                Some(help),
-                true,
             ),
-            DeadLink::Superseded { help } => (
+            DeadLink::Superseded { .. } => (
                 "This invitation link was replaced by a newer one",
                 "A newer invitation email was sent to the same address, and only its link works now.",
-                Some(help),
-                false,
             ),
-            DeadLink::Withdrawn { help } => (
+            DeadLink::Withdrawn { help } if help.organization_name.is_some() => {
+                ("This invitation was withdrawn", "The organization withdrew the invitation, so the link no longer works.")
+            }
+            DeadLink::Withdrawn { .. } => (
                 "This invitation was withdrawn",
-                if help.organization_name.is_some() {
-                    "The organization withdrew the invitation, so the link no longer works."
-                } else {
-                    "The platform administrators withdrew the invitation, so the link no longer works."
-                },
-                Some(help),
-                false,
+                "The platform administrators withdrew the invitation, so the link no longer works.",
             ),
             DeadLink::Unknown => (
                 "This invitation link is not valid",
                 "The link is incomplete or was never issued here. Check that you copied all of it from the email.",
-                None,
-                false,
             ),
         };
-        Self { layout, heading, explanation, next_step: next_step(dead, help), offer_sign_in }
+        let offer_sign_in = matches!(dead, DeadLink::Used { .. } | DeadLink::Registered { .. });
+        Self { layout, heading, explanation, next_step: next_step(dead), offer_sign_in }
     }
 }
 
-fn next_step(dead: &DeadLink, help: Option<&Help>) -> String {
-    let ask = match help {
+fn next_step(dead: &DeadLink) -> String {
+    let ask = match dead.help() {
         Some(Help { organization_name: Some(name), admin_email }) if !admin_email.is_empty() => {
             format!("ask the administrators of {name} at {admin_email}")
         }
@@ -172,7 +159,7 @@ mod tests {
     #[test]
     fn a_dead_link_names_the_organization_admin_email() {
         let help = Help { organization_name: Some("Acme".into()), admin_email: "help@acme.test".into() };
-        let step = next_step(&DeadLink::Expired { help: help.clone() }, Some(&help));
+        let step = next_step(&DeadLink::Expired { help });
         assert_eq!(step, "Ask the administrators of Acme at help@acme.test for a new invitation.");
     }
 }

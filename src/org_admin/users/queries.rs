@@ -421,14 +421,15 @@ pub fn resend(conn: &mut DbConn, site: &Site, change: Change<'_>) -> Result<Stri
         if before.status != MembershipStatus::Invited {
             return Err(MemberError::WrongState("Only an invitation not yet accepted can be sent again."));
         }
-        if let Some(limited) = limits::check_resend(registration::last_resent_at(conn, account_id, org_id)?, now) {
+        if let Some(limited) = limits::check_resend(registration::last_resent_at(conn, account_id, Some(org_id))?, now)
+        {
             return Err(MemberError::MailLimit(limited));
         }
         if let Some(limited) = limits::check_invitations(conn, org_id.get(), site.invitations_per_hour, now)? {
             return Err(MemberError::MailLimit(limited));
         }
         let org = usage(conn, org_id)?;
-        let link = registration::reissue(conn, site, account_id, org_id, now)?;
+        let link = registration::reissue(conn, site, account_id, Some(org_id), now)?;
         let message = invitation_message(site, &before.email, before.account_status, org_id, &org, &link);
         mail::enqueue(conn, site, &message, now, now)?;
         change.record(conn, "membership.invitation_resent", &before.email, &org.name, no_details())?;

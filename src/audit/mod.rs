@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
 use crate::db::DbConn;
+use crate::domain::OrgId;
 use crate::web::client::ClientAddr;
 
 /// Who did it, from where.
@@ -51,8 +52,8 @@ impl<'a> NewEvent<'a> {
 
     /// An organization-level event, shown to the organization's administrators on
     /// `/orgs/{id}/audit` (and not to platform administrators).
-    pub fn in_organization(actor: &'a Actor, action: &'static str, target: &'a str, id: i64, name: &'a str) -> Self {
-        Self { scope: "organization", ..Self::platform(actor, action, target) }.organization(id, name)
+    pub fn in_organization(actor: &'a Actor, action: &'static str, target: &'a str, id: OrgId, name: &'a str) -> Self {
+        Self { scope: "organization", ..Self::platform(actor, action, target) }.organization(id.get(), name)
     }
 
     pub fn organization(mut self, id: i64, name: &'a str) -> Self {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
 use crate::db::DbConn;
+use crate::domain::OrgId;
 use crate::web::list::Paging;
 
 #[derive(Debug, Clone, Queryable)]
@@ -30,7 +31,7 @@ pub trait AuditTable {
 #[derive(Debug, Clone, Copy)]
 pub enum Trail {
     Platform,
-    Organization(i64),
+    Organization(OrgId),
 }
 
 fn of(trail: Trail) -> audit_events::BoxedQuery<'static, crate::db::Backend> {

@@ -6,7 +6,6 @@ use askama::Template;
 use crate::audit::queries::{self, AuditTable, EventRow, Trail};
 use crate::auth::OrgAdmin;
 use crate::db::Db;
-use crate::domain::OrgId;
 use crate::error::AppError;
 use crate::org_admin::paths;
 use crate::web::layout::{Layout, Section};
@@ -26,13 +25,13 @@ impl AuditTable for OrgAuditPage {}
 
 /// `GET /orgs/{id}/audit`
 pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let org_id = admin.org_id.get();
+    let org_id = admin.org_id;
     let load = move |conn: &mut _, paging| queries::paged(conn, Trail::Organization(org_id), paging);
-    let href = |page, per_page| paths::audit_page(OrgId(org_id), page, per_page);
+    let href = |page, per_page| paths::audit_page(org_id, page, per_page);
     let (events, pager) = numbered(&db, req.query_string(), load, href).await?;
     render(&OrgAuditPage {
         layout: admin.layout("Organization audit log", Section::Organization)?,
-        org_id,
+        org_id: org_id.get(),
         events,
         pager,
     })

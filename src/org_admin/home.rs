@@ -8,10 +8,11 @@ use diesel::prelude::*;
 
 use crate::audit::queries::{self as audit, EventRow, Trail};
 use crate::auth::OrgAdmin;
-use crate::db::schema::{accounts, memberships, organizations};
+use crate::db::schema::{accounts, memberships};
 use crate::db::{Db, DbConn};
 use crate::domain::{group_thousands, MembershipStatus, OrgId};
 use crate::error::AppError;
+use crate::org_admin::users::capacity::{usage, OrgUsage};
 use crate::web::layout::{Layout, Section};
 use crate::web::render;
 
@@ -19,17 +20,8 @@ use crate::web::render;
 /// log have the rest.
 const SHOWN: i64 = 10;
 
-#[derive(Debug, Clone, Queryable)]
-pub struct OrgFigures {
-    pub name: String,
-    pub quota_gb: i64,
-    pub quota_allocated_gb: i64,
-    pub seats: Option<i64>,
-    pub member_count: i64,
-}
-
 pub struct Home {
-    pub org: OrgFigures,
+    pub org: OrgUsage,
     /// (status, count) in lifecycle order, zero counts included.
     pub by_status: Vec<(MembershipStatus, i64)>,
     pub awaiting: Vec<(String, NaiveDateTime)>,
@@ -44,16 +36,7 @@ const STATUSES: [MembershipStatus; 4] = [
 ];
 
 fn load(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Home> {
-    let org = organizations::table
-        .find(org_id)
-        .select((
-            organizations::name,
-            organizations::quota_gb,
-            organizations::quota_allocated_gb,
-            organizations::seats,
-            organizations::member_count,
-        ))
-        .first(conn)?;
+    let org = usage(conn, org_id)?;
     let counted: Vec<(MembershipStatus, i64)> = memberships::table
         .filter(memberships::organization_id.eq(org_id))
         .group_by(memberships::status)
@@ -71,7 +54,7 @@ fn load(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Home> {
         .limit(SHOWN)
         .select((accounts::email, memberships::updated_at))
         .load(conn)?;
-    let (events, _, _) = audit::page_of(conn, Trail::Organization(org_id.get()), 1, SHOWN)?;
+    let (events, _, _) = audit::page_of(conn, Trail::Organization(org_id), 1, SHOWN)?;
     Ok(Home { org, by_status, awaiting, events })
 }
 

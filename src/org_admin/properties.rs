@@ -97,14 +97,8 @@ fn save_addresses(
         });
         audit::record(
             conn,
-            &NewEvent::in_organization(
-                actor,
-                "organization.properties_changed",
-                &before.name,
-                org_id.get(),
-                &before.name,
-            )
-            .details(details),
+            &NewEvent::in_organization(actor, "organization.properties_changed", &before.name, org_id, &before.name)
+                .details(details),
             now,
         )?;
         Ok(true)

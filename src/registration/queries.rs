@@ -291,7 +291,7 @@ fn move_memberships(
             json!({ "status_before": MembershipStatus::Invited, "status_after": status, "name": person.name });
         audit::record(
             conn,
-            &NewEvent::in_organization(person.actor, "membership.registered", person.email, org_id.get(), &org_name)
+            &NewEvent::in_organization(person.actor, "membership.registered", person.email, org_id, &org_name)
                 .details(details),
             now,
         )?;

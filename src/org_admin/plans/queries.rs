@@ -139,11 +139,7 @@ fn record(
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let org_name = usage(conn, org_id)?.name;
-    audit::record(
-        conn,
-        &NewEvent::in_organization(actor, action, plan_name, org_id.get(), &org_name).details(details),
-        now,
-    )
+    audit::record(conn, &NewEvent::in_organization(actor, action, plan_name, org_id, &org_name).details(details), now)
 }
 
 /// Why moving `users` memberships onto `extra` GB more does not fit, or nothing when it does

@@ -215,7 +215,7 @@ impl Change<'_> {
         org_name: &str,
         details: serde_json::Value,
     ) -> QueryResult<()> {
-        let event = NewEvent::in_organization(self.actor, action, email, self.org_id.get(), org_name).details(details);
+        let event = NewEvent::in_organization(self.actor, action, email, self.org_id, org_name).details(details);
         audit::record(conn, &event, self.now)
     }
 }

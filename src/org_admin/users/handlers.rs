@@ -182,7 +182,7 @@ pub async fn create(
     let (email, settings) = match parse_new(&form) {
         Ok(parsed) => parsed,
         Err(errors) => {
-            let page = form_page(&admin, &db, Mode::Add, Some(form), errors, None).await?;
+            let page = form_page(&admin, db, Mode::Add, Some(form), errors, None).await?;
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
@@ -210,7 +210,7 @@ pub async fn create(
                 _ => None,
             };
             let (errors, refusal, status) = refusal_of(error)?;
-            let response = render_with(status, &form_page(&admin, &db, Mode::Add, Some(form), errors, refusal).await?)?;
+            let response = render_with(status, &form_page(&admin, db, Mode::Add, Some(form), errors, refusal).await?)?;
             Ok(match retry_after {
                 Some(seconds) => with_retry_after(response, seconds),
                 None => response,
@@ -256,14 +256,14 @@ pub async fn update(
     let db = &app.db;
     let (_, account_id) = path.into_inner();
     let org_id = admin.org_id;
-    let live = live_or_404(&db, org_id, account_id).await?;
+    let live = live_or_404(db, org_id, account_id).await?;
     // The email cannot be changed here: show what is stored, whatever was posted.
     form.email = live.email.clone();
     let mode = || Mode::Edit { account_id, email: live.email.clone() };
     let settings = match MemberSettings::parse(&form) {
         Ok(settings) => settings,
         Err(errors) => {
-            let page = form_page(&admin, &db, mode(), Some(form), errors, None).await?;
+            let page = form_page(&admin, db, mode(), Some(form), errors, None).await?;
             return render_with(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
@@ -281,7 +281,7 @@ pub async fn update(
         }
         Err(error) => {
             let (errors, refusal, status) = refusal_of(error)?;
-            render_with(status, &form_page(&admin, &db, mode(), Some(form), errors, refusal).await?)
+            render_with(status, &form_page(&admin, db, mode(), Some(form), errors, refusal).await?)
         }
     }
 }

@@ -171,10 +171,7 @@ pub async fn initiate(
 ) -> Result<HttpResponse, AppError> {
     let org_id = org_id.into_inner();
     let notify = form.notify_contact == "on";
-    match app
-        .attempt(&admin, move |conn, act| queries::initiate(conn, &act.site, &act.actor, org_id, notify, act.now))
-        .await?
-    {
+    match app.attempt(&admin, move |conn, act| queries::initiate(conn, act, org_id, notify)).await? {
         Ok(initiated) => {
             let message = match &initiated.notified {
                 Some(contact) => format!(
@@ -205,10 +202,7 @@ async fn withdraw(
     org_id: OrgId,
     how: Withdrawal,
 ) -> Result<HttpResponse, AppError> {
-    match app
-        .attempt(&admin, move |conn, act| queries::withdraw(conn, &act.site, &act.actor, org_id, how, act.now))
-        .await?
-    {
+    match app.attempt(&admin, move |conn, act| queries::withdraw(conn, act, org_id, how)).await? {
         Ok(name) => {
             let verb = if how == Withdrawal::Cancelled { "cancelled" } else { "declined" };
             Ok(done(&admin, format!("The removal of “{name}” was {verb}."), &paths::organizations_named(&name)))
@@ -253,7 +247,7 @@ pub async fn approve(
             Outcome { status: StatusCode::UNPROCESSABLE_ENTITY, refusal: None, password_error: Some(why.to_owned()) };
         return page(&admin, &app, org_id, outcome).await;
     }
-    match app.attempt(&admin, move |conn, act| queries::approve(conn, &act.site, &act.actor, org_id, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| queries::approve(conn, act, org_id)).await? {
         Ok(removed) => {
             let accounts = match removed.accounts_deleted {
                 0 => String::new(),

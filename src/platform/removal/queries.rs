@@ -10,13 +10,14 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::state::{self, Action, Refusal, Request};
+use crate::app::Act;
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, invitations, memberships, organizations, removal_requests};
 use crate::db::{self, org_index, DbConn};
 use crate::domain::{AccountStatus, OrgId};
 use crate::error::{refusals, Failure};
 use crate::mail::messages::{self, Withdrawal};
-use crate::mail::{self, Site};
+use crate::mail;
 use crate::platform::properties;
 
 /// What the removal page shows about the organization: what would be lost.
@@ -163,12 +164,11 @@ fn record(
 /// actionable: their messages are queued now, due then, and withdrawn if the request is.
 pub fn initiate(
     conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
+    act: &Act,
     org_id: OrgId,
     notify_requested: bool,
-    now: NaiveDateTime,
 ) -> Result<Initiated, Failure<ActError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     let initiator = viewer(actor);
     db::write_transaction(conn, |conn| {
         let org = org_at_stake(conn, org_id)?.ok_or(ActError::OrgGone)?;
@@ -242,14 +242,8 @@ fn why_not(
 }
 
 /// Cancel (the initiator) or Decline (anyone else). Returns the organization's name.
-pub fn withdraw(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    org_id: OrgId,
-    how: Withdrawal,
-    now: NaiveDateTime,
-) -> Result<String, Failure<ActError>> {
+pub fn withdraw(conn: &mut DbConn, act: &Act, org_id: OrgId, how: Withdrawal) -> Result<String, Failure<ActError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     let who = viewer(actor);
     let action = match how {
         Withdrawal::Cancelled => Action::Cancel,
@@ -298,13 +292,8 @@ pub struct Removed {
 /// Approve and carry out the removal, in one transaction. The conditional DELETE of the
 /// request decides: of several administrators approving at once, exactly one deletes it and
 /// goes on to remove the organization; the others find nothing and are told why.
-pub fn approve(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    org_id: OrgId,
-    now: NaiveDateTime,
-) -> Result<Removed, Failure<ActError>> {
+pub fn approve(conn: &mut DbConn, act: &Act, org_id: OrgId) -> Result<Removed, Failure<ActError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     let approver = viewer(actor);
     db::write_transaction(conn, |conn| {
         let request = stored_request(conn, org_id)?;

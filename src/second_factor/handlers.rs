@@ -11,8 +11,9 @@ use serde::Deserialize;
 use super::queries;
 use super::views::{EnrolPage, Purpose, RecoveryCodesPage};
 use super::{Keys, Secret};
+use crate::app::Act;
 use crate::app::Services;
-use crate::audit::{self, Actor, NewEvent};
+use crate::audit::{self, NewEvent};
 use crate::auth::CurrentAccount;
 use crate::csrf::CsrfForm;
 use crate::db::schema::accounts;
@@ -303,12 +304,11 @@ refusals!(ResetError);
 /// administrators. Returns the account's email and whether it had a second factor.
 pub fn reset(
     conn: &mut DbConn,
-    site: &crate::mail::Site,
-    actor: &Actor,
+    act: &Act,
     target: i64,
     only_admins: bool,
-    now: NaiveDateTime,
 ) -> Result<(String, bool), Failure<ResetError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     if actor.id == Some(target) {
         return Err(ResetError::Yourself.into());
     }
@@ -360,7 +360,7 @@ pub async fn reset_for_admin(
         let why = "Your password was not right, so nothing was reset. Enter your own password to confirm.";
         return admins::page_with_refusal(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, why.into()).await;
     }
-    match app.attempt(&admin, move |conn, act| reset(conn, &act.site, &act.actor, target, true, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| reset(conn, act, target, true)).await? {
         Ok((email, true)) => Ok(admins::done(
             &admin,
             format!("Two-step sign-in of {email} is removed and their sessions ended; where it is required, they set it up again at their next sign-in."),

@@ -108,7 +108,7 @@ pub async fn add(
         Err(why) => return page(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, refused(&why)).await,
     };
     let target = email.clone();
-    match app.attempt(&admin, move |conn, act| queries::add(conn, &act.site, &act.actor, &target, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| queries::add(conn, act, &target)).await? {
         Ok(Added::Promoted) => Ok(done(&admin, format!("{email} is now a platform administrator."))),
         Ok(Added::Invited) => Ok(done(
             &admin,
@@ -144,7 +144,7 @@ pub async fn remove((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Resul
 /// `POST /admin/administrators/{account_id}/end-sessions`
 pub async fn end_sessions((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
     let target = target.into_inner().get();
-    match app.attempt(&admin, move |conn, act| queries::end_sessions(conn, &act.actor, target, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| queries::end_sessions(conn, act, target)).await? {
         Ok((email, ended)) => Ok(done(
             &admin,
             match ended {
@@ -160,7 +160,7 @@ pub async fn end_sessions((admin, app, target): OnRow, _: CsrfForm<NoFields>) ->
 /// `POST /admin/administrators/{account_id}/resend`
 pub async fn resend((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
     let target = target.into_inner().get();
-    match app.attempt(&admin, move |conn, act| queries::resend(conn, &act.site, &act.actor, target, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| queries::resend(conn, act, target)).await? {
         Ok(email) => {
             Ok(done(&admin, format!("A new invitation was sent to {email}; the earlier link no longer works.")))
         }
@@ -176,7 +176,7 @@ pub async fn resend((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Resul
 /// `POST /admin/administrators/{account_id}/revoke`
 pub async fn revoke((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
     let target = target.into_inner().get();
-    match app.attempt(&admin, move |conn, act| queries::revoke(conn, &act.actor, target, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| queries::revoke(conn, act, target)).await? {
         Ok((email, Revoked::Deleted)) => {
             Ok(done(&admin, format!("The invitation of {email} was revoked and its link no longer works.")))
         }

@@ -4,13 +4,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::app::Act;
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships};
 use crate::db::{self, DbConn};
 use crate::domain::{AccountStatus, EmailAddress};
 use crate::error::{refusals, Failure};
 use crate::mail::limits::{self, Limited};
-use crate::mail::{self, messages, Site};
+use crate::mail::{self, messages};
 use crate::registration;
 
 /// Advisory-lock key serialising removals on PostgreSQL, so two administrators removing each
@@ -88,13 +89,8 @@ fn pending(conn: &mut DbConn, target: i64) -> Result<String, Failure<PendingErro
 
 /// Resend a pending administrator invitation: a new platform link, which supersedes the
 /// earlier one, in the same email as Add sends. At most once a minute per person.
-pub fn resend(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    target: i64,
-    now: NaiveDateTime,
-) -> Result<String, Failure<PendingError>> {
+pub fn resend(conn: &mut DbConn, act: &Act, target: i64) -> Result<String, Failure<PendingError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     db::write_transaction(conn, |conn| {
         let email = pending(conn, target)?;
         if let Some(limited) =
@@ -121,12 +117,8 @@ pub enum Revoked {
 
 /// Revoke a pending administrator invitation: the account loses the platform role and its
 /// platform link is withdrawn; an account with no membership anywhere is deleted.
-pub fn revoke(
-    conn: &mut DbConn,
-    actor: &Actor,
-    target: i64,
-    now: NaiveDateTime,
-) -> Result<(String, Revoked), Failure<PendingError>> {
+pub fn revoke(conn: &mut DbConn, act: &Act, target: i64) -> Result<(String, Revoked), Failure<PendingError>> {
+    let (actor, now) = (&act.actor, act.now);
     db::write_transaction(conn, |conn| {
         db::lock_for_transaction(conn, ADMIN_REMOVAL_LOCK)?;
         let email = pending(conn, target)?;
@@ -174,13 +166,8 @@ pub enum AddError {
 }
 
 /// Promote an existing account, or create an invited one (it gets its password by registering).
-pub fn add(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    email: &EmailAddress,
-    now: NaiveDateTime,
-) -> Result<Added, Failure<AddError>> {
+pub fn add(conn: &mut DbConn, act: &Act, email: &EmailAddress) -> Result<Added, Failure<AddError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     db::write_transaction(conn, |conn| {
         let existing: Option<(i64, bool, AccountStatus)> = accounts::table
             .filter(accounts::email.eq(email.as_str()))
@@ -289,12 +276,8 @@ refusals!(PendingError, AddError, RemoveError, EndSessionsError);
 
 /// End every session of another platform administrator (a lost laptop, a departure); returns
 /// its email and how many sessions ended.
-pub fn end_sessions(
-    conn: &mut DbConn,
-    actor: &Actor,
-    target: i64,
-    now: NaiveDateTime,
-) -> Result<(String, usize), Failure<EndSessionsError>> {
+pub fn end_sessions(conn: &mut DbConn, act: &Act, target: i64) -> Result<(String, usize), Failure<EndSessionsError>> {
+    let (actor, now) = (&act.actor, act.now);
     if actor.id == Some(target) {
         return Err(EndSessionsError::Yourself.into());
     }

@@ -105,8 +105,7 @@ pub async fn create(
     };
     let saved = {
         let new_org = new_org.clone();
-        app.attempt(&admin, move |conn, act| queries::insert_org(conn, &act.site, &act.actor, &new_org, act.now))
-            .await?
+        app.attempt(&admin, move |conn, act| queries::insert_org(conn, act, &new_org)).await?
     };
     match saved {
         Ok(_) => Ok(saved_and_listed(&admin, "added", new_org.name.as_str())),
@@ -168,7 +167,7 @@ pub async fn update(
     let org_id = org.id;
     let saved = {
         let changes = changes.clone();
-        app.attempt(&admin, move |conn, act| queries::update_org(conn, &act.actor, org_id, &changes, act.now)).await?
+        app.attempt(&admin, move |conn, act| queries::update_org(conn, act, org_id, &changes)).await?
     };
     let errors = match saved {
         Ok(()) => return Ok(saved_and_listed(&admin, "saved", changes.name.as_str())),

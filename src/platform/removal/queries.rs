@@ -16,8 +16,8 @@ use crate::db::schema::{accounts, invitations, memberships, organizations, remov
 use crate::db::{self, org_index, DbConn};
 use crate::domain::{AccountStatus, OrgId};
 use crate::error::{refusals, Failure};
-use crate::mail::messages::{self, Withdrawal};
 use crate::mail;
+use crate::mail::messages::{self, Withdrawal};
 use crate::platform::properties;
 
 /// What the removal page shows about the organization: what would be lost.

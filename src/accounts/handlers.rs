@@ -5,6 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::queries::{self, OwnMembership};
+use super::AccountForm;
 use crate::app::Services;
 use crate::auth::password::check_policy;
 use crate::auth::session::{self, SessionRow};
@@ -106,9 +107,7 @@ pub struct PasswordForm {
 
 /// `POST /account/password`: the current password is required; every other session ends.
 pub async fn change_password(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<PasswordForm>,
+    (account, app, CsrfForm(form)): AccountForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
     let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
@@ -189,11 +188,7 @@ pub async fn end_session(
 }
 
 /// `POST /account/sessions/end-others`: sign out everywhere but here.
-pub async fn end_other_sessions(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
+pub async fn end_other_sessions((account, app, CsrfForm(_)): AccountForm<NoFields>) -> Result<HttpResponse, AppError> {
     let (account_id, keep) = (account.id(), account.session_id);
     let ended = app
         .write(&account, move |conn, act| {

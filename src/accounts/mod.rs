@@ -9,6 +9,14 @@ pub mod queries;
 
 use actix_web::web;
 
+use crate::app::Services;
+use crate::auth::CurrentAccount;
+use crate::csrf::CsrfForm;
+
+/// A form the signed-in account posts about itself: the account, the services, the form past
+/// its CSRF check (in that order of extraction).
+pub type AccountForm<F> = (CurrentAccount, Services, CsrfForm<F>);
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use password_reset::handlers as reset;
     cfg.route("/account", web::get().to(handlers::show))

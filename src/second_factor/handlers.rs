@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::queries;
 use super::views::{EnrolPage, Purpose, RecoveryCodesPage};
 use super::{Keys, Secret};
+use crate::accounts::AccountForm;
 use crate::app::Act;
 use crate::app::Services;
 use crate::audit::{self, NewEvent};
@@ -138,11 +139,7 @@ pub struct CurrentPasswordForm {
 
 /// `POST /account/2fa/new`: begin setting up, or move to a new phone (then with the current
 /// password): a pending secret, the recent one if there is one, shown with its QR code.
-pub async fn begin(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn begin((account, app, CsrfForm(form)): AccountForm<CurrentPasswordForm>) -> Result<HttpResponse, AppError> {
     if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::IfEnrolled).await? {
         return Ok(refused);
     }
@@ -168,11 +165,7 @@ pub struct CodeForm {
 
 /// `POST /account/2fa` (`code`; `current_password` when replacing): confirm the pending secret
 /// with its first code; the new secret replaces the old one and the recovery codes are shown.
-pub async fn confirm(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<CodeForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn confirm((account, app, CsrfForm(form)): AccountForm<CodeForm>) -> Result<HttpResponse, AppError> {
     if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::IfEnrolled).await? {
         return Ok(refused);
     }
@@ -232,9 +225,7 @@ pub struct NoFields {}
 /// `POST /account/2fa/recovery-codes` (`current_password`): ten new codes; the old ones stop
 /// working.
 pub async fn new_recovery_codes(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
+    (account, app, CsrfForm(form)): AccountForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let not_enrolled = || AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into());
     let account_id = account.id();
@@ -262,9 +253,7 @@ pub async fn new_recovery_codes(
 /// `POST /account/2fa/disable` (`current_password`): turn the second factor off, unless a
 /// membership or the administrator rule requires it (409, saying which).
 pub async fn disable(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
+    (account, app, CsrfForm(form)): AccountForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
     let (is_admin, require_admin) = (account.account.is_platform_admin, app.config.require_admin_2fa);

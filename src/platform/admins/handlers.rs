@@ -12,6 +12,7 @@ use crate::csrf::CsrfForm;
 use crate::domain::{AccountId, EmailAddress, FieldErrors};
 use crate::error::AppError;
 use crate::platform::paths;
+use crate::platform::AdminForm;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render_with, see_other};
@@ -96,11 +97,7 @@ pub struct AddForm {
 }
 
 /// `POST /admin/administrators`
-pub async fn add(
-    admin: PlatformAdmin,
-    app: Services,
-    CsrfForm(form): CsrfForm<AddForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn add((admin, app, CsrfForm(form)): AdminForm<AddForm>) -> Result<HttpResponse, AppError> {
     let refused =
         |why: &str| Shown { errors: FieldErrors::one("email", why), email: form.email.clone(), refusal: None };
     let email = match EmailAddress::parse(&form.email) {

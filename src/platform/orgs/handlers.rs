@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::domain::{group_thousands, FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::platform::paths;
+use crate::platform::AdminForm;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, see_other};
@@ -94,11 +95,7 @@ pub async fn new_form(admin: PlatformAdmin) -> Result<HttpResponse, AppError> {
 }
 
 /// `POST /admin/organizations`
-pub async fn create(
-    admin: PlatformAdmin,
-    app: Services,
-    CsrfForm(form): CsrfForm<OrgForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn create((admin, app, CsrfForm(form)): AdminForm<OrgForm>) -> Result<HttpResponse, AppError> {
     let new_org = match NewOrg::parse(&form) {
         Ok(org) => org,
         Err(errors) => return render_422(&OrgFormPage::new(&admin, FormMode::Add, form, errors)?),

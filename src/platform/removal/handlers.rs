@@ -153,6 +153,9 @@ fn done(admin: &PlatformAdmin, message: String, to: &str) -> HttpResponse {
 /// A platform administrator on the organization `{id}` in the path.
 type OnOrg = (PlatformAdmin, Services, web::Path<OrgId>);
 
+/// As `OnOrg`, with the form posted, past its CSRF check.
+type OnOrgForm<F> = (PlatformAdmin, Services, web::Path<OrgId>, CsrfForm<F>);
+
 /// `GET /admin/organizations/{id}/removal`
 pub async fn show((admin, app, org_id): OnOrg) -> Result<HttpResponse, AppError> {
     page(&admin, &app, org_id.into_inner(), Outcome::OK).await
@@ -165,10 +168,7 @@ pub struct InitiateForm {
 }
 
 /// `POST /admin/organizations/{id}/removal`: initiate.
-pub async fn initiate(
-    (admin, app, org_id): OnOrg,
-    CsrfForm(form): CsrfForm<InitiateForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn initiate((admin, app, org_id, CsrfForm(form)): OnOrgForm<InitiateForm>) -> Result<HttpResponse, AppError> {
     let org_id = org_id.into_inner();
     let notify = form.notify_contact == "on";
     match app.attempt(&admin, move |conn, act| queries::initiate(conn, act, org_id, notify)).await? {
@@ -212,12 +212,12 @@ async fn withdraw(
 }
 
 /// `POST /admin/organizations/{id}/removal/cancel`
-pub async fn cancel((admin, app, org_id): OnOrg, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn cancel((admin, app, org_id, _): OnOrgForm<NoFields>) -> Result<HttpResponse, AppError> {
     withdraw(admin, app, org_id.into_inner(), Withdrawal::Cancelled).await
 }
 
 /// `POST /admin/organizations/{id}/removal/decline`
-pub async fn decline((admin, app, org_id): OnOrg, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn decline((admin, app, org_id, _): OnOrgForm<NoFields>) -> Result<HttpResponse, AppError> {
     withdraw(admin, app, org_id.into_inner(), Withdrawal::Declined).await
 }
 
@@ -229,10 +229,7 @@ pub struct ApproveForm {
 
 /// `POST /admin/organizations/{id}/removal/approve`: confirmed with the approver's own
 /// password, then carried out in one transaction.
-pub async fn approve(
-    (admin, app, org_id): OnOrg,
-    CsrfForm(form): CsrfForm<ApproveForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn approve((admin, app, org_id, CsrfForm(form)): OnOrgForm<ApproveForm>) -> Result<HttpResponse, AppError> {
     let org_id = org_id.into_inner();
     let account_id = admin.id();
     let password_error = if form.password.is_empty() {

@@ -95,13 +95,12 @@ pub async fn show(account: CurrentAccount, app: Services) -> Result<HttpResponse
     render(&account_page(&account, &app, FieldErrors::default()).await?)
 }
 
-#[derive(Deserialize)]
+/// A field left out of the request reads as empty, as in every form here.
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct PasswordForm {
-    #[serde(default)]
     current_password: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password_confirm: String,
 }
 

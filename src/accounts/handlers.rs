@@ -109,11 +109,10 @@ pub async fn change_password(
     (account, app, CsrfForm(form)): AccountForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
-    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if form.current_password.is_empty() {
         errors.add("current_password", "Enter your current password.");
-    } else if !app.passwords.verify(form.current_password.clone(), stored).await? {
+    } else if !app.is_password_of(account_id, &form.current_password).await? {
         errors.add("current_password", "This is not your current password.");
     }
     if let Err(why) = check_policy(&form.password, account.email()) {

@@ -117,11 +117,10 @@ async fn refused_password(
     if ask == Ask::IfEnrolled && !app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
         return Ok(None);
     }
-    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if typed.is_empty() {
         errors.add(PASSWORD_FIELD, "Enter your current password.");
-    } else if !app.passwords.verify(typed.to_owned(), stored).await? {
+    } else if !app.is_password_of(account_id, typed).await? {
         errors.add(PASSWORD_FIELD, "This is not your current password.");
     }
     if errors.is_empty() {
@@ -343,9 +342,7 @@ pub async fn reset_for_admin(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let target = target.into_inner().get();
-    let admin_id = admin.id();
-    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
-    if form.password.is_empty() || !app.passwords.verify(form.password.clone(), stored).await? {
+    if form.password.is_empty() || !app.is_password_of(admin.id(), &form.password).await? {
         let why = "Your password was not right, so nothing was reset. Enter your own password to confirm.";
         return admins::page_with_refusal(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, why.into()).await;
     }

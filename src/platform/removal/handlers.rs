@@ -235,8 +235,7 @@ pub async fn approve((admin, app, org_id, CsrfForm(form)): OnOrgForm<ApproveForm
     let password_error = if form.password.is_empty() {
         Some("Enter your own password to confirm the removal.")
     } else {
-        let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
-        (!app.passwords.verify(form.password, stored).await?)
+        (!app.is_password_of(account_id, &form.password).await?)
             .then_some("This is not your password. Nothing was removed.")
     };
     if let Some(why) = password_error {

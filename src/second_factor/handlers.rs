@@ -153,12 +153,12 @@ pub async fn begin((account, app, CsrfForm(form)): AccountForm<CurrentPasswordFo
     render(&enrol_page_for(&account, &secret, enrolled, None)?)
 }
 
-#[derive(Deserialize)]
+/// A field left out of the request reads as empty, as in every form here.
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct CodeForm {
-    #[serde(default)]
     code: String,
     /// Needed when a confirmed secret is being replaced.
-    #[serde(default)]
     current_password: String,
 }
 

@@ -131,7 +131,7 @@ async fn conflict(admin: &PlatformAdmin, app: &Services, refused: impl ToString)
 
 /// `POST /admin/administrators/{account_id}/remove`
 pub async fn remove((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let target = target.into_inner().get();
+    let target = target.into_inner();
     match app.attempt(&admin, move |conn, act| queries::remove(conn, &act.actor, target, act.now)).await? {
         Ok(email) => Ok(done(&admin, format!("{email} is no longer a platform administrator."))),
         Err(refused) => conflict(&admin, &app, refused).await,
@@ -140,7 +140,7 @@ pub async fn remove((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Resul
 
 /// `POST /admin/administrators/{account_id}/end-sessions`
 pub async fn end_sessions((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let target = target.into_inner().get();
+    let target = target.into_inner();
     match app.attempt(&admin, move |conn, act| queries::end_sessions(conn, act, target)).await? {
         Ok((email, ended)) => Ok(done(
             &admin,
@@ -156,7 +156,7 @@ pub async fn end_sessions((admin, app, target): OnRow, _: CsrfForm<NoFields>) ->
 
 /// `POST /admin/administrators/{account_id}/resend`
 pub async fn resend((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let target = target.into_inner().get();
+    let target = target.into_inner();
     match app.attempt(&admin, move |conn, act| queries::resend(conn, act, target)).await? {
         Ok(email) => {
             Ok(done(&admin, format!("A new invitation was sent to {email}; the earlier link no longer works.")))
@@ -172,7 +172,7 @@ pub async fn resend((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Resul
 
 /// `POST /admin/administrators/{account_id}/revoke`
 pub async fn revoke((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let target = target.into_inner().get();
+    let target = target.into_inner();
     match app.attempt(&admin, move |conn, act| queries::revoke(conn, act, target)).await? {
         Ok((email, Revoked::Deleted)) => {
             Ok(done(&admin, format!("The invitation of {email} was revoked and its link no longer works.")))

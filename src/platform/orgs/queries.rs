@@ -160,9 +160,16 @@ pub fn insert_org(conn: &mut DbConn, act: &Act, new: &NewOrg) -> Result<i64, Fai
         // sign in is told where to find its new organization.
         let email = if account_status == AccountStatus::Invited {
             let link = registration::issue_activating(conn, site, account_id, OrgId(org_id), now)?;
-            messages::organization_admin_invitation(site, admin, org_id, new.name.as_str(), &link.url, link.expires_at)
+            messages::organization_admin_invitation(
+                site,
+                admin,
+                OrgId(org_id),
+                new.name.as_str(),
+                &link.url,
+                link.expires_at,
+            )
         } else {
-            messages::added_as_organization_admin(site, admin, org_id, new.name.as_str())
+            messages::added_as_organization_admin(site, admin, OrgId(org_id), new.name.as_str())
         };
         mail::enqueue(conn, site, &email, now, now)?;
 

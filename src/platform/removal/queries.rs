@@ -202,11 +202,11 @@ pub fn initiate(
             })?;
         if let Some(days) = notify {
             let notice =
-                messages::removal_notice(site, notified_contact, org_id.get(), &org.name, days.days(), actionable_at);
+                messages::removal_notice(site, notified_contact, org_id, &org.name, days.days(), actionable_at);
             mail::enqueue(conn, site, &notice, now, now)?;
         }
         for admin in other_admins(conn, initiator)? {
-            let ask = messages::removal_awaits_approval(site, &admin, org_id.get(), &org.name, &actor.email);
+            let ask = messages::removal_awaits_approval(site, &admin, org_id, &org.name, &actor.email);
             mail::enqueue(conn, site, &ask, actionable_at, now)?;
         }
         let details = json!({
@@ -268,7 +268,7 @@ pub fn withdraw(conn: &mut DbConn, act: &Act, org_id: OrgId, how: Withdrawal) ->
         let reason = "the removal request was withdrawn before this was due";
         mail::cancel_queued(conn, org_id.get(), messages::REMOVAL_AWAITS_APPROVAL, reason)?;
         if !request.notified_contact.is_empty() {
-            let email = messages::removal_withdrawn(site, &request.notified_contact, org_id.get(), &org.name, how);
+            let email = messages::removal_withdrawn(site, &request.notified_contact, org_id, &org.name, how);
             mail::enqueue(conn, site, &email, now, now)?;
         }
         let event = match how {
@@ -338,7 +338,7 @@ pub fn approve(conn: &mut DbConn, act: &Act, org_id: OrgId) -> Result<Removed, F
         org_index::deleted(conn, org_id.get())?;
 
         if !request.notified_contact.is_empty() {
-            let email = messages::removal_carried_out(site, &request.notified_contact, org_id.get(), &org.name);
+            let email = messages::removal_carried_out(site, &request.notified_contact, org_id, &org.name);
             mail::enqueue(conn, site, &email, now, now)?;
         }
         let reason = "the organization was removed before this was due";

@@ -6,12 +6,8 @@ use super::{day_and_time, days, own_link, Content, Email, Help};
 use crate::domain::OrgId;
 use crate::mail::Site;
 
+/// Both invitations, to administer an organization or the platform, are of this kind.
 pub const INVITATION: &str = "invitation";
-pub const ADDED_AS_ADMINISTRATOR: &str = "added_as_administrator";
-pub const REMOVAL_NOTICE: &str = "removal_notice";
-pub const REMOVAL_WITHDRAWN: &str = "removal_withdrawn";
-pub const REMOVAL_CARRIED_OUT: &str = "removal_carried_out";
-pub const REMOVAL_AWAITS_APPROVAL: &str = "removal_awaits_approval";
 
 /// Invitation to administer a new organization (an unknown Administrator email on Add
 /// organization).
@@ -61,6 +57,8 @@ pub fn platform_admin_invitation(site: &Site, to: &str, link: &str, expires_at: 
     .into_email(site, INVITATION, to, None)
 }
 
+pub const ADDED_AS_ADMINISTRATOR: &str = "added_as_administrator";
+
 /// An existing account was named the administrator of a new organization.
 pub fn added_as_organization_admin(site: &Site, to: &str, org_id: OrgId, org_name: &str) -> Email {
     Content {
@@ -77,6 +75,8 @@ pub fn added_as_organization_admin(site: &Site, to: &str, org_id: OrgId, org_nam
     }
     .into_email(site, ADDED_AS_ADMINISTRATOR, to, Some(org_id.get()))
 }
+
+pub const REMOVAL_NOTICE: &str = "removal_notice";
 
 /// To the contact person: a removal was requested and may be carried out after the notice.
 pub fn removal_notice(
@@ -114,6 +114,8 @@ pub enum Withdrawal {
     Declined,
 }
 
+pub const REMOVAL_WITHDRAWN: &str = "removal_withdrawn";
+
 /// To the contact person of a notified request: it was withdrawn.
 pub fn removal_withdrawn(site: &Site, to: &str, org_id: OrgId, org_name: &str, how: Withdrawal) -> Email {
     let what = match how {
@@ -137,6 +139,8 @@ pub fn removal_withdrawn(site: &Site, to: &str, org_id: OrgId, org_name: &str, h
     .into_email(site, REMOVAL_WITHDRAWN, to, Some(org_id.get()))
 }
 
+pub const REMOVAL_CARRIED_OUT: &str = "removal_carried_out";
+
 /// To the contact person of a notified request: the organization is gone.
 pub fn removal_carried_out(site: &Site, to: &str, org_id: OrgId, org_name: &str) -> Email {
     Content {
@@ -153,6 +157,8 @@ pub fn removal_carried_out(site: &Site, to: &str, org_id: OrgId, org_name: &str)
     }
     .into_email(site, REMOVAL_CARRIED_OUT, to, Some(org_id.get()))
 }
+
+pub const REMOVAL_AWAITS_APPROVAL: &str = "removal_awaits_approval";
 
 /// To every other platform administrator, when a removal becomes actionable.
 pub fn removal_awaits_approval(site: &Site, to: &str, org_id: OrgId, org_name: &str, initiator: &str) -> Email {

@@ -185,6 +185,13 @@ impl Services {
         Act { actor: account.actor(self.client), now: self.clock.now(), site: self.site.clone().into_inner() }
     }
 
+    /// Whether `typed` is the password of `account_id`: the check behind every act that asks
+    /// for one's own password again. An account without a password still costs one hash.
+    pub async fn is_password_of(&self, account_id: i64, typed: &str) -> Result<bool, AppError> {
+        let stored = self.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
+        self.passwords.verify(typed.to_owned(), stored).await
+    }
+
     /// Run `account`'s act in the database: a refusal comes back for the handler to show, a
     /// fault as the outer error.
     pub async fn attempt<T, R, F>(&self, account: &CurrentAccount, work: F) -> Result<Result<T, R>, AppError>

@@ -195,11 +195,13 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             else {
                 anyhow::bail!("there is no account with the address {email}");
             };
-            let actor = crate::audit::Actor::command_line();
-            let site = crate::mail::Site::from_config(&config);
-            let (email, had) =
-                crate::second_factor::handlers::reset(&mut conn, &site, &actor, account_id, false, clock.now())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let act = crate::app::Act {
+                actor: crate::audit::Actor::command_line(),
+                now: clock.now(),
+                site: std::sync::Arc::new(crate::mail::Site::from_config(&config)),
+            };
+            let (email, had) = crate::second_factor::handlers::reset(&mut conn, &act, account_id, false)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if had {
                 println!("Two-step sign-in of {email} is removed and its sessions have ended.");
             } else {

@@ -5,6 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::queries::{self, OwnMembership};
+use super::AccountForm;
 use crate::app::Services;
 use crate::auth::password::check_policy;
 use crate::auth::session::{self, SessionRow};
@@ -94,28 +95,24 @@ pub async fn show(account: CurrentAccount, app: Services) -> Result<HttpResponse
     render(&account_page(&account, &app, FieldErrors::default()).await?)
 }
 
-#[derive(Deserialize)]
+/// A field left out of the request reads as empty, as in every form here.
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct PasswordForm {
-    #[serde(default)]
     current_password: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password_confirm: String,
 }
 
 /// `POST /account/password`: the current password is required; every other session ends.
 pub async fn change_password(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<PasswordForm>,
+    (account, app, CsrfForm(form)): AccountForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
-    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if form.current_password.is_empty() {
         errors.add("current_password", "Enter your current password.");
-    } else if !app.passwords.verify(form.current_password.clone(), stored).await? {
+    } else if !app.is_password_of(account_id, &form.current_password).await? {
         errors.add("current_password", "This is not your current password.");
     }
     if let Err(why) = check_policy(&form.password, account.email()) {
@@ -189,11 +186,7 @@ pub async fn end_session(
 }
 
 /// `POST /account/sessions/end-others`: sign out everywhere but here.
-pub async fn end_other_sessions(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
+pub async fn end_other_sessions((account, app, CsrfForm(_)): AccountForm<NoFields>) -> Result<HttpResponse, AppError> {
     let (account_id, keep) = (account.id(), account.session_id);
     let ended = app
         .write(&account, move |conn, act| {

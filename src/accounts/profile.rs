@@ -5,8 +5,7 @@ use serde::Deserialize;
 
 use super::handlers::{account_page_with_name, done};
 use super::queries;
-use crate::app::Services;
-use crate::auth::CurrentAccount;
+use super::AccountForm;
 use crate::csrf::CsrfForm;
 use crate::domain::{DisplayName, FieldErrors};
 use crate::error::AppError;
@@ -20,11 +19,7 @@ pub struct ProfileForm {
 
 /// `POST /account/profile`: change one's display name (shown on users lists, in the audit
 /// trail and in emails).
-pub async fn update(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<ProfileForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn update((account, app, CsrfForm(form)): AccountForm<ProfileForm>) -> Result<HttpResponse, AppError> {
     let name = match DisplayName::parse(&form.display_name) {
         Ok(name) => name,
         Err(why) => {

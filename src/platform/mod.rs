@@ -12,6 +12,14 @@ pub mod removal;
 
 use actix_web::web;
 
+use crate::app::Services;
+use crate::auth::PlatformAdmin;
+use crate::csrf::CsrfForm;
+
+/// A console form posted: the administrator, the services, the form past its CSRF check (in
+/// that order of extraction).
+pub type AdminForm<F> = (PlatformAdmin, Services, CsrfForm<F>);
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")

@@ -11,8 +11,10 @@ use serde::Deserialize;
 use super::queries;
 use super::views::{EnrolPage, Purpose, RecoveryCodesPage};
 use super::{Keys, Secret};
+use crate::accounts::AccountForm;
+use crate::app::Act;
 use crate::app::Services;
-use crate::audit::{self, Actor, NewEvent};
+use crate::audit::{self, NewEvent};
 use crate::auth::CurrentAccount;
 use crate::csrf::CsrfForm;
 use crate::db::schema::accounts;
@@ -115,11 +117,10 @@ async fn refused_password(
     if ask == Ask::IfEnrolled && !app.db.run(move |conn| queries::is_enrolled(conn, account_id)).await? {
         return Ok(None);
     }
-    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
     let mut errors = FieldErrors::default();
     if typed.is_empty() {
         errors.add(PASSWORD_FIELD, "Enter your current password.");
-    } else if !app.passwords.verify(typed.to_owned(), stored).await? {
+    } else if !app.is_password_of(account_id, typed).await? {
         errors.add(PASSWORD_FIELD, "This is not your current password.");
     }
     if errors.is_empty() {
@@ -137,11 +138,7 @@ pub struct CurrentPasswordForm {
 
 /// `POST /account/2fa/new`: begin setting up, or move to a new phone (then with the current
 /// password): a pending secret, the recent one if there is one, shown with its QR code.
-pub async fn begin(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn begin((account, app, CsrfForm(form)): AccountForm<CurrentPasswordForm>) -> Result<HttpResponse, AppError> {
     if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::IfEnrolled).await? {
         return Ok(refused);
     }
@@ -156,22 +153,18 @@ pub async fn begin(
     render(&enrol_page_for(&account, &secret, enrolled, None)?)
 }
 
-#[derive(Deserialize)]
+/// A field left out of the request reads as empty, as in every form here.
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct CodeForm {
-    #[serde(default)]
     code: String,
     /// Needed when a confirmed secret is being replaced.
-    #[serde(default)]
     current_password: String,
 }
 
 /// `POST /account/2fa` (`code`; `current_password` when replacing): confirm the pending secret
 /// with its first code; the new secret replaces the old one and the recovery codes are shown.
-pub async fn confirm(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<CodeForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn confirm((account, app, CsrfForm(form)): AccountForm<CodeForm>) -> Result<HttpResponse, AppError> {
     if let Some(refused) = refused_password(&account, &app, &form.current_password, Ask::IfEnrolled).await? {
         return Ok(refused);
     }
@@ -231,9 +224,7 @@ pub struct NoFields {}
 /// `POST /account/2fa/recovery-codes` (`current_password`): ten new codes; the old ones stop
 /// working.
 pub async fn new_recovery_codes(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
+    (account, app, CsrfForm(form)): AccountForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let not_enrolled = || AppError::Conflict("Recovery codes come with two-step sign-in; set it up first.".into());
     let account_id = account.id();
@@ -261,9 +252,7 @@ pub async fn new_recovery_codes(
 /// `POST /account/2fa/disable` (`current_password`): turn the second factor off, unless a
 /// membership or the administrator rule requires it (409, saying which).
 pub async fn disable(
-    account: CurrentAccount,
-    app: Services,
-    CsrfForm(form): CsrfForm<CurrentPasswordForm>,
+    (account, app, CsrfForm(form)): AccountForm<CurrentPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = account.id();
     let (is_admin, require_admin) = (account.account.is_platform_admin, app.config.require_admin_2fa);
@@ -303,12 +292,11 @@ refusals!(ResetError);
 /// administrators. Returns the account's email and whether it had a second factor.
 pub fn reset(
     conn: &mut DbConn,
-    site: &crate::mail::Site,
-    actor: &Actor,
+    act: &Act,
     target: i64,
     only_admins: bool,
-    now: NaiveDateTime,
 ) -> Result<(String, bool), Failure<ResetError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     if actor.id == Some(target) {
         return Err(ResetError::Yourself.into());
     }
@@ -354,13 +342,11 @@ pub async fn reset_for_admin(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let target = target.into_inner().get();
-    let admin_id = admin.id();
-    let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, admin_id)).await?;
-    if form.password.is_empty() || !app.passwords.verify(form.password.clone(), stored).await? {
+    if form.password.is_empty() || !app.is_password_of(admin.id(), &form.password).await? {
         let why = "Your password was not right, so nothing was reset. Enter your own password to confirm.";
         return admins::page_with_refusal(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, why.into()).await;
     }
-    match app.attempt(&admin, move |conn, act| reset(conn, &act.site, &act.actor, target, true, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| reset(conn, act, target, true)).await? {
         Ok((email, true)) => Ok(admins::done(
             &admin,
             format!("Two-step sign-in of {email} is removed and their sessions ended; where it is required, they set it up again at their next sign-in."),

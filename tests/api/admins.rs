@@ -5,6 +5,7 @@ use std::sync::{Arc, Barrier};
 use diesel::prelude::*;
 use orgportal::audit::Actor;
 use orgportal::db::schema::{accounts, audit_events, organizations};
+use orgportal::domain::AccountId;
 use orgportal::error::Failure;
 use orgportal::platform::admins::queries::{self, RemoveError};
 use orgportal::web::client::ClientAddr;
@@ -112,7 +113,7 @@ async fn you_cannot_remove_yourself_or_the_last_administrator(mut app: TestApp) 
     app.post("/admin/administrators", &[("email", "pending@example.com")]).await.assert_status(303);
     let pending = account_id(&mut app.conn(), "pending@example.com");
     let actor = Actor { id: Some(pending), email: "pending@example.com".into(), client: ClientAddr(None) };
-    let outcome = queries::remove(&mut app.conn(), &actor, me, app.clock.now());
+    let outcome = queries::remove(&mut app.conn(), &actor, AccountId(me), app.clock.now());
     assert!(matches!(outcome, Err(Failure::Refused(RemoveError::LastAdmin))), "{outcome:?}");
     assert!(is_admin(&app, ADMIN_EMAIL));
     app.get("/admin/administrators").await;
@@ -133,7 +134,7 @@ async fn two_administrators_removing_each_other_at_once_leave_one(app: TestApp) 
                 std::thread::spawn(move || {
                     let actor = Actor { id: Some(actor_id), email: email.into(), client: ClientAddr(None) };
                     barrier.wait();
-                    queries::remove(&mut conn, &actor, target, now)
+                    queries::remove(&mut conn, &actor, AccountId(target), now)
                 })
             })
             .collect();

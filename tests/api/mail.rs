@@ -9,6 +9,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 use orgportal::db::schema::{accounts, audit_events, invitations, memberships, organizations, outbox};
 use orgportal::db::Db;
+use orgportal::domain::OrgId;
 use orgportal::mail::worker::Worker;
 use orgportal::mail::{self, messages, Site};
 
@@ -142,7 +143,7 @@ fn queue(app: &TestApp, count: usize) -> HashSet<String> {
     let now = app.clock.now();
     let mut conn = app.conn();
     for n in 0..count {
-        let email = messages::removal_carried_out(&site, &format!("person{n}@example.com"), 1, "Queued Co");
+        let email = messages::removal_carried_out(&site, &format!("person{n}@example.com"), OrgId(1), "Queued Co");
         mail::enqueue(&mut conn, &site, &email, now, now).unwrap();
     }
     outbox::table.select(outbox::message_id).load::<String>(&mut *conn).unwrap().into_iter().collect()

@@ -19,6 +19,10 @@ use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, render_with, see_other};
 
+/// A form posted by someone who cannot sign in: the browser's session, the services, the form
+/// past its CSRF check.
+type Posted<F> = (Session, Services, CsrfForm<F>);
+
 /// The longest typed address shown back on a refused form.
 const SHOWN_EMAIL_MAX_CHARS: usize = EmailAddress::MAX_LEN;
 
@@ -74,10 +78,8 @@ pub struct RequestForm {
 /// address or not; at most one email per account every 5 minutes (silently), and requests
 /// are rate-limited per client address (429).
 pub async fn request(
-    session: Session,
-    app: Services,
+    (session, app, CsrfForm(form)): Posted<RequestForm>,
     limiter: web::Data<ResetLimiter>,
-    CsrfForm(form): CsrfForm<RequestForm>,
 ) -> Result<HttpResponse, AppError> {
     if let Err(retry_after_secs) = limiter.check(app.client.0) {
         return Err(AppError::TooManyRequests { retry_after_secs });
@@ -139,21 +141,19 @@ pub async fn form(session: Session, app: Services, path: web::Path<String>) -> R
     }
 }
 
-#[derive(Deserialize)]
+/// A field left out of the request reads as empty, as in every form here.
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct NewPasswordForm {
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password_confirm: String,
 }
 
 /// `POST /password-reset/{token}`: set the password (policy, confirmation), use the link up
 /// exactly once, end every session of the account, clear its lockouts; then to `/login`.
 pub async fn set_password(
-    session: Session,
-    app: Services,
+    (session, app, CsrfForm(form)): Posted<NewPasswordForm>,
     path: web::Path<String>,
-    CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let (account_id, email) = match lookup(&app, &token).await? {

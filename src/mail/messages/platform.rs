@@ -6,19 +6,15 @@ use super::{day_and_time, days, own_link, Content, Email, Help};
 use crate::domain::OrgId;
 use crate::mail::Site;
 
+/// Both invitations, to administer an organization or the platform, are of this kind.
 pub const INVITATION: &str = "invitation";
-pub const ADDED_AS_ADMINISTRATOR: &str = "added_as_administrator";
-pub const REMOVAL_NOTICE: &str = "removal_notice";
-pub const REMOVAL_WITHDRAWN: &str = "removal_withdrawn";
-pub const REMOVAL_CARRIED_OUT: &str = "removal_carried_out";
-pub const REMOVAL_AWAITS_APPROVAL: &str = "removal_awaits_approval";
 
 /// Invitation to administer a new organization (an unknown Administrator email on Add
 /// organization).
 pub fn organization_admin_invitation(
     site: &Site,
     to: &str,
-    org_id: i64,
+    org_id: OrgId,
     org_name: &str,
     link: &str,
     expires_at: NaiveDateTime,
@@ -38,7 +34,7 @@ pub fn organization_admin_invitation(
         why: format!("You receive this email because a platform administrator named your address as the administrator of “{org_name}”."),
         help: Help::Platform,
     }
-    .into_email(site, INVITATION, to, Some(org_id))
+    .into_email(site, INVITATION, to, Some(org_id.get()))
 }
 
 /// Invitation to become a platform administrator (an unknown email on Platform administrators).
@@ -61,8 +57,10 @@ pub fn platform_admin_invitation(site: &Site, to: &str, link: &str, expires_at: 
     .into_email(site, INVITATION, to, None)
 }
 
+pub const ADDED_AS_ADMINISTRATOR: &str = "added_as_administrator";
+
 /// An existing account was named the administrator of a new organization.
-pub fn added_as_organization_admin(site: &Site, to: &str, org_id: i64, org_name: &str) -> Email {
+pub fn added_as_organization_admin(site: &Site, to: &str, org_id: OrgId, org_name: &str) -> Email {
     Content {
         subject: format!("You now administer {org_name}"),
         name: None,
@@ -75,14 +73,16 @@ pub fn added_as_organization_admin(site: &Site, to: &str, org_id: i64, org_name:
         why: format!("You receive this email because a platform administrator named your address as the administrator of “{org_name}”."),
         help: Help::Platform,
     }
-    .into_email(site, ADDED_AS_ADMINISTRATOR, to, Some(org_id))
+    .into_email(site, ADDED_AS_ADMINISTRATOR, to, Some(org_id.get()))
 }
+
+pub const REMOVAL_NOTICE: &str = "removal_notice";
 
 /// To the contact person: a removal was requested and may be carried out after the notice.
 pub fn removal_notice(
     site: &Site,
     to: &str,
-    org_id: i64,
+    org_id: OrgId,
     org_name: &str,
     notice_days: i64,
     actionable_at: NaiveDateTime,
@@ -104,7 +104,7 @@ pub fn removal_notice(
         why: format!("You receive this email because you are the contact person of “{org_name}”."),
         help: Help::Platform,
     }
-    .into_email(site, REMOVAL_NOTICE, to, Some(org_id))
+    .into_email(site, REMOVAL_NOTICE, to, Some(org_id.get()))
 }
 
 /// How a request was withdrawn.
@@ -114,8 +114,10 @@ pub enum Withdrawal {
     Declined,
 }
 
+pub const REMOVAL_WITHDRAWN: &str = "removal_withdrawn";
+
 /// To the contact person of a notified request: it was withdrawn.
-pub fn removal_withdrawn(site: &Site, to: &str, org_id: i64, org_name: &str, how: Withdrawal) -> Email {
+pub fn removal_withdrawn(site: &Site, to: &str, org_id: OrgId, org_name: &str, how: Withdrawal) -> Email {
     let what = match how {
         Withdrawal::Cancelled => "cancelled by the administrator who asked for it",
         Withdrawal::Declined => "declined by another platform administrator",
@@ -134,11 +136,13 @@ pub fn removal_withdrawn(site: &Site, to: &str, org_id: i64, org_name: &str, how
         ),
         help: Help::Platform,
     }
-    .into_email(site, REMOVAL_WITHDRAWN, to, Some(org_id))
+    .into_email(site, REMOVAL_WITHDRAWN, to, Some(org_id.get()))
 }
 
+pub const REMOVAL_CARRIED_OUT: &str = "removal_carried_out";
+
 /// To the contact person of a notified request: the organization is gone.
-pub fn removal_carried_out(site: &Site, to: &str, org_id: i64, org_name: &str) -> Email {
+pub fn removal_carried_out(site: &Site, to: &str, org_id: OrgId, org_name: &str) -> Email {
     Content {
         subject: format!("{org_name} was removed"),
         name: None,
@@ -151,11 +155,13 @@ pub fn removal_carried_out(site: &Site, to: &str, org_id: i64, org_name: &str) -
         why: format!("You receive this email because you were the contact person of “{org_name}”."),
         help: Help::Platform,
     }
-    .into_email(site, REMOVAL_CARRIED_OUT, to, Some(org_id))
+    .into_email(site, REMOVAL_CARRIED_OUT, to, Some(org_id.get()))
 }
 
+pub const REMOVAL_AWAITS_APPROVAL: &str = "removal_awaits_approval";
+
 /// To every other platform administrator, when a removal becomes actionable.
-pub fn removal_awaits_approval(site: &Site, to: &str, org_id: i64, org_name: &str, initiator: &str) -> Email {
+pub fn removal_awaits_approval(site: &Site, to: &str, org_id: OrgId, org_name: &str, initiator: &str) -> Email {
     Content {
         subject: format!("Removal of {org_name} awaits your approval"),
         name: None,
@@ -163,10 +169,10 @@ pub fn removal_awaits_approval(site: &Site, to: &str, org_id: i64, org_name: &st
             format!("{initiator} asked for the organization “{org_name}” to be removed, and the request can now be approved."),
             "A removal needs a second platform administrator. Review what would be lost, then approve or decline it.".into(),
         ],
-        action: Some(("Review the request".into(), site.link(&crate::platform::paths::removal(OrgId(org_id))))),
+        action: Some(("Review the request".into(), site.link(&crate::platform::paths::removal(org_id)))),
         notes: vec![],
         why: "You receive this email because you are a platform administrator, and a removal needs a second one to approve it.".into(),
         help: Help::Platform,
     }
-    .into_email(site, REMOVAL_AWAITS_APPROVAL, to, Some(org_id))
+    .into_email(site, REMOVAL_AWAITS_APPROVAL, to, Some(org_id.get()))
 }

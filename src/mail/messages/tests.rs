@@ -1,6 +1,7 @@
 use chrono::NaiveDate;
 
 use super::*;
+use crate::domain::OrgId;
 
 const BASE: &str = "https://portal.example/sub";
 /// A value that must come out escaped in HTML and as typed in text.
@@ -34,14 +35,18 @@ fn every_message() -> Vec<(Email, &'static str, bool)> {
     let org = org_name();
     let link = site.link("/register/T0KEN");
     vec![
-        (organization_admin_invitation(&site, "a@x.example", 1, &org, &link, at()), PLATFORM_HELP, true),
+        (organization_admin_invitation(&site, "a@x.example", OrgId(1), &org, &link, at()), PLATFORM_HELP, true),
         (platform_admin_invitation(&site, "a@x.example", &link, at()), PLATFORM_HELP, false),
-        (added_as_organization_admin(&site, "a@x.example", 1, &org), PLATFORM_HELP, true),
-        (removal_notice(&site, "a@x.example", 1, &org, 30, at()), PLATFORM_HELP, true),
-        (removal_withdrawn(&site, "a@x.example", 1, &org, Withdrawal::Cancelled), PLATFORM_HELP, true),
-        (removal_withdrawn(&site, "a@x.example", 1, &org, Withdrawal::Declined), PLATFORM_HELP, true),
-        (removal_carried_out(&site, "a@x.example", 1, &org), PLATFORM_HELP, true),
-        (removal_awaits_approval(&site, "a@x.example", 1, &org, &format!("i{NASTY}@x.example")), PLATFORM_HELP, true),
+        (added_as_organization_admin(&site, "a@x.example", OrgId(1), &org), PLATFORM_HELP, true),
+        (removal_notice(&site, "a@x.example", OrgId(1), &org, 30, at()), PLATFORM_HELP, true),
+        (removal_withdrawn(&site, "a@x.example", OrgId(1), &org, Withdrawal::Cancelled), PLATFORM_HELP, true),
+        (removal_withdrawn(&site, "a@x.example", OrgId(1), &org, Withdrawal::Declined), PLATFORM_HELP, true),
+        (removal_carried_out(&site, "a@x.example", OrgId(1), &org), PLATFORM_HELP, true),
+        (
+            removal_awaits_approval(&site, "a@x.example", OrgId(1), &org, &format!("i{NASTY}@x.example")),
+            PLATFORM_HELP,
+            true,
+        ),
         (user_invitation(&site, "a@x.example", 1, &org, HELP, &link, at()), HELP, true),
         (user_invitation_to_accept(&site, "a@x.example", 1, &org, HELP, &link, at()), HELP, true),
         (
@@ -113,7 +118,7 @@ fn a_link_from_elsewhere_is_rebuilt_on_the_base_url() {
             assert!(links(body).iter().all(|l| l.starts_with(BASE)), "{link}: {body}");
         }
     }
-    let email = removal_awaits_approval(&site, "a@x.example", 7, "Acme", "i@x.example");
+    let email = removal_awaits_approval(&site, "a@x.example", OrgId(7), "Acme", "i@x.example");
     assert!(email.text.contains(&format!("{BASE}/admin/organizations/7/removal")), "{}", email.text);
 }
 

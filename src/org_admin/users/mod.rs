@@ -12,14 +12,16 @@ pub mod queries;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::get().to(list::show))
-        .route("/users.csv", web::get().to(export::users_csv))
-        .route("/users", web::post().to(handlers::create))
+    cfg.service(web::resource("/users").route(web::get().to(list::show)).route(web::post().to(handlers::create)));
+    cfg.route("/users.csv", web::get().to(export::users_csv))
         .route("/users/new", web::get().to(handlers::new_form))
-        .route("/users/{account_id}/edit", web::get().to(handlers::edit_form))
-        .route("/users/{account_id}/edit", web::post().to(handlers::update))
         .route("/users/{account_id}/validate", web::post().to(handlers::validate))
         .route("/users/{account_id}/remove", web::post().to(handlers::remove))
         .route("/users/{account_id}/resend", web::post().to(handlers::resend))
         .route("/users/{account_id}/revoke", web::post().to(handlers::revoke));
+    cfg.service(
+        web::resource("/users/{account_id}/edit")
+            .route(web::get().to(handlers::edit_form))
+            .route(web::post().to(handlers::update)),
+    );
 }

@@ -12,6 +12,7 @@ use crate::csrf::CsrfForm;
 use crate::domain::{AccountId, EmailAddress, FieldErrors};
 use crate::error::AppError;
 use crate::platform::paths;
+use crate::platform::AdminForm;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render_with, see_other};
@@ -96,11 +97,7 @@ pub struct AddForm {
 }
 
 /// `POST /admin/administrators`
-pub async fn add(
-    admin: PlatformAdmin,
-    app: Services,
-    CsrfForm(form): CsrfForm<AddForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn add((admin, app, CsrfForm(form)): AdminForm<AddForm>) -> Result<HttpResponse, AppError> {
     let refused =
         |why: &str| Shown { errors: FieldErrors::one("email", why), email: form.email.clone(), refusal: None };
     let email = match EmailAddress::parse(&form.email) {
@@ -108,7 +105,7 @@ pub async fn add(
         Err(why) => return page(&admin, &app, StatusCode::UNPROCESSABLE_ENTITY, refused(&why)).await,
     };
     let target = email.clone();
-    match app.attempt(&admin, move |conn, act| queries::add(conn, &act.site, &act.actor, &target, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| queries::add(conn, act, &target)).await? {
         Ok(Added::Promoted) => Ok(done(&admin, format!("{email} is now a platform administrator."))),
         Ok(Added::Invited) => Ok(done(
             &admin,
@@ -134,7 +131,7 @@ async fn conflict(admin: &PlatformAdmin, app: &Services, refused: impl ToString)
 
 /// `POST /admin/administrators/{account_id}/remove`
 pub async fn remove((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let target = target.into_inner().get();
+    let target = target.into_inner();
     match app.attempt(&admin, move |conn, act| queries::remove(conn, &act.actor, target, act.now)).await? {
         Ok(email) => Ok(done(&admin, format!("{email} is no longer a platform administrator."))),
         Err(refused) => conflict(&admin, &app, refused).await,
@@ -143,8 +140,8 @@ pub async fn remove((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Resul
 
 /// `POST /admin/administrators/{account_id}/end-sessions`
 pub async fn end_sessions((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let target = target.into_inner().get();
-    match app.attempt(&admin, move |conn, act| queries::end_sessions(conn, &act.actor, target, act.now)).await? {
+    let target = target.into_inner();
+    match app.attempt(&admin, move |conn, act| queries::end_sessions(conn, act, target)).await? {
         Ok((email, ended)) => Ok(done(
             &admin,
             match ended {
@@ -159,8 +156,8 @@ pub async fn end_sessions((admin, app, target): OnRow, _: CsrfForm<NoFields>) ->
 
 /// `POST /admin/administrators/{account_id}/resend`
 pub async fn resend((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let target = target.into_inner().get();
-    match app.attempt(&admin, move |conn, act| queries::resend(conn, &act.site, &act.actor, target, act.now)).await? {
+    let target = target.into_inner();
+    match app.attempt(&admin, move |conn, act| queries::resend(conn, act, target)).await? {
         Ok(email) => {
             Ok(done(&admin, format!("A new invitation was sent to {email}; the earlier link no longer works.")))
         }
@@ -175,8 +172,8 @@ pub async fn resend((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Resul
 
 /// `POST /admin/administrators/{account_id}/revoke`
 pub async fn revoke((admin, app, target): OnRow, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
-    let target = target.into_inner().get();
-    match app.attempt(&admin, move |conn, act| queries::revoke(conn, &act.actor, target, act.now)).await? {
+    let target = target.into_inner();
+    match app.attempt(&admin, move |conn, act| queries::revoke(conn, act, target)).await? {
         Ok((email, Revoked::Deleted)) => {
             Ok(done(&admin, format!("The invitation of {email} was revoked and its link no longer works.")))
         }

@@ -11,9 +11,10 @@ use actix_web::web;
 use crate::second_factor::handlers::reset_for_admin;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/administrators", web::get().to(handlers::show))
-        .route("/administrators", web::post().to(handlers::add))
-        .route("/administrators/{account_id}/remove", web::post().to(handlers::remove))
+    cfg.service(
+        web::resource("/administrators").route(web::get().to(handlers::show)).route(web::post().to(handlers::add)),
+    );
+    cfg.route("/administrators/{account_id}/remove", web::post().to(handlers::remove))
         .route("/administrators/{account_id}/end-sessions", web::post().to(handlers::end_sessions))
         .route("/administrators/{account_id}/resend", web::post().to(handlers::resend))
         .route("/administrators/{account_id}/revoke", web::post().to(handlers::revoke))

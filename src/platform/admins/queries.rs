@@ -4,13 +4,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::app::Act;
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, memberships};
 use crate::db::{self, DbConn};
-use crate::domain::{AccountStatus, EmailAddress};
+use crate::domain::{AccountId, AccountStatus, EmailAddress};
 use crate::error::{refusals, Failure};
 use crate::mail::limits::{self, Limited};
-use crate::mail::{self, messages, Site};
+use crate::mail::{self, messages};
 use crate::registration;
 
 /// Advisory-lock key serialising removals on PostgreSQL, so two administrators removing each
@@ -72,7 +73,7 @@ pub enum PendingError {
 }
 
 /// The email of a platform administrator still invited.
-fn pending(conn: &mut DbConn, target: i64) -> Result<String, Failure<PendingError>> {
+fn pending(conn: &mut DbConn, target: AccountId) -> Result<String, Failure<PendingError>> {
     let (email, status): (String, AccountStatus) = accounts::table
         .filter(accounts::id.eq(target))
         .filter(accounts::is_platform_admin.eq(true))
@@ -88,21 +89,14 @@ fn pending(conn: &mut DbConn, target: i64) -> Result<String, Failure<PendingErro
 
 /// Resend a pending administrator invitation: a new platform link, which supersedes the
 /// earlier one, in the same email as Add sends. At most once a minute per person.
-pub fn resend(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    target: i64,
-    now: NaiveDateTime,
-) -> Result<String, Failure<PendingError>> {
+pub fn resend(conn: &mut DbConn, act: &Act, target: AccountId) -> Result<String, Failure<PendingError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     db::write_transaction(conn, |conn| {
         let email = pending(conn, target)?;
-        if let Some(limited) =
-            limits::check_resend(registration::last_platform_resent_at(conn, crate::domain::AccountId(target))?, now)
-        {
+        if let Some(limited) = limits::check_resend(registration::last_platform_resent_at(conn, target)?, now) {
             return Err(PendingError::MailLimit(limited).into());
         }
-        let link = registration::reissue_platform(conn, site, crate::domain::AccountId(target), now)?;
+        let link = registration::reissue_platform(conn, site, target, now)?;
         let invitation = messages::platform_admin_invitation(site, &email, &link.url, link.expires_at);
         mail::enqueue(conn, site, &invitation, now, now)?;
         audit::record(conn, &NewEvent::platform(actor, "platform_admin.invitation_resent", &email), now)?;
@@ -121,12 +115,8 @@ pub enum Revoked {
 
 /// Revoke a pending administrator invitation: the account loses the platform role and its
 /// platform link is withdrawn; an account with no membership anywhere is deleted.
-pub fn revoke(
-    conn: &mut DbConn,
-    actor: &Actor,
-    target: i64,
-    now: NaiveDateTime,
-) -> Result<(String, Revoked), Failure<PendingError>> {
+pub fn revoke(conn: &mut DbConn, act: &Act, target: AccountId) -> Result<(String, Revoked), Failure<PendingError>> {
+    let (actor, now) = (&act.actor, act.now);
     db::write_transaction(conn, |conn| {
         db::lock_for_transaction(conn, ADMIN_REMOVAL_LOCK)?;
         let email = pending(conn, target)?;
@@ -142,7 +132,7 @@ pub fn revoke(
         if changed != 1 {
             return Err(PendingError::NotPending.into());
         }
-        registration::withdraw_platform(conn, crate::domain::AccountId(target), now)?;
+        registration::withdraw_platform(conn, target, now)?;
         let memberships: i64 =
             memberships::table.filter(memberships::account_id.eq(target)).count().get_result(conn)?;
         let outcome = if memberships == 0 {
@@ -174,13 +164,8 @@ pub enum AddError {
 }
 
 /// Promote an existing account, or create an invited one (it gets its password by registering).
-pub fn add(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    email: &EmailAddress,
-    now: NaiveDateTime,
-) -> Result<Added, Failure<AddError>> {
+pub fn add(conn: &mut DbConn, act: &Act, email: &EmailAddress) -> Result<Added, Failure<AddError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     db::write_transaction(conn, |conn| {
         let existing: Option<(i64, bool, AccountStatus)> = accounts::table
             .filter(accounts::email.eq(email.as_str()))
@@ -235,7 +220,7 @@ pub enum RemoveError {
 }
 
 /// The email of `target` while it is a platform administrator.
-fn admin_email(conn: &mut DbConn, target: i64) -> QueryResult<Option<String>> {
+fn admin_email(conn: &mut DbConn, target: AccountId) -> QueryResult<Option<String>> {
     accounts::table
         .filter(accounts::id.eq(target))
         .filter(accounts::is_platform_admin.eq(true))
@@ -248,10 +233,10 @@ fn admin_email(conn: &mut DbConn, target: i64) -> QueryResult<Option<String>> {
 pub fn remove(
     conn: &mut DbConn,
     actor: &Actor,
-    target: i64,
+    target: AccountId,
     now: NaiveDateTime,
 ) -> Result<String, Failure<RemoveError>> {
-    if actor.id == Some(target) {
+    if actor.id == Some(target.get()) {
         return Err(RemoveError::Yourself.into());
     }
     db::write_transaction(conn, |conn| {
@@ -291,16 +276,16 @@ refusals!(PendingError, AddError, RemoveError, EndSessionsError);
 /// its email and how many sessions ended.
 pub fn end_sessions(
     conn: &mut DbConn,
-    actor: &Actor,
-    target: i64,
-    now: NaiveDateTime,
+    act: &Act,
+    target: AccountId,
 ) -> Result<(String, usize), Failure<EndSessionsError>> {
-    if actor.id == Some(target) {
+    let (actor, now) = (&act.actor, act.now);
+    if actor.id == Some(target.get()) {
         return Err(EndSessionsError::Yourself.into());
     }
     db::write_transaction(conn, |conn| {
         let email = admin_email(conn, target)?.ok_or(EndSessionsError::NotAdmin)?;
-        let ended = crate::auth::session::end_all_of(conn, target, None)?;
+        let ended = crate::auth::session::end_all_of(conn, target.get(), None)?;
         let event = NewEvent::platform(actor, "platform_admin.sessions_ended", &email)
             .details(serde_json::json!({ "sessions ended": ended }));
         audit::record(conn, &event, now)?;

@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::domain::{group_thousands, FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::platform::paths;
+use crate::platform::AdminForm;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, see_other};
@@ -94,19 +95,14 @@ pub async fn new_form(admin: PlatformAdmin) -> Result<HttpResponse, AppError> {
 }
 
 /// `POST /admin/organizations`
-pub async fn create(
-    admin: PlatformAdmin,
-    app: Services,
-    CsrfForm(form): CsrfForm<OrgForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn create((admin, app, CsrfForm(form)): AdminForm<OrgForm>) -> Result<HttpResponse, AppError> {
     let new_org = match NewOrg::parse(&form) {
         Ok(org) => org,
         Err(errors) => return render_422(&OrgFormPage::new(&admin, FormMode::Add, form, errors)?),
     };
     let saved = {
         let new_org = new_org.clone();
-        app.attempt(&admin, move |conn, act| queries::insert_org(conn, &act.site, &act.actor, &new_org, act.now))
-            .await?
+        app.attempt(&admin, move |conn, act| queries::insert_org(conn, act, &new_org)).await?
     };
     match saved {
         Ok(_) => Ok(saved_and_listed(&admin, "added", new_org.name.as_str())),
@@ -168,7 +164,7 @@ pub async fn update(
     let org_id = org.id;
     let saved = {
         let changes = changes.clone();
-        app.attempt(&admin, move |conn, act| queries::update_org(conn, &act.actor, org_id, &changes, act.now)).await?
+        app.attempt(&admin, move |conn, act| queries::update_org(conn, act, org_id, &changes)).await?
     };
     let errors = match saved {
         Ok(()) => return Ok(saved_and_listed(&admin, "saved", changes.name.as_str())),

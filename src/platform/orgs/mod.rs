@@ -10,11 +10,15 @@ mod selection;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/organizations", web::get().to(list::show))
-        .route("/organizations.csv", web::get().to(export::organizations_csv))
-        .route("/organizations", web::post().to(handlers::create))
+    cfg.service(
+        web::resource("/organizations").route(web::get().to(list::show)).route(web::post().to(handlers::create)),
+    );
+    cfg.service(
+        web::resource("/organizations/{id}/edit")
+            .route(web::get().to(handlers::edit_form))
+            .route(web::post().to(handlers::update)),
+    );
+    cfg.route("/organizations.csv", web::get().to(export::organizations_csv))
         .route("/organizations/selection", web::post().to(selection::route))
-        .route("/organizations/new", web::get().to(handlers::new_form))
-        .route("/organizations/{id}/edit", web::get().to(handlers::edit_form))
-        .route("/organizations/{id}/edit", web::post().to(handlers::update));
+        .route("/organizations/new", web::get().to(handlers::new_form));
 }

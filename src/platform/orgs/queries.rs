@@ -6,12 +6,13 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::forms::{NewOrg, OrgChanges};
-use crate::audit::{self, Actor, NewEvent};
+use crate::app::Act;
+use crate::audit::{self, NewEvent};
 use crate::db::schema::{accounts, memberships, organizations};
 use crate::db::{self, org_index, DbConn};
 use crate::domain::{fold, AccountId, AccountStatus, EmailAddress, MembershipStatus, OrgId};
 use crate::error::{refusals, Failure};
-use crate::mail::{self, messages, Site};
+use crate::mail::{self, messages};
 use crate::registration;
 
 /// Another organization has this name (names are compared ignoring case).
@@ -111,13 +112,8 @@ pub fn find_or_invite_account(
 }
 
 /// Add an organization with its first administrator (a Delegate at Account Quota 0).
-pub fn insert_org(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    new: &NewOrg,
-    now: NaiveDateTime,
-) -> Result<i64, Failure<NameTaken>> {
+pub fn insert_org(conn: &mut DbConn, act: &Act, new: &NewOrg) -> Result<i64, Failure<NameTaken>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     db::write_transaction(conn, |conn| {
         // The unique index decides races; this check only spares the common case an error.
         if name_taken(conn, new.name.key(), None)? {
@@ -164,9 +160,16 @@ pub fn insert_org(
         // sign in is told where to find its new organization.
         let email = if account_status == AccountStatus::Invited {
             let link = registration::issue_activating(conn, site, account_id, OrgId(org_id), now)?;
-            messages::organization_admin_invitation(site, admin, org_id, new.name.as_str(), &link.url, link.expires_at)
+            messages::organization_admin_invitation(
+                site,
+                admin,
+                OrgId(org_id),
+                new.name.as_str(),
+                &link.url,
+                link.expires_at,
+            )
         } else {
-            messages::added_as_organization_admin(site, admin, org_id, new.name.as_str())
+            messages::added_as_organization_admin(site, admin, OrgId(org_id), new.name.as_str())
         };
         mail::enqueue(conn, site, &email, now, now)?;
 
@@ -192,13 +195,8 @@ pub fn insert_org(
 
 /// Change an organization. Quota and seats cannot go below what is in use: the update only
 /// happens while the usage still fits, so a concurrent add cannot slip past it.
-pub fn update_org(
-    conn: &mut DbConn,
-    actor: &Actor,
-    org_id: OrgId,
-    changes: &OrgChanges,
-    now: NaiveDateTime,
-) -> Result<(), Failure<SaveError>> {
+pub fn update_org(conn: &mut DbConn, act: &Act, org_id: OrgId, changes: &OrgChanges) -> Result<(), Failure<SaveError>> {
+    let (actor, now) = (&act.actor, act.now);
     db::write_transaction(conn, |conn| {
         let before = load_for_edit(conn, org_id)?.ok_or(SaveError::NotFound)?;
         if name_taken(conn, changes.name.key(), Some(org_id))? {

@@ -7,7 +7,6 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::Services;
 use crate::audit::{self, Actor, NewEvent};
 use crate::auth::PlatformAdmin;
 use crate::csrf::CsrfForm;
@@ -16,6 +15,7 @@ use crate::db::{self, Db, DbConn};
 use crate::domain::FieldErrors;
 use crate::error::AppError;
 use crate::platform::paths;
+use crate::platform::AdminForm;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::{Layout, Section};
 use crate::web::{render, render_422, see_other};
@@ -126,11 +126,7 @@ pub async fn show(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpRespons
 }
 
 /// `POST /admin/properties`
-pub async fn save(
-    admin: PlatformAdmin,
-    app: Services,
-    CsrfForm(form): CsrfForm<PropertiesForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn save((admin, app, CsrfForm(form)): AdminForm<PropertiesForm>) -> Result<HttpResponse, AppError> {
     let days = match NoticeDays::parse(&form.days_to_action_removal) {
         Ok(days) => days,
         Err(why) => {

@@ -153,6 +153,9 @@ fn done(admin: &PlatformAdmin, message: String, to: &str) -> HttpResponse {
 /// A platform administrator on the organization `{id}` in the path.
 type OnOrg = (PlatformAdmin, Services, web::Path<OrgId>);
 
+/// As `OnOrg`, with the form posted, past its CSRF check.
+type OnOrgForm<F> = (PlatformAdmin, Services, web::Path<OrgId>, CsrfForm<F>);
+
 /// `GET /admin/organizations/{id}/removal`
 pub async fn show((admin, app, org_id): OnOrg) -> Result<HttpResponse, AppError> {
     page(&admin, &app, org_id.into_inner(), Outcome::OK).await
@@ -165,16 +168,10 @@ pub struct InitiateForm {
 }
 
 /// `POST /admin/organizations/{id}/removal`: initiate.
-pub async fn initiate(
-    (admin, app, org_id): OnOrg,
-    CsrfForm(form): CsrfForm<InitiateForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn initiate((admin, app, org_id, CsrfForm(form)): OnOrgForm<InitiateForm>) -> Result<HttpResponse, AppError> {
     let org_id = org_id.into_inner();
     let notify = form.notify_contact == "on";
-    match app
-        .attempt(&admin, move |conn, act| queries::initiate(conn, &act.site, &act.actor, org_id, notify, act.now))
-        .await?
-    {
+    match app.attempt(&admin, move |conn, act| queries::initiate(conn, act, org_id, notify)).await? {
         Ok(initiated) => {
             let message = match &initiated.notified {
                 Some(contact) => format!(
@@ -205,10 +202,7 @@ async fn withdraw(
     org_id: OrgId,
     how: Withdrawal,
 ) -> Result<HttpResponse, AppError> {
-    match app
-        .attempt(&admin, move |conn, act| queries::withdraw(conn, &act.site, &act.actor, org_id, how, act.now))
-        .await?
-    {
+    match app.attempt(&admin, move |conn, act| queries::withdraw(conn, act, org_id, how)).await? {
         Ok(name) => {
             let verb = if how == Withdrawal::Cancelled { "cancelled" } else { "declined" };
             Ok(done(&admin, format!("The removal of “{name}” was {verb}."), &paths::organizations_named(&name)))
@@ -218,12 +212,12 @@ async fn withdraw(
 }
 
 /// `POST /admin/organizations/{id}/removal/cancel`
-pub async fn cancel((admin, app, org_id): OnOrg, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn cancel((admin, app, org_id, _): OnOrgForm<NoFields>) -> Result<HttpResponse, AppError> {
     withdraw(admin, app, org_id.into_inner(), Withdrawal::Cancelled).await
 }
 
 /// `POST /admin/organizations/{id}/removal/decline`
-pub async fn decline((admin, app, org_id): OnOrg, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn decline((admin, app, org_id, _): OnOrgForm<NoFields>) -> Result<HttpResponse, AppError> {
     withdraw(admin, app, org_id.into_inner(), Withdrawal::Declined).await
 }
 
@@ -235,17 +229,13 @@ pub struct ApproveForm {
 
 /// `POST /admin/organizations/{id}/removal/approve`: confirmed with the approver's own
 /// password, then carried out in one transaction.
-pub async fn approve(
-    (admin, app, org_id): OnOrg,
-    CsrfForm(form): CsrfForm<ApproveForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn approve((admin, app, org_id, CsrfForm(form)): OnOrgForm<ApproveForm>) -> Result<HttpResponse, AppError> {
     let org_id = org_id.into_inner();
     let account_id = admin.id();
     let password_error = if form.password.is_empty() {
         Some("Enter your own password to confirm the removal.")
     } else {
-        let stored = app.db.run(move |conn| crate::auth::queries::password_hash(conn, account_id)).await?;
-        (!app.passwords.verify(form.password, stored).await?)
+        (!app.is_password_of(account_id, &form.password).await?)
             .then_some("This is not your password. Nothing was removed.")
     };
     if let Some(why) = password_error {
@@ -253,7 +243,7 @@ pub async fn approve(
             Outcome { status: StatusCode::UNPROCESSABLE_ENTITY, refusal: None, password_error: Some(why.to_owned()) };
         return page(&admin, &app, org_id, outcome).await;
     }
-    match app.attempt(&admin, move |conn, act| queries::approve(conn, &act.site, &act.actor, org_id, act.now)).await? {
+    match app.attempt(&admin, move |conn, act| queries::approve(conn, act, org_id)).await? {
         Ok(removed) => {
             let accounts = match removed.accounts_deleted {
                 0 => String::new(),

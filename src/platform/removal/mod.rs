@@ -9,9 +9,12 @@ pub mod state;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/organizations/{id}/removal", web::get().to(handlers::show))
-        .route("/organizations/{id}/removal", web::post().to(handlers::initiate))
-        .route("/organizations/{id}/removal/cancel", web::post().to(handlers::cancel))
+    cfg.service(
+        web::resource("/organizations/{id}/removal")
+            .route(web::get().to(handlers::show))
+            .route(web::post().to(handlers::initiate)),
+    );
+    cfg.route("/organizations/{id}/removal/cancel", web::post().to(handlers::cancel))
         .route("/organizations/{id}/removal/decline", web::post().to(handlers::decline))
         .route("/organizations/{id}/removal/approve", web::post().to(handlers::approve));
 }

@@ -10,13 +10,14 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::state::{self, Action, Refusal, Request};
+use crate::app::Act;
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::{accounts, invitations, memberships, organizations, removal_requests};
 use crate::db::{self, org_index, DbConn};
 use crate::domain::{AccountStatus, OrgId};
 use crate::error::{refusals, Failure};
+use crate::mail;
 use crate::mail::messages::{self, Withdrawal};
-use crate::mail::{self, Site};
 use crate::platform::properties;
 
 /// What the removal page shows about the organization: what would be lost.
@@ -163,12 +164,11 @@ fn record(
 /// actionable: their messages are queued now, due then, and withdrawn if the request is.
 pub fn initiate(
     conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
+    act: &Act,
     org_id: OrgId,
     notify_requested: bool,
-    now: NaiveDateTime,
 ) -> Result<Initiated, Failure<ActError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     let initiator = viewer(actor);
     db::write_transaction(conn, |conn| {
         let org = org_at_stake(conn, org_id)?.ok_or(ActError::OrgGone)?;
@@ -202,11 +202,11 @@ pub fn initiate(
             })?;
         if let Some(days) = notify {
             let notice =
-                messages::removal_notice(site, notified_contact, org_id.get(), &org.name, days.days(), actionable_at);
+                messages::removal_notice(site, notified_contact, org_id, &org.name, days.days(), actionable_at);
             mail::enqueue(conn, site, &notice, now, now)?;
         }
         for admin in other_admins(conn, initiator)? {
-            let ask = messages::removal_awaits_approval(site, &admin, org_id.get(), &org.name, &actor.email);
+            let ask = messages::removal_awaits_approval(site, &admin, org_id, &org.name, &actor.email);
             mail::enqueue(conn, site, &ask, actionable_at, now)?;
         }
         let details = json!({
@@ -242,14 +242,8 @@ fn why_not(
 }
 
 /// Cancel (the initiator) or Decline (anyone else). Returns the organization's name.
-pub fn withdraw(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    org_id: OrgId,
-    how: Withdrawal,
-    now: NaiveDateTime,
-) -> Result<String, Failure<ActError>> {
+pub fn withdraw(conn: &mut DbConn, act: &Act, org_id: OrgId, how: Withdrawal) -> Result<String, Failure<ActError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     let who = viewer(actor);
     let action = match how {
         Withdrawal::Cancelled => Action::Cancel,
@@ -274,7 +268,7 @@ pub fn withdraw(
         let reason = "the removal request was withdrawn before this was due";
         mail::cancel_queued(conn, org_id.get(), messages::REMOVAL_AWAITS_APPROVAL, reason)?;
         if !request.notified_contact.is_empty() {
-            let email = messages::removal_withdrawn(site, &request.notified_contact, org_id.get(), &org.name, how);
+            let email = messages::removal_withdrawn(site, &request.notified_contact, org_id, &org.name, how);
             mail::enqueue(conn, site, &email, now, now)?;
         }
         let event = match how {
@@ -298,13 +292,8 @@ pub struct Removed {
 /// Approve and carry out the removal, in one transaction. The conditional DELETE of the
 /// request decides: of several administrators approving at once, exactly one deletes it and
 /// goes on to remove the organization; the others find nothing and are told why.
-pub fn approve(
-    conn: &mut DbConn,
-    site: &Site,
-    actor: &Actor,
-    org_id: OrgId,
-    now: NaiveDateTime,
-) -> Result<Removed, Failure<ActError>> {
+pub fn approve(conn: &mut DbConn, act: &Act, org_id: OrgId) -> Result<Removed, Failure<ActError>> {
+    let (site, actor, now) = (&*act.site, &act.actor, act.now);
     let approver = viewer(actor);
     db::write_transaction(conn, |conn| {
         let request = stored_request(conn, org_id)?;
@@ -349,7 +338,7 @@ pub fn approve(
         org_index::deleted(conn, org_id.get())?;
 
         if !request.notified_contact.is_empty() {
-            let email = messages::removal_carried_out(site, &request.notified_contact, org_id.get(), &org.name);
+            let email = messages::removal_carried_out(site, &request.notified_contact, org_id, &org.name);
             mail::enqueue(conn, site, &email, now, now)?;
         }
         let reason = "the organization was removed before this was due";

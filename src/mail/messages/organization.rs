@@ -10,66 +10,52 @@ pub const USER_INVITATION: &str = "user_invitation";
 pub const ADDED_TO_ORGANIZATION: &str = "added_to_organization";
 pub const ACCOUNT_VALIDATED: &str = "account_validated";
 
-/// Invitation to a new user of an organization (Add user, Resend invitation). `help` is the
-/// organization's Organization Admin Email.
-pub fn user_invitation(
-    site: &Site,
-    to: &str,
-    org_id: i64,
-    org_name: &str,
-    help: &str,
-    link: &str,
-    expires_at: NaiveDateTime,
-) -> Email {
+/// An invitation to join an organization (Add user, Resend invitation): to whom, for which
+/// organization, the registration link. `help` is the organization's Organization Admin Email.
+pub struct Invitation<'a> {
+    pub to: &'a str,
+    pub org_id: i64,
+    pub org_name: &'a str,
+    pub help: &'a str,
+    pub link: &'a str,
+    pub expires_at: NaiveDateTime,
+}
+
+/// The invitation to someone new: the link sets up their account.
+pub fn user_invitation(site: &Site, invitation: &Invitation<'_>) -> Email {
+    let org_name = invitation.org_name;
     let paragraphs = vec![
         format!("An administrator of “{org_name}” added you as a user."),
         "Open the link below to choose your password. An administrator then confirms your account, usually after speaking with you, and you can start.".into(),
     ];
-    Joining { site, to, org_id, org_name, help, link, expires_at }.email(paragraphs, "Set up your account")
+    invitation.email(site, paragraphs, "Set up your account")
 }
 
-/// Invitation to join an organization, sent to an address that already has an account: the
-/// link lets the person accept once signed in. Same kind and subject as `user_invitation`.
-pub fn user_invitation_to_accept(
-    site: &Site,
-    to: &str,
-    org_id: i64,
-    org_name: &str,
-    help: &str,
-    link: &str,
-    expires_at: NaiveDateTime,
-) -> Email {
+/// The invitation to an address that already has an account: the link lets the person accept
+/// once signed in. Same kind and subject as `user_invitation`.
+pub fn user_invitation_to_accept(site: &Site, invitation: &Invitation<'_>) -> Email {
+    let org_name = invitation.org_name;
     let paragraphs = vec![
         format!("An administrator of “{org_name}” invited you to join the organization."),
         "You already have an account: open the link below, sign in if asked, and accept the invitation. An administrator then confirms your membership, usually after speaking with you.".into(),
     ];
-    Joining { site, to, org_id, org_name, help, link, expires_at }.email(paragraphs, "Accept the invitation")
+    invitation.email(site, paragraphs, "Accept the invitation")
 }
 
-/// What both invitations to join an organization share; only their words differ.
-struct Joining<'a> {
-    site: &'a Site,
-    to: &'a str,
-    org_id: i64,
-    org_name: &'a str,
-    help: &'a str,
-    link: &'a str,
-    expires_at: NaiveDateTime,
-}
-
-impl Joining<'_> {
-    fn email(self, paragraphs: Vec<String>, button: &str) -> Email {
+impl Invitation<'_> {
+    /// What both invitations share; only their words differ.
+    fn email(&self, site: &Site, paragraphs: Vec<String>, button: &str) -> Email {
         let org_name = self.org_name;
         Content {
             subject: format!("You are invited to join {org_name}"),
             name: None,
             paragraphs,
-            action: Some((button.into(), own_link(self.site, self.link))),
+            action: Some((button.into(), own_link(site, self.link))),
             notes: vec![format!("The link works once and expires on {}.", day_and_time(self.expires_at))],
             why: format!("You receive this email because an administrator of “{org_name}” entered your address."),
             help: Help::for_organization(self.help),
         }
-        .into_email(self.site, USER_INVITATION, self.to, Some(self.org_id))
+        .into_email(site, USER_INVITATION, self.to, Some(self.org_id))
     }
 }
 

@@ -78,7 +78,7 @@ fn resolve(conn: &mut DbConn, org_id: OrgId, allocation: Allocation) -> Result<(
 
 /// A membership's flags and quota as stored: what Add and Edit write, and what the list, the
 /// CSV and the edit form read back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = memberships)]
 pub struct StoredSettings {
     pub is_delegate: bool,
@@ -183,6 +183,32 @@ struct SettingsColumns {
     updated_at: NaiveDateTime,
 }
 
+/// A person joining an organization: Add user, and the first administrator of a new
+/// organization. The one place a membership row is written.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMembership {
+    pub org_id: OrgId,
+    pub account_id: AccountId,
+    pub status: MembershipStatus,
+    pub settings: StoredSettings,
+    pub plan_id: Option<PlanId>,
+    pub at: NaiveDateTime,
+}
+
+pub fn insert_membership(conn: &mut DbConn, new: NewMembership) -> QueryResult<()> {
+    let NewMembership { org_id, account_id, status, settings, plan_id, at } = new;
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::organization_id.eq(org_id),
+            memberships::account_id.eq(account_id),
+            memberships::status.eq(status),
+            memberships::created_at.eq(at),
+            SettingsColumns { settings, plan_id, updated_at: at },
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// One administrator's change to one membership of the organization `OrgAdmin` checked.
 #[derive(Debug, Clone, Copy)]
 pub struct Change<'a> {
@@ -252,15 +278,7 @@ pub fn add(
         }
         let status = MembershipStatus::Invited;
         let stored = StoredSettings::of(settings, quota);
-        diesel::insert_into(memberships::table)
-            .values((
-                memberships::organization_id.eq(org_id),
-                memberships::account_id.eq(account_id),
-                memberships::status.eq(status),
-                memberships::created_at.eq(now),
-                SettingsColumns { settings: stored, plan_id, updated_at: now },
-            ))
-            .execute(conn)
+        insert_membership(conn, NewMembership { org_id, account_id, status, settings: stored, plan_id, at: now })
             .map_err(|e| if db::is_unique_violation(&e) { MemberError::AlreadyMember } else { e.into() })?;
         let link = registration::issue(conn, site, account_id, Some(org_id), now)?;
         let message = invitation_message(site, email.as_str(), account_status, org_id, &org, &link);
@@ -282,20 +300,17 @@ fn invitation_message(
     org: &OrgUsage,
     link: &registration::IssuedLink,
 ) -> mail::Email {
-    let org_id = org_id.get();
+    let invitation = messages::Invitation {
+        to,
+        org_id: org_id.get(),
+        org_name: &org.name,
+        help: &org.admin_email,
+        link: &link.url,
+        expires_at: link.expires_at,
+    };
     match account_status {
-        AccountStatus::Invited => {
-            messages::user_invitation(site, to, org_id, &org.name, &org.admin_email, &link.url, link.expires_at)
-        }
-        AccountStatus::Active => messages::user_invitation_to_accept(
-            site,
-            to,
-            org_id,
-            &org.name,
-            &org.admin_email,
-            &link.url,
-            link.expires_at,
-        ),
+        AccountStatus::Invited => messages::user_invitation(site, &invitation),
+        AccountStatus::Active => messages::user_invitation_to_accept(site, &invitation),
     }
 }
 

@@ -8,11 +8,12 @@ use serde_json::json;
 use super::forms::{NewOrg, OrgChanges};
 use crate::app::Act;
 use crate::audit::{self, NewEvent};
-use crate::db::schema::{accounts, memberships, organizations};
+use crate::db::schema::{accounts, organizations};
 use crate::db::{self, org_index, DbConn};
 use crate::domain::{fold, AccountId, AccountStatus, EmailAddress, MembershipStatus, OrgId};
 use crate::error::{refusals, Failure};
 use crate::mail::{self, messages};
+use crate::org_admin::users::queries::{insert_membership, NewMembership, StoredSettings};
 use crate::registration;
 
 /// Another organization has this name (names are compared ignoring case).
@@ -145,17 +146,18 @@ pub fn insert_org(conn: &mut DbConn, act: &Act, new: &NewOrg) -> Result<i64, Fai
         // Named by a platform administrator: no validation step; active once registered.
         let membership_status =
             if account_status == AccountStatus::Active { MembershipStatus::Active } else { MembershipStatus::Invited };
-        diesel::insert_into(memberships::table)
-            .values((
-                memberships::organization_id.eq(org_id),
-                memberships::account_id.eq(account_id),
-                memberships::status.eq(membership_status),
-                memberships::is_delegate.eq(true),
-                memberships::quota_gb.eq(0i64),
-                memberships::created_at.eq(now),
-                memberships::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        let first_administrator = StoredSettings { is_delegate: true, ..StoredSettings::default() };
+        insert_membership(
+            conn,
+            NewMembership {
+                org_id: OrgId(org_id),
+                account_id,
+                status: membership_status,
+                settings: first_administrator,
+                plan_id: None,
+                at: now,
+            },
+        )?;
         // An account that never registered gets a (fresh) registration link; one that can
         // sign in is told where to find its new organization.
         let email = if account_status == AccountStatus::Invited {

@@ -140,6 +140,8 @@ impl ListParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The path itself is pinned in `paths`; these pin the query strings.
+    use crate::platform::paths::{ORGANIZATIONS, ORGANIZATIONS_CSV};
     use crate::web::list::pager;
 
     #[test]
@@ -158,8 +160,8 @@ mod tests {
         assert_eq!(params.q, "", "nothing is searched for");
         assert_eq!(params.shown_q(), "abc\0", "what was typed is shown back");
         assert!(params.refused.as_ref().is_some_and(|r| r.message.contains("U+0000")));
-        assert_eq!(params.href(2), "/admin/organizations?sort=name&dir=asc&page=2");
-        assert_eq!(params.csv_href(), "/admin/organizations.csv?sort=name&dir=asc");
+        assert_eq!(params.href(2), format!("{ORGANIZATIONS}?sort=name&dir=asc&page=2"));
+        assert_eq!(params.csv_href(), format!("{ORGANIZATIONS_CSV}?sort=name&dir=asc"));
         let plain = ListParams::parse("q=%0Aacme%0D%0A");
         assert_eq!((plain.q.as_str(), plain.refused), ("acme", None), "surrounding line breaks are trimmed");
     }
@@ -214,7 +216,7 @@ mod tests {
         let params = ListParams::parse("q=a+b&sort=quota&dir=desc&per_page=50&page=4");
         let next = Cursor { after: true, key: SortValue::Int(3), id: 9, page: 5 };
         let href = params.cursor_href(&next);
-        assert_eq!(href, format!("/admin/organizations?q=a+b&sort=quota&dir=desc&per_page=50&after={}", next.encode()));
+        assert_eq!(href, format!("{ORGANIZATIONS}?q=a+b&sort=quota&dir=desc&per_page=50&after={}", next.encode()));
         let back = ListParams::parse(href.split_once('?').map_or("", |(_, query)| query));
         assert_eq!(back.cursor, Some(next));
     }
@@ -222,10 +224,10 @@ mod tests {
     #[test]
     fn clicking_the_sorted_header_toggles_direction() {
         let params = ListParams::parse("sort=name&dir=asc&q=ab&by=name&page=3");
-        assert_eq!(params.sort_href(SortKey::Name), "/admin/organizations?q=ab&by=name&sort=name&dir=desc");
-        assert_eq!(params.sort_href(SortKey::Quota), "/admin/organizations?q=ab&by=name&sort=quota&dir=asc");
+        assert_eq!(params.sort_href(SortKey::Name), format!("{ORGANIZATIONS}?q=ab&by=name&sort=name&dir=desc"));
+        assert_eq!(params.sort_href(SortKey::Quota), format!("{ORGANIZATIONS}?q=ab&by=name&sort=quota&dir=asc"));
         let desc = ListParams::parse("sort=name&dir=desc");
-        assert_eq!(desc.sort_href(SortKey::Name), "/admin/organizations?sort=name&dir=asc");
+        assert_eq!(desc.sort_href(SortKey::Name), format!("{ORGANIZATIONS}?sort=name&dir=asc"));
         let hrefs: Vec<String> = params.headers().into_iter().map(|h| h.href).collect();
         assert_eq!(hrefs[0], params.sort_href(SortKey::Name));
         assert_eq!(hrefs[2], params.sort_href(SortKey::Quota));
@@ -234,15 +236,15 @@ mod tests {
     #[test]
     fn hrefs_leave_out_defaults_and_encode_the_search() {
         let params = ListParams::parse("q=a%26b+c&per_page=25");
-        assert_eq!(params.href(1), "/admin/organizations?q=a%26b+c");
-        assert_eq!(params.href(2), "/admin/organizations?q=a%26b+c&page=2");
-        assert_eq!(ListParams::parse("").href(1), "/admin/organizations");
+        assert_eq!(params.href(1), format!("{ORGANIZATIONS}?q=a%26b+c"));
+        assert_eq!(params.href(2), format!("{ORGANIZATIONS}?q=a%26b+c&page=2"));
+        assert_eq!(ListParams::parse("").href(1), ORGANIZATIONS);
     }
 
     #[test]
     fn the_csv_link_keeps_search_and_sort_but_not_paging() {
         let params = ListParams::parse("q=a%26b&by=name&sort=quota&dir=desc&per_page=50&page=3");
-        assert_eq!(params.csv_href(), "/admin/organizations.csv?q=a%26b&by=name&sort=quota&dir=desc");
-        assert_eq!(ListParams::parse("per_page=50").csv_href(), "/admin/organizations.csv");
+        assert_eq!(params.csv_href(), format!("{ORGANIZATIONS_CSV}?q=a%26b&by=name&sort=quota&dir=desc"));
+        assert_eq!(ListParams::parse("per_page=50").csv_href(), ORGANIZATIONS_CSV);
     }
 }

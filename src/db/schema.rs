@@ -239,3 +239,22 @@ diesel::table! {
 
 diesel::joinable!(recovery_codes -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(recovery_codes, accounts);
+
+diesel::table! {
+    ldap_connections (id) {
+        id -> BigInt,
+        name -> Text,
+        url -> Text,
+        starttls -> Bool,
+        bind_dn -> Text,
+        bind_password_sealed -> Nullable<Text>,
+        base_dn -> Text,
+        user_filter -> Text,
+        email_attr -> Text,
+        name_attr -> Text,
+        schedule_minutes -> Nullable<Integer>,
+        new_entry_status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

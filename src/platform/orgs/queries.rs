@@ -119,6 +119,7 @@ pub fn insert_org(
     now: NaiveDateTime,
 ) -> Result<i64, Failure<NameTaken>> {
     db::write_transaction(conn, |conn| {
+        crate::platform::ldap::interlock::check_new_organization(conn)?;
         // The unique index decides races; this check only spares the common case an error.
         if name_taken(conn, new.name.key(), None)? {
             return Err(NameTaken.into());

@@ -1,0 +1,100 @@
+//! Talking to the directory, with `ldap3`'s blocking client. Call only from a blocking thread
+//! (`web::block`): each call runs its own small runtime and waits on the network.
+//!
+//! Failures come back as the directory's own words (or the network's), for the page to show.
+
+use std::time::Duration;
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{ldap_escape, LdapConn, LdapConnSettings, Scope, SearchEntry};
+
+use super::forms::ConnectionSettings;
+
+/// How long connecting, and then each operation, may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+/// Entries per page of a paged search: under the usual server limits (Active Directory's is
+/// 1,000), so a directory past its size limit is still read whole.
+const PAGE_SIZE: i32 = 500;
+
+fn connect(settings: &ConnectionSettings) -> Result<LdapConn, String> {
+    let options = LdapConnSettings::new().set_conn_timeout(TIMEOUT).set_starttls(settings.starttls);
+    LdapConn::with_settings(options, &settings.url).map_err(|e| format!("Cannot connect to {}: {e}", settings.url))
+}
+
+/// Bind as `dn`; a refused bind gives the directory's result text.
+fn bind(ldap: &mut LdapConn, dn: &str, password: &str) -> Result<(), String> {
+    ldap.with_timeout(TIMEOUT)
+        .simple_bind(dn, password)
+        .and_then(|result| result.success())
+        .map(drop)
+        .map_err(|e| format!("The bind as {dn} failed: {e}"))
+}
+
+/// Bind with the connection's account and count the entries its filter matches under its
+/// base DN, page by page.
+pub fn test_connection(settings: &ConnectionSettings, password: &str) -> Result<u64, String> {
+    let mut ldap = connect(settings)?;
+    bind(&mut ldap, &settings.bind_dn, password)?;
+    let adapters: Vec<Box<dyn Adapter<_, _>>> =
+        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
+    let mut search = ldap
+        .with_timeout(TIMEOUT)
+        .streaming_search_with(adapters, &settings.base_dn, Scope::Subtree, &settings.user_filter, vec!["1.1"])
+        .map_err(|e| format!("The search failed: {e}"))?;
+    let mut count = 0u64;
+    while let Some(_entry) = search.next().map_err(|e| format!("The search failed: {e}"))? {
+        count += 1;
+    }
+    search.result().success().map_err(|e| format!("The search failed: {e}"))?;
+    let _ = ldap.unbind();
+    Ok(count)
+}
+
+/// What a test sign-in found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub dn: String,
+}
+
+/// Find the entry whose email attribute is `email` (within the connection's filter), then
+/// bind as it with `user_password`. An empty password is refused before any bind: the
+/// directory would take it as an unauthenticated bind and "succeed".
+pub fn test_sign_in(
+    settings: &ConnectionSettings,
+    password: &str,
+    email: &str,
+    user_password: &str,
+) -> Result<SignedIn, String> {
+    if email.trim().is_empty() {
+        return Err("Enter the email address to look up.".into());
+    }
+    if user_password.is_empty() {
+        return Err("Enter the person's password: an empty password is never sent to the directory.".into());
+    }
+    let mut ldap = connect(settings)?;
+    bind(&mut ldap, &settings.bind_dn, password)?;
+    let filter = format!("(&{}({}={}))", settings.user_filter, settings.email_attr, ldap_escape(email.trim()));
+    let (entries, _) = ldap
+        .with_timeout(TIMEOUT)
+        .search(&settings.base_dn, Scope::Subtree, &filter, vec!["1.1"])
+        .and_then(|result| result.success())
+        .map_err(|e| format!("The search failed: {e}"))?;
+    let dn = match entries.as_slice() {
+        [] => return Err(format!("No entry matches {} = {}.", settings.email_attr, email.trim())),
+        [entry] => SearchEntry::construct(entry.clone()).dn,
+        _ => {
+            return Err(format!(
+                "{} entries have {} = {}: the address must name one person.",
+                entries.len(),
+                settings.email_attr,
+                email.trim()
+            ))
+        }
+    };
+    let _ = ldap.unbind();
+    // A fresh connection: a failed bind must not leave the service account's bind half-used.
+    let mut user = connect(settings)?;
+    bind(&mut user, &dn, user_password)?;
+    let _ = user.unbind();
+    Ok(SignedIn { dn })
+}

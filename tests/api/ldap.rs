@@ -122,8 +122,11 @@ async fn connections_are_added_edited_and_deleted_with_every_field_error_shown(m
     // A taken name, then a valid edit with the password left empty: the stored one stays.
     app.get("/admin/ldap").await;
     app.post("/admin/ldap", &form("Corp", "ldap://other.example.com", "x")).await.assert_status(422);
-    let sealed_before: Option<String> =
-        ldap_connections::table.find(id).select(ldap_connections::bind_password_sealed).first(&mut *app.conn()).unwrap();
+    let sealed_before: Option<String> = ldap_connections::table
+        .find(id)
+        .select(ldap_connections::bind_password_sealed)
+        .first(&mut *app.conn())
+        .unwrap();
     app.get(&format!("/admin/ldap/{id}")).await;
     let mut edited = form("Corp Directory", "ldaps://ldap.example.com", "");
     edited[8] = ("schedule_minutes", "60");
@@ -159,8 +162,11 @@ async fn connections_are_added_edited_and_deleted_with_every_field_error_shown(m
 async fn the_bind_password_is_sealed_at_rest_and_never_shown(mut app: TestApp) {
     app.login_as_admin().await;
     let id = add(&mut app, "Sealed", "ldap://127.0.0.1:9", BIND_PASSWORD).await;
-    let stored: Option<String> =
-        ldap_connections::table.find(id).select(ldap_connections::bind_password_sealed).first(&mut *app.conn()).unwrap();
+    let stored: Option<String> = ldap_connections::table
+        .find(id)
+        .select(ldap_connections::bind_password_sealed)
+        .first(&mut *app.conn())
+        .unwrap();
     let stored = stored.expect("a sealed password");
     assert!(stored.starts_with("sealed-v1:"), "{stored}");
     assert!(!stored.contains(BIND_PASSWORD) && !stored.contains("Zebra"));
@@ -169,8 +175,7 @@ async fn the_bind_password_is_sealed_at_rest_and_never_shown(mut app: TestApp) {
     let other = app.insert_ldap_connection("Other", "ldap://127.0.0.1:9", None);
     assert!(app.state.ldap_key.open(&stored, other).is_err());
     // Nowhere in the audit trail or on the pages.
-    let details: Vec<String> =
-        audit_events::table.select(audit_events::details).load(&mut *app.conn()).expect("audit");
+    let details: Vec<String> = audit_events::table.select(audit_events::details).load(&mut *app.conn()).expect("audit");
     assert!(details.iter().all(|d| !d.contains(BIND_PASSWORD)));
     for page in ["/admin/ldap".to_owned(), format!("/admin/ldap/{id}"), "/admin/audit".to_owned()] {
         assert!(!app.get(&page).await.body.contains(BIND_PASSWORD), "{page}");
@@ -180,14 +185,23 @@ async fn the_bind_password_is_sealed_at_rest_and_never_shown(mut app: TestApp) {
     app.post(&format!("/admin/ldap/{id}"), &form("Sealed", "ldap://127.0.0.1:9", "New-Pass-99"))
         .await
         .assert_status(303);
-    let stored: Option<String> =
-        ldap_connections::table.find(id).select(ldap_connections::bind_password_sealed).first(&mut *app.conn()).unwrap();
+    let stored: Option<String> = ldap_connections::table
+        .find(id)
+        .select(ldap_connections::bind_password_sealed)
+        .first(&mut *app.conn())
+        .unwrap();
     assert_eq!(app.state.ldap_key.open(&stored.unwrap(), id).unwrap(), "New-Pass-99");
 }
 
 async fn ldap_is_read_only_while_more_than_one_organization_exists(mut app: TestApp) {
     app.login_as_admin().await;
-    app.seed_org(&SeedOrg { name: "Second", contact: "c@second.example", quota_gb: 1, members: 0, created_at: app.clock.now() });
+    app.seed_org(&SeedOrg {
+        name: "Second",
+        contact: "c@second.example",
+        quota_gb: 1,
+        members: 0,
+        created_at: app.clock.now(),
+    });
     let page = app.get("/admin/ldap").await;
     page.assert_status(200);
     assert!(page.body.contains(LDAP_LOCKED), "{}", page.body);
@@ -346,8 +360,7 @@ async fn test_sign_in_checks_one_persons_directory_password(mut app: TestApp) {
     let flash = flash_after(&mut app, &path, &[("email", &email), ("password", "")], id).await;
     assert!(flash.contains("an empty password is never sent to the directory"), "{flash}");
 
-    let flash =
-        flash_after(&mut app, &path, &[("email", "nobody@example.org"), ("password", "whatever")], id).await;
+    let flash = flash_after(&mut app, &path, &[("email", "nobody@example.org"), ("password", "whatever")], id).await;
     assert!(flash.contains("No entry matches mail = nobody@example.org."), "{flash}");
 
     // Filter metacharacters in the address are escaped, not obeyed.

@@ -78,6 +78,13 @@ pub enum NewEntryStatus {
     AwaitingValidation,
 }
 
+/// The stored word: the CHECK constraint allows only the two, anything else reads as the default.
+impl From<String> for NewEntryStatus {
+    fn from(stored: String) -> Self {
+        Self::parse(&stored).unwrap_or(Self::Active)
+    }
+}
+
 impl NewEntryStatus {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,8 +103,8 @@ impl NewEntryStatus {
     }
 }
 
-/// A checked connection, without its password.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A checked connection, without its password (read from its row as checked before).
+#[derive(Debug, Clone, PartialEq, Eq, diesel::Queryable)]
 pub struct ConnectionSettings {
     pub name: String,
     pub url: String,
@@ -108,6 +115,7 @@ pub struct ConnectionSettings {
     pub email_attr: String,
     pub name_attr: String,
     pub schedule_minutes: Option<i32>,
+    #[diesel(deserialize_as = String)]
     pub new_entry_status: NewEntryStatus,
 }
 
@@ -234,48 +242,23 @@ impl ParsedForm {
         if !errors.is_empty() {
             return Err(errors);
         }
-        match (
-            name,
-            url,
-            starttls,
-            bind_dn,
-            password,
-            base_dn,
-            user_filter,
-            email_attr,
-            name_attr,
-            schedule_minutes,
-            new_entry_status,
-        ) {
-            (
-                Some(name),
-                Some(url),
-                Some(starttls),
-                Some(bind_dn),
-                Some(password),
-                Some(base_dn),
-                Some(user_filter),
-                Some(email_attr),
-                Some(name_attr),
-                Some(schedule_minutes),
-                Some(new_entry_status),
-            ) => Ok(Self {
-                settings: ConnectionSettings {
-                    name,
-                    url,
-                    starttls,
-                    bind_dn,
-                    base_dn,
-                    user_filter,
-                    email_attr,
-                    name_attr,
-                    schedule_minutes,
-                    new_entry_status,
-                },
-                password,
-            }),
-            _ => Err(errors),
-        }
+        // Every field is `Some` when no error was found.
+        let all = || {
+            let settings = ConnectionSettings {
+                name: name?,
+                url: url?,
+                starttls: starttls?,
+                bind_dn: bind_dn?,
+                base_dn: base_dn?,
+                user_filter: user_filter?,
+                email_attr: email_attr?,
+                name_attr: name_attr?,
+                schedule_minutes: schedule_minutes?,
+                new_entry_status: new_entry_status?,
+            };
+            Some(Self { settings, password: password? })
+        };
+        all().ok_or(errors)
     }
 }
 

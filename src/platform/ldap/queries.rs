@@ -2,10 +2,11 @@
 //! takes the interlock's lock first, checks it, and records its audit event.
 
 use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::forms::{ConnectionSettings, NewEntryStatus, ParsedForm};
+use super::forms::{ConnectionSettings, ParsedForm};
 use super::{interlock, BindPasswordKey};
 use crate::audit::{self, Actor, NewEvent};
 use crate::db::schema::ldap_connections;
@@ -34,66 +35,73 @@ pub struct Stored {
     pub has_password: bool,
 }
 
-type Row = (i64, String, String, bool, String, Option<String>, String, String, String, String, Option<i32>, String);
-
-fn columns() -> (
-    ldap_connections::id,
+/// The columns of `ConnectionSettings`, in its order.
+type SettingsColumns = (
     ldap_connections::name,
     ldap_connections::url,
     ldap_connections::starttls,
     ldap_connections::bind_dn,
-    ldap_connections::bind_password_sealed,
     ldap_connections::base_dn,
     ldap_connections::user_filter,
     ldap_connections::email_attr,
     ldap_connections::name_attr,
     ldap_connections::schedule_minutes,
     ldap_connections::new_entry_status,
-) {
-    use ldap_connections::*;
-    (
-        id,
-        name,
-        url,
-        starttls,
-        bind_dn,
-        bind_password_sealed,
-        base_dn,
-        user_filter,
-        email_attr,
-        name_attr,
-        schedule_minutes,
-        new_entry_status,
-    )
-}
+);
 
-/// A row and its sealed password.
-fn stored(row: Row) -> (Stored, Option<String>) {
-    let (id, name, url, starttls, bind_dn, sealed, base_dn, user_filter, email_attr, name_attr, schedule, status) = row;
-    // The CHECK constraint allows only the two words; anything else reads as the default.
-    let new_entry_status = NewEntryStatus::parse(&status).unwrap_or(NewEntryStatus::Active);
-    let settings = ConnectionSettings {
-        name,
-        url,
-        starttls,
-        bind_dn,
-        base_dn,
-        user_filter,
-        email_attr,
-        name_attr,
-        schedule_minutes: schedule,
-        new_entry_status,
-    };
+const SETTINGS: SettingsColumns = {
+    use ldap_connections::*;
+    (name, url, starttls, bind_dn, base_dn, user_filter, email_attr, name_attr, schedule_minutes, new_entry_status)
+};
+
+/// A row: id, settings, and the sealed password.
+type Row = (i64, ConnectionSettings, Option<String>);
+
+const ROW: (ldap_connections::id, SettingsColumns, ldap_connections::bind_password_sealed) =
+    (ldap_connections::id, SETTINGS, ldap_connections::bind_password_sealed);
+
+fn stored((id, settings, sealed): Row) -> (Stored, Option<String>) {
     (Stored { id, settings, has_password: sealed.is_some() }, sealed)
 }
 
+/// `ConnectionSettings` as column assignments.
+type Assignments<'a> = (
+    dsl::Eq<ldap_connections::name, &'a str>,
+    dsl::Eq<ldap_connections::url, &'a str>,
+    dsl::Eq<ldap_connections::starttls, bool>,
+    dsl::Eq<ldap_connections::bind_dn, &'a str>,
+    dsl::Eq<ldap_connections::base_dn, &'a str>,
+    dsl::Eq<ldap_connections::user_filter, &'a str>,
+    dsl::Eq<ldap_connections::email_attr, &'a str>,
+    dsl::Eq<ldap_connections::name_attr, &'a str>,
+    dsl::Eq<ldap_connections::schedule_minutes, Option<i32>>,
+    dsl::Eq<ldap_connections::new_entry_status, &'static str>,
+);
+
+/// The settings as column assignments, for both the insert and the update.
+fn assignments(s: &ConnectionSettings) -> Assignments<'_> {
+    use ldap_connections::*;
+    (
+        name.eq(s.name.as_str()),
+        url.eq(s.url.as_str()),
+        starttls.eq(s.starttls),
+        bind_dn.eq(s.bind_dn.as_str()),
+        base_dn.eq(s.base_dn.as_str()),
+        user_filter.eq(s.user_filter.as_str()),
+        email_attr.eq(s.email_attr.as_str()),
+        name_attr.eq(s.name_attr.as_str()),
+        schedule_minutes.eq(s.schedule_minutes),
+        new_entry_status.eq(s.new_entry_status.as_str()),
+    )
+}
+
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Stored>> {
-    let rows: Vec<Row> = ldap_connections::table.order(ldap_connections::id).select(columns()).load(conn)?;
+    let rows: Vec<Row> = ldap_connections::table.order(ldap_connections::id).select(ROW).load(conn)?;
     Ok(rows.into_iter().map(|row| stored(row).0).collect())
 }
 
 fn load_row(conn: &mut DbConn, id: i64) -> QueryResult<Option<(Stored, Option<String>)>> {
-    let row: Option<Row> = ldap_connections::table.find(id).select(columns()).first(conn).optional()?;
+    let row: Option<Row> = ldap_connections::table.find(id).select(ROW).first(conn).optional()?;
     Ok(row.map(stored))
 }
 
@@ -196,20 +204,7 @@ pub fn insert(
             return Err(Refusal::NameTaken.into());
         }
         diesel::insert_into(ldap_connections::table)
-            .values((
-                ldap_connections::name.eq(&s.name),
-                ldap_connections::url.eq(&s.url),
-                ldap_connections::starttls.eq(s.starttls),
-                ldap_connections::bind_dn.eq(&s.bind_dn),
-                ldap_connections::base_dn.eq(&s.base_dn),
-                ldap_connections::user_filter.eq(&s.user_filter),
-                ldap_connections::email_attr.eq(&s.email_attr),
-                ldap_connections::name_attr.eq(&s.name_attr),
-                ldap_connections::schedule_minutes.eq(s.schedule_minutes),
-                ldap_connections::new_entry_status.eq(s.new_entry_status.as_str()),
-                ldap_connections::created_at.eq(now),
-                ldap_connections::updated_at.eq(now),
-            ))
+            .values((assignments(s), ldap_connections::created_at.eq(now), ldap_connections::updated_at.eq(now)))
             .execute(conn)
             .map_err(name_taken_or)?;
         let id: i64 = ldap_connections::table
@@ -241,19 +236,7 @@ pub fn update(
             return Err(Refusal::NameTaken.into());
         }
         diesel::update(ldap_connections::table.find(id))
-            .set((
-                ldap_connections::name.eq(&s.name),
-                ldap_connections::url.eq(&s.url),
-                ldap_connections::starttls.eq(s.starttls),
-                ldap_connections::bind_dn.eq(&s.bind_dn),
-                ldap_connections::base_dn.eq(&s.base_dn),
-                ldap_connections::user_filter.eq(&s.user_filter),
-                ldap_connections::email_attr.eq(&s.email_attr),
-                ldap_connections::name_attr.eq(&s.name_attr),
-                ldap_connections::schedule_minutes.eq(s.schedule_minutes),
-                ldap_connections::new_entry_status.eq(s.new_entry_status.as_str()),
-                ldap_connections::updated_at.eq(now),
-            ))
+            .set((assignments(s), ldap_connections::updated_at.eq(now)))
             .execute(conn)
             .map_err(name_taken_or)?;
         if let Some(password) = &changes.password {

@@ -71,6 +71,14 @@ pub struct EditPage {
 }
 
 impl EditPage {
+    fn delete_note(&self) -> &'static str {
+        if self.last {
+            "This is the only connection: once it is deleted, organizations can be added again."
+        } else {
+            "The other connections stay."
+        }
+    }
+
     fn password_hint(&self) -> &'static str {
         if self.has_password {
             "A password is stored (never shown). Leave empty to keep it; type a new one to replace it."

@@ -258,3 +258,36 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    ldap_syncs (id) {
+        id -> BigInt,
+        connection_id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        lease_holder -> Text,
+        lease_until -> Timestamp,
+        status -> Text,
+        entries_read -> BigInt,
+        created -> BigInt,
+        updated -> BigInt,
+        removed -> BigInt,
+        errors -> BigInt,
+        last_error -> Text,
+        error_list -> Text,
+    }
+}
+
+diesel::table! {
+    ldap_entries (connection_id, account_id) {
+        connection_id -> BigInt,
+        account_id -> BigInt,
+        dn -> Text,
+        seen_in_sync -> BigInt,
+    }
+}
+
+diesel::joinable!(ldap_syncs -> ldap_connections (connection_id));
+diesel::joinable!(ldap_entries -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(ldap_entries, accounts);
+diesel::allow_tables_to_appear_in_same_query!(ldap_entries, memberships);

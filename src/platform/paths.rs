@@ -32,6 +32,11 @@ pub fn ldap_connection(id: i64) -> String {
     format!("{LDAP}/{id}")
 }
 
+/// An LDAP connection's sync: its progress page, and Sync now posted to it.
+pub fn ldap_sync(id: i64) -> String {
+    format!("{LDAP}/{id}/sync")
+}
+
 /// A page of the audit log: the page number always, the page size unless the default.
 pub fn audit_page(page: i64, per_page: i64) -> String {
     crate::web::list::Href::new(AUDIT).pair("page", page).per_page(per_page).build()

@@ -13,6 +13,7 @@ mod inputs;
 mod invitations;
 mod invitations_manage;
 mod ldap;
+mod ldap_sync;
 mod lockout;
 mod log_capture;
 mod mail;

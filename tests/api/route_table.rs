@@ -206,6 +206,8 @@ pub(crate) const ROUTES: &[Route] = &[
     post("/admin/ldap/{connection}/delete", NONE, Role::PlatformAdmin).late(),
     post("/admin/ldap/{connection}/test", NONE, Role::PlatformAdmin),
     post("/admin/ldap/{connection}/test-sign-in", &["email", "password"], Role::PlatformAdmin),
+    get("/admin/ldap/{connection}/sync", NONE, Role::PlatformAdmin),
+    post("/admin/ldap/{connection}/sync", NONE, Role::PlatformAdmin),
     get("/orgs/{org}", NONE, Role::Delegate),
     get("/orgs/{org}/users", USER_LIST, Role::Delegate),
     get("/orgs/{org}/users.csv", USER_LIST, Role::Delegate),

@@ -138,3 +138,63 @@ fn start() -> Directory {
     }
     Directory { url, _watchdog: watchdog }
 }
+
+pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
+const ROOT_PASSWORD: &str = "root-secret-17";
+
+/// Run an `ldap-utils` tool as the root DN against the running server, `input` on stdin.
+fn as_root(tool: &str, extra: &[&str], input: &str) {
+    let url = &directory().url;
+    let mut child = Command::new(tool)
+        .args(["-x", "-H", url, "-D", ROOT_DN, "-w", ROOT_PASSWORD])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {tool}: {e}"));
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write the input");
+    let done = child.wait_with_output().expect(tool);
+    assert!(done.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&done.stderr));
+}
+
+/// A branch of the directory of its own, `ou=NAME` under the suffix: tests that change
+/// entries work there, away from `ou=people` and from each other. Returns its DN.
+pub fn branch() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ou = format!("sync{n}");
+    as_root("ldapadd", &[], &format!("dn: ou={ou},{SUFFIX}\nobjectClass: organizationalUnit\nou: {ou}\n"));
+    format!("ou={ou},{SUFFIX}")
+}
+
+/// `uid=p{n}` under `branch`, `p{n}@sync.example.org`.
+pub fn member_dn(branch: &str, n: usize) -> String {
+    format!("uid=p{n},{branch}")
+}
+
+pub fn member_email(n: usize) -> String {
+    format!("p{n}@sync.example.org")
+}
+
+/// Add people `range` under `branch`, named "Person {n}".
+pub fn add_members(branch: &str, range: std::ops::Range<usize>) {
+    let mut ldif = String::new();
+    for n in range {
+        ldif.push_str(&format!(
+            "dn: {}\nobjectClass: inetOrgPerson\nuid: p{n}\ncn: Person {n}\nsn: {n}\nmail: {}\nuserPassword: {}\n\n",
+            member_dn(branch, n),
+            member_email(n),
+            person_password(n)
+        ));
+    }
+    as_root("ldapadd", &[], &ldif);
+}
+
+pub fn rename_member(branch: &str, n: usize, cn: &str) {
+    as_root("ldapmodify", &[], &format!("dn: {}\nchangetype: modify\nreplace: cn\ncn: {cn}\n", member_dn(branch, n)));
+}
+
+pub fn delete_member(branch: &str, n: usize) {
+    as_root("ldapdelete", &[], &format!("{}\n", member_dn(branch, n)));
+}

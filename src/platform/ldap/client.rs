@@ -98,3 +98,62 @@ pub fn test_sign_in(
     let _ = user.unbind();
     Ok(SignedIn { dn })
 }
+
+/// One directory entry as the sync reads it: the attributes raw, checked by the caller.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub dn: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+fn first_value(entry: &SearchEntry, attr: &str) -> Option<String> {
+    entry
+        .attrs
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(attr))
+        .and_then(|(_, values)| values.first())
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// Read every entry the connection's filter matches, `batch` at a time, handing each batch to
+/// `on_batch` (which may stop the read with an error). The search is paged, so a directory
+/// past its size limit is read whole. Returns the number of entries read, once the server has
+/// said the search completed: a search cut short is an error, never a smaller directory.
+pub fn read_entries(
+    settings: &ConnectionSettings,
+    password: &str,
+    batch: usize,
+    mut on_batch: impl FnMut(Vec<Entry>) -> Result<(), String>,
+) -> Result<u64, String> {
+    let mut ldap = connect(settings)?;
+    bind(&mut ldap, &settings.bind_dn, password)?;
+    let adapters: Vec<Box<dyn Adapter<_, _>>> =
+        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
+    let attrs = vec![settings.email_attr.as_str(), settings.name_attr.as_str()];
+    let mut search = ldap
+        .with_timeout(TIMEOUT)
+        .streaming_search_with(adapters, &settings.base_dn, Scope::Subtree, &settings.user_filter, attrs)
+        .map_err(|e| format!("The search failed: {e}"))?;
+    let mut read = 0u64;
+    let mut pending = Vec::with_capacity(batch);
+    while let Some(raw) = search.next().map_err(|e| format!("The search failed: {e}"))? {
+        let entry = SearchEntry::construct(raw);
+        pending.push(Entry {
+            email: first_value(&entry, &settings.email_attr),
+            name: first_value(&entry, &settings.name_attr),
+            dn: entry.dn,
+        });
+        read += 1;
+        if pending.len() >= batch {
+            on_batch(std::mem::take(&mut pending))?;
+        }
+    }
+    search.result().success().map_err(|e| format!("The search failed: {e}"))?;
+    if !pending.is_empty() {
+        on_batch(pending)?;
+    }
+    let _ = ldap.unbind();
+    Ok(read)
+}

@@ -12,6 +12,9 @@ mod forms;
 mod handlers;
 pub mod interlock;
 mod queries;
+pub mod sync;
+mod sync_pages;
+mod sync_write;
 mod views;
 
 use actix_web::web;
@@ -25,7 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/ldap/{id}", web::post().to(handlers::update))
         .route("/ldap/{id}/delete", web::post().to(handlers::delete))
         .route("/ldap/{id}/test", web::post().to(handlers::test_connection))
-        .route("/ldap/{id}/test-sign-in", web::post().to(handlers::test_sign_in));
+        .route("/ldap/{id}/test-sign-in", web::post().to(handlers::test_sign_in))
+        .route("/ldap/{id}/sync", web::get().to(sync_pages::progress))
+        .route("/ldap/{id}/sync", web::post().to(sync_pages::sync_now));
 }
 
 /// The key that seals bind passwords at rest, derived from the secret key for this use only.

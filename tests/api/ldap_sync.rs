@@ -9,6 +9,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use orgportal::db::schema::{
     accounts, audit_events, ldap_connections, ldap_entries, ldap_syncs, memberships, organizations, sessions,
+    sign_in_failures,
 };
 use orgportal::platform::ldap::sync::{self, Ended};
 
@@ -22,6 +23,7 @@ on_both_backends!(
     a_local_account_with_the_same_email_is_reported_not_merged,
     two_syncs_asked_at_once_run_once,
     an_expired_lease_is_taken_over,
+    a_directory_account_signs_in_with_its_directory_password,
 );
 
 /// A connection to the test directory reading only `branch`.
@@ -258,4 +260,57 @@ async fn an_expired_lease_is_taken_over(app: TestApp) {
         sync::carry_out(&mut app.conn(), &app.state.ldap_key, &app.clock, id, abandoned, &dead).expect("carry out")
     });
     assert!(matches!(&late, Ended::Failed(why) if why.contains("lost its lease")), "{late:?}");
+}
+
+fn failures(app: &TestApp, account: i64) -> i64 {
+    sign_in_failures::table
+        .filter(sign_in_failures::account_id.eq(account))
+        .select(sign_in_failures::failures)
+        .first(&mut *app.conn())
+        .optional()
+        .expect("failures")
+        .unwrap_or(0)
+}
+
+async fn a_directory_account_signs_in_with_its_directory_password(app: TestApp) {
+    let branch = slapd::branch();
+    slapd::add_members(&branch, 0..2);
+    let id = connection(&app, &branch, "active");
+    run(&app, id);
+    let email = slapd::member_email(0);
+    let account = account_id(&mut app.conn(), &email);
+    let mut person = app.client();
+
+    person.get("/login").await.assert_status(200);
+    let wrong = person.post("/login", &[("email", &email), ("password", "not-the-directory-one")]).await;
+    wrong.assert_status(422);
+    assert!(wrong.body.contains("The email address or password is not right."), "{}", wrong.body);
+    assert_eq!(failures(&app, account), 1, "a wrong directory password counts toward the lockout");
+    // Another person's directory password is wrong for this one too.
+    person.get("/login").await.assert_status(200);
+    let other = person.post("/login", &[("email", &email), ("password", &slapd::person_password(1))]).await;
+    other.assert_status(422);
+
+    // The right one leads to the second factor, as for any account of the organization.
+    person.get("/login").await.assert_status(200);
+    let right = person.post("/login", &[("email", &email), ("password", &slapd::person_password(0))]).await;
+    assert!(right.body.contains(r#"name="code""#), "the second factor is still asked: {}", right.body);
+    // Enrolled on the way (the organization asks for a second factor): its recovery codes next.
+    let enrolled = person.answer_second_factor(&email, right).await;
+    assert!(enrolled.body.contains("Your recovery codes"), "{}", enrolled.body);
+    assert_eq!(sessions_of(&app, account), 1, "signed in");
+    assert_eq!(failures(&app, account), 0);
+    assert!(app.password_hash(&email).is_none(), "the directory password is never stored");
+
+    // The directory down: a clear message, and nothing counted.
+    diesel::update(ldap_connections::table.find(id))
+        .set(ldap_connections::url.eq("ldap://127.0.0.1:9"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let mut again = app.client();
+    again.get("/login").await.assert_status(200);
+    let down = again.post("/login", &[("email", &email), ("password", &slapd::person_password(0))]).await;
+    down.assert_status(422);
+    assert!(down.body.contains("cannot be reached right now"), "{}", down.body);
+    assert_eq!(failures(&app, account), 0, "a directory that is down counts nothing");
 }

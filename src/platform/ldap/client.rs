@@ -73,30 +73,77 @@ pub fn test_sign_in(
     }
     let mut ldap = connect(settings)?;
     bind(&mut ldap, &settings.bind_dn, password)?;
-    let filter = format!("(&{}({}={}))", settings.user_filter, settings.email_attr, ldap_escape(email.trim()));
-    let (entries, _) = ldap
-        .with_timeout(TIMEOUT)
-        .search(&settings.base_dn, Scope::Subtree, &filter, vec!["1.1"])
-        .and_then(|result| result.success())
-        .map_err(|e| format!("The search failed: {e}"))?;
-    let dn = match entries.as_slice() {
-        [] => return Err(format!("No entry matches {} = {}.", settings.email_attr, email.trim())),
-        [entry] => SearchEntry::construct(entry.clone()).dn,
-        _ => {
-            return Err(format!(
-                "{} entries have {} = {}: the address must name one person.",
-                entries.len(),
-                settings.email_attr,
-                email.trim()
-            ))
-        }
-    };
+    let dn = find_entry(&mut ldap, settings, email)??;
     let _ = ldap.unbind();
     // A fresh connection: a failed bind must not leave the service account's bind half-used.
     let mut user = connect(settings)?;
     bind(&mut user, &dn, user_password)?;
     let _ = user.unbind();
     Ok(SignedIn { dn })
+}
+
+/// The DN of the one entry whose email attribute is `email`, within the connection's filter.
+/// Outer `Err`: the search failed; inner: no entry, or more than one, has the address.
+fn find_entry(
+    ldap: &mut LdapConn,
+    settings: &ConnectionSettings,
+    email: &str,
+) -> Result<Result<String, String>, String> {
+    let filter = format!("(&{}({}={}))", settings.user_filter, settings.email_attr, ldap_escape(email.trim()));
+    let (entries, _) = ldap
+        .with_timeout(TIMEOUT)
+        .search(&settings.base_dn, Scope::Subtree, &filter, vec!["1.1"])
+        .and_then(|result| result.success())
+        .map_err(|e| format!("The search failed: {e}"))?;
+    Ok(match entries.as_slice() {
+        [] => Err(format!("No entry matches {} = {}.", settings.email_attr, email.trim())),
+        [entry] => Ok(SearchEntry::construct(entry.clone()).dn),
+        _ => Err(format!(
+            "{} entries have {} = {}: the address must name one person.",
+            entries.len(),
+            settings.email_attr,
+            email.trim()
+        )),
+    })
+}
+
+/// Why a directory sign-in did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// No single entry has the address, or the directory refused the password.
+    Wrong,
+    /// The directory could not be asked (down, unreachable, the service account refused):
+    /// the person's password was never judged. The directory's or the network's words.
+    Unavailable(String),
+}
+
+/// LDAP's invalidCredentials: the only answer to a bind that means "wrong password".
+const INVALID_CREDENTIALS: u32 = 49;
+
+/// A person's sign-in against the directory: find the entry by `email`, then bind as its DN
+/// with `user_password`. Returns the DN. The password is only sent, never kept.
+pub fn authenticate(
+    settings: &ConnectionSettings,
+    password: &str,
+    email: &str,
+    user_password: &str,
+) -> Result<String, Refused> {
+    if user_password.is_empty() {
+        return Err(Refused::Wrong);
+    }
+    let mut ldap = connect(settings).map_err(Refused::Unavailable)?;
+    bind(&mut ldap, &settings.bind_dn, password).map_err(Refused::Unavailable)?;
+    let dn = find_entry(&mut ldap, settings, email).map_err(Refused::Unavailable)?.map_err(|_| Refused::Wrong)?;
+    let _ = ldap.unbind();
+    let mut user = connect(settings).map_err(Refused::Unavailable)?;
+    let answer = user.with_timeout(TIMEOUT).simple_bind(&dn, user_password);
+    let _ = user.unbind();
+    match answer {
+        Ok(result) if result.rc == 0 => Ok(dn),
+        Ok(result) if result.rc == INVALID_CREDENTIALS => Err(Refused::Wrong),
+        Ok(result) => Err(Refused::Unavailable(format!("The bind as {dn} failed: {result}"))),
+        Err(e) => Err(Refused::Unavailable(format!("The bind as {dn} failed: {e}"))),
+    }
 }
 
 /// One directory entry as the sync reads it: the attributes raw, checked by the caller.

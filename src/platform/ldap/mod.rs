@@ -12,6 +12,7 @@ mod forms;
 mod handlers;
 pub mod interlock;
 mod queries;
+pub mod sign_in;
 pub mod sync;
 mod sync_pages;
 mod sync_write;

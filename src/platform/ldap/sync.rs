@@ -74,19 +74,12 @@ pub fn begin(conn: &mut DbConn, connection_id: i64, holder: &str, now: NaiveDate
 }
 
 /// A run as the progress page shows it.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct Run {
-    pub id: i64,
     pub started_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
     pub status: String,
-    pub entries_read: i64,
-    pub created: i64,
-    pub updated: i64,
-    pub removed: i64,
-    pub errors: i64,
-    pub last_error: String,
-    pub error_list: String,
+    pub counts: Counts,
 }
 
 impl Run {
@@ -95,27 +88,36 @@ impl Run {
     }
 }
 
+type RunRow = (NaiveDateTime, Option<NaiveDateTime>, String, (i64, i64, i64, i64, i64, String, String));
+
 /// The connection's latest run.
 pub fn latest(conn: &mut DbConn, connection: i64) -> QueryResult<Option<Run>> {
     use ldap_syncs::*;
-    table
+    let row: Option<RunRow> = table
         .filter(connection_id.eq(connection))
         .order(id.desc())
         .select((
-            id,
             started_at,
             finished_at,
             status,
-            entries_read,
-            created,
-            updated,
-            removed,
-            errors,
-            last_error,
-            error_list,
+            (entries_read, created, updated, removed, errors, last_error, error_list),
         ))
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(row.map(|(started, finished, state, (read, new, changed, gone, failed, last, listed))| Run {
+        started_at: started,
+        finished_at: finished,
+        status: state,
+        counts: Counts {
+            entries_read: read,
+            created: new,
+            updated: changed,
+            removed: gone,
+            errors: failed,
+            last_error: last,
+            error_list: listed.lines().map(str::to_owned).collect(),
+        },
+    }))
 }
 
 /// How a run ended.
@@ -151,16 +153,16 @@ pub fn carry_out(
     sync_id: i64,
     holder: &str,
 ) -> anyhow::Result<Ended> {
+    let job = Job { key, clock, connection_id, sync_id, holder };
     let mut counts = Counts::default();
-    let outcome = read_and_write(conn, key, clock, connection_id, sync_id, holder, &mut counts);
+    let outcome = read_and_write(conn, &job, &mut counts);
     let now = clock.now();
     let (status, ended) = match outcome {
         Ok(()) => (FINISHED, Ended::Finished(counts.clone())),
-        Err(why) => (FAILED, Ended::Failed(why)),
-    };
-    let last_error = match &ended {
-        Ended::Failed(why) => why.clone(),
-        _ => counts.last_error.clone(),
+        Err(why) => {
+            counts.last_error.clone_from(&why);
+            (FAILED, Ended::Failed(why))
+        }
     };
     db::write_transaction(conn, |conn| -> QueryResult<()> {
         let mine = diesel::update(
@@ -169,17 +171,7 @@ pub fn carry_out(
                 .filter(ldap_syncs::lease_holder.eq(holder))
                 .filter(ldap_syncs::status.eq(RUNNING)),
         )
-        .set((
-            ldap_syncs::status.eq(status),
-            ldap_syncs::finished_at.eq(Some(now)),
-            ldap_syncs::last_error.eq(&last_error),
-            ldap_syncs::entries_read.eq(counts.entries_read),
-            ldap_syncs::created.eq(counts.created),
-            ldap_syncs::updated.eq(counts.updated),
-            ldap_syncs::removed.eq(counts.removed),
-            ldap_syncs::errors.eq(counts.errors),
-            ldap_syncs::error_list.eq(counts.error_list.join("\n")),
-        ))
+        .set((ldap_syncs::status.eq(status), ldap_syncs::finished_at.eq(Some(now)), counts.progress()))
         .execute(conn)?;
         if mine == 0 {
             return Ok(());
@@ -197,7 +189,7 @@ pub fn carry_out(
             "updated": counts.updated,
             "removed": counts.removed,
             "errors": counts.errors,
-            "last_error": last_error,
+            "last_error": counts.last_error,
         });
         let actor = Actor { email: "LDAP sync".into(), ..Actor::command_line() };
         audit::record(conn, &NewEvent::platform(&actor, "ldap.synced", &name).details(details), now)
@@ -205,15 +197,17 @@ pub fn carry_out(
     Ok(ended)
 }
 
-fn read_and_write(
-    conn: &mut DbConn,
-    key: &BindPasswordKey,
-    clock: &Clock,
+/// One run being carried out.
+struct Job<'a> {
+    key: &'a BindPasswordKey,
+    clock: &'a Clock,
     connection_id: i64,
     sync_id: i64,
-    holder: &str,
-    counts: &mut Counts,
-) -> Result<(), String> {
+    holder: &'a str,
+}
+
+fn read_and_write(conn: &mut DbConn, job: &Job<'_>, counts: &mut Counts) -> Result<(), String> {
+    let Job { key, clock, connection_id, sync_id, holder } = *job;
     let loaded = queries::load_with_password(conn, key, connection_id).map_err(|e| e.to_string())?;
     let (stored, password) = loaded.ok_or("The connection was deleted.")?;
     let password = password?;

@@ -38,8 +38,8 @@ impl ProgressPage {
         group_thousands(*n)
     }
 
-    fn errors_listed(&self) -> Vec<&str> {
-        self.run.as_ref().map(|run| run.error_list.lines().collect()).unwrap_or_default()
+    fn errors_listed(&self) -> &[String] {
+        self.run.as_ref().map(|run| run.counts.error_list.as_slice()).unwrap_or_default()
     }
 }
 

@@ -30,7 +30,32 @@ pub struct Counts {
     pub error_list: Vec<String>,
 }
 
+/// The counts as the run's row stores them.
+#[derive(AsChangeset)]
+#[diesel(table_name = ldap_syncs)]
+pub struct Progress<'a> {
+    entries_read: i64,
+    created: i64,
+    updated: i64,
+    removed: i64,
+    errors: i64,
+    last_error: &'a str,
+    error_list: String,
+}
+
 impl Counts {
+    pub fn progress(&self) -> Progress<'_> {
+        Progress {
+            entries_read: self.entries_read,
+            created: self.created,
+            updated: self.updated,
+            removed: self.removed,
+            errors: self.errors,
+            last_error: &self.last_error,
+            error_list: self.error_list.join("\n"),
+        }
+    }
+
     fn error(&mut self, message: String) {
         self.errors += 1;
         if self.error_list.len() < ERRORS_LISTED {
@@ -95,16 +120,7 @@ fn renew(conn: &mut DbConn, batch: &Batch<'_>, counts: &Counts, now: NaiveDateTi
             .filter(ldap_syncs::lease_holder.eq(batch.holder))
             .filter(ldap_syncs::status.eq("running")),
     )
-    .set((
-        ldap_syncs::lease_until.eq(now + LEASE),
-        ldap_syncs::entries_read.eq(counts.entries_read),
-        ldap_syncs::created.eq(counts.created),
-        ldap_syncs::updated.eq(counts.updated),
-        ldap_syncs::removed.eq(counts.removed),
-        ldap_syncs::errors.eq(counts.errors),
-        ldap_syncs::last_error.eq(&counts.last_error),
-        ldap_syncs::error_list.eq(counts.error_list.join("\n")),
-    ))
+    .set((ldap_syncs::lease_until.eq(now + LEASE), counts.progress()))
     .execute(conn)?;
     if renewed == 1 {
         Ok(())

@@ -24,6 +24,7 @@ on_both_backends!(
     two_syncs_asked_at_once_run_once,
     an_expired_lease_is_taken_over,
     a_directory_account_signs_in_with_its_directory_password,
+    the_last_active_delegate_stays_when_its_entry_goes,
 );
 
 /// A connection to the test directory reading only `branch`.
@@ -314,4 +315,32 @@ async fn a_directory_account_signs_in_with_its_directory_password(app: TestApp) 
     down.assert_status(422);
     assert!(down.body.contains("cannot be reached right now"), "{}", down.body);
     assert_eq!(failures(&app, account), 0, "a directory that is down counts nothing");
+}
+
+async fn the_last_active_delegate_stays_when_its_entry_goes(app: TestApp) {
+    let branch = slapd::branch();
+    slapd::add_members(&branch, 0..3);
+    let id = connection(&app, &branch, "active");
+    run(&app, id);
+    let delegate = account_id(&mut app.conn(), &slapd::member_email(0));
+    // p0 becomes the organization's only active Delegate.
+    diesel::update(memberships::table.filter(memberships::organization_id.eq(org(&app))))
+        .set(memberships::is_delegate.eq(false))
+        .execute(&mut *app.conn())
+        .unwrap();
+    diesel::update(memberships::table.filter(memberships::account_id.eq(delegate)))
+        .set(memberships::is_delegate.eq(true))
+        .execute(&mut *app.conn())
+        .unwrap();
+    slapd::delete_member(&branch, 0);
+    slapd::delete_member(&branch, 1);
+    let counts = run(&app, id);
+    assert_eq!((counts.removed, counts.errors), (1, 1));
+    assert!(counts.last_error.contains("last active Delegate"), "{}", counts.last_error);
+    let status: String = memberships::table
+        .filter(memberships::account_id.eq(delegate))
+        .select(memberships::status)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(status, "active");
 }

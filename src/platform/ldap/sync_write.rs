@@ -329,6 +329,7 @@ pub fn remove_unseen(
     counts: &mut Counts,
     now: impl Fn() -> NaiveDateTime,
 ) -> Result<(), String> {
+    let kept = last_delegate_kept(conn, batch, counts).map_err(|e| e.to_string())?.unwrap_or(0);
     loop {
         let mut next = counts.clone();
         let done = db::write_transaction(conn, |conn| -> Result<bool, BatchError> {
@@ -341,6 +342,7 @@ pub fn remove_unseen(
                 .filter(ldap_entries::seen_in_sync.ne(batch.sync_id))
                 .filter(memberships::organization_id.eq(batch.org))
                 .filter(memberships::status.ne(MembershipStatus::Removed))
+                .filter(memberships::id.ne(kept))
                 .select((memberships::id, memberships::account_id, memberships::quota_gb))
                 .limit(super::sync::BATCH as i64)
                 .load(conn)?;
@@ -370,5 +372,35 @@ pub fn remove_unseen(
         if done {
             return Ok(());
         }
+    }
+}
+
+/// When every active Delegate of the organization is among the entries gone, one of them
+/// stays (reported) rather than leave the organization without one, as Remove refuses to.
+/// Returns that membership's id.
+fn last_delegate_kept(conn: &mut DbConn, batch: &Batch<'_>, counts: &mut Counts) -> QueryResult<Option<i64>> {
+    let active_delegates = memberships::table
+        .filter(memberships::organization_id.eq(batch.org))
+        .filter(memberships::status.eq(MembershipStatus::Active))
+        .filter(memberships::is_delegate.eq(true));
+    let gone: Vec<(i64, String)> = active_delegates
+        .inner_join(ldap_entries::table.on(ldap_entries::account_id.eq(memberships::account_id)))
+        .filter(ldap_entries::connection_id.eq(batch.connection_id))
+        .filter(ldap_entries::seen_in_sync.ne(batch.sync_id))
+        .order(memberships::id)
+        .select((memberships::id, ldap_entries::dn))
+        .load(conn)?;
+    let all: i64 = active_delegates.count().get_result(conn)?;
+    if all == 0 || all != gone.len() as i64 {
+        return Ok(None);
+    }
+    match gone.into_iter().next() {
+        Some((id, dn)) => {
+            counts.error(format!(
+                "{dn}: gone from the directory, but the organization's last active Delegate; the membership stays until another Delegate is named."
+            ));
+            Ok(Some(id))
+        }
+        None => Ok(None),
     }
 }

@@ -1,5 +1,7 @@
 //! LDAP directory connections (`/admin/ldap`, issue 16): add, edit and delete a connection,
-//! test it (bind and count the matching entries) and test one person's sign-in against it.
+//! test it (bind and count the matching entries) and test one person's sign-in against it;
+//! sync its entries into the single organization (`sync`, under a lease in the database), and
+//! sign in the accounts that came from it with their directory password (`sign_in`).
 //!
 //! The seed's interlock (DESIGN §2): directory users go into a single organization, so while
 //! more than one organization exists the LDAP configuration is read-only, and while any

@@ -44,6 +44,8 @@ pub struct AppState {
     /// The second factor's sealing key and recovery-code pepper.
     pub second_factor_keys: crate::second_factor::Keys,
     pub common_terms: Arc<crate::db::search::CommonTerms>,
+    /// Seals LDAP bind passwords at rest.
+    pub ldap_key: crate::platform::ldap::BindPasswordKey,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             session_key,
             second_factor_keys: crate::second_factor::Keys::derive(&secret),
             common_terms: Arc::default(),
+            ldap_key: crate::platform::ldap::BindPasswordKey::derive(&secret),
         })
     }
 }
@@ -109,6 +112,7 @@ pub fn build(
         .app_data(web::Data::from(state.password_reset_limiter.clone()))
         .app_data(web::Data::from(state.common_terms.clone()))
         .app_data(web::Data::new(state.second_factor_keys.clone()))
+        .app_data(web::Data::new(state.ldap_key.clone()))
         .app_data(web::Data::new(crate::mail::Site::from_config(&state.config)))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(

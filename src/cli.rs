@@ -45,6 +45,11 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         users_per_org: u64,
     },
+    /// Sync an LDAP connection now, on this process, and print what it did
+    LdapSync {
+        /// The connection's id (its page is /admin/ldap/ID)
+        connection_id: i64,
+    },
     /// Manage platform administrators
     Admin {
         #[command(subcommand)]
@@ -133,6 +138,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             // Delivery problems (a bad SMTP URL) stop the start, not the first email.
             let worker = crate::mail::worker::Worker::new(db.clone(), clock.clone(), &config)?.spawn()?;
             let state = AppState::new(config, db, clock)?;
+            crate::platform::ldap::sync::spawn_schedule(state.db.clone(), state.ldap_key.clone(), state.clock.clone())?;
             println!(
                 "orgportal is serving {} on {} at {}",
                 state.config.database.backend_name(),
@@ -166,6 +172,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::LdapSync { connection_id } => ldap_sync(&mut conn, &config, &clock, connection_id),
         Command::Admin { command: AdminCommand::Add { email } } => {
             let email = EmailAddress::parse(&email).map_err(|why| anyhow::anyhow!("{why}"))?;
             let password = if admins::needs_password(&mut conn, &email)? {
@@ -206,6 +213,30 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("Two-step sign-in of {email} is removed and its sessions have ended.");
             } else {
                 println!("{email} had no two-step sign-in; its sessions have ended.");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `orgportal ldap-sync ID`: one run, timed, on this process's single connection.
+fn ldap_sync(conn: &mut DbConn, config: &Config, clock: &Clock, connection_id: i64) -> anyhow::Result<()> {
+    use crate::platform::ldap::{sync, BindPasswordKey};
+    let key = BindPasswordKey::derive(&config.load_secret_key()?);
+    let started = std::time::Instant::now();
+    let ended = sync::run(conn, &key, clock, connection_id, &sync::holder())?;
+    let seconds = started.elapsed().as_secs_f64();
+    match ended {
+        sync::Ended::AlreadyRunning => anyhow::bail!("a sync of connection {connection_id} is already running"),
+        sync::Ended::Failed(why) => anyhow::bail!("the sync failed after {seconds:.1} s: {why}"),
+        sync::Ended::Finished(counts) => {
+            let rate = counts.entries_read as f64 / seconds.max(0.001);
+            println!(
+                "Synced {} entries in {seconds:.1} s ({rate:.0} entries/s): {} created, {} updated, {} removed, {} errors.",
+                counts.entries_read, counts.created, counts.updated, counts.removed, counts.errors
+            );
+            if !counts.last_error.is_empty() {
+                println!("Last error: {}", counts.last_error);
             }
             Ok(())
         }

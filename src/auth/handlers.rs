@@ -16,6 +16,8 @@ use crate::csrf::CsrfForm;
 use crate::db::{self, Db};
 use crate::domain::{fold, FieldErrors};
 use crate::error::AppError;
+use crate::platform::ldap::sign_in::{self as ldap_sign_in, Checked, DIRECTORY_UNAVAILABLE};
+use crate::platform::ldap::BindPasswordKey;
 use crate::second_factor::sign_in;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
@@ -82,6 +84,7 @@ pub async fn login(
     session: Session,
     app: Services,
     limiter: web::Data<SignInLimiter>,
+    ldap_key: web::Data<BindPasswordKey>,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let (db, client) = (&app.db, app.client);
@@ -110,7 +113,7 @@ pub async fn login(
     let client_key = client.to_audit_string();
     let now = app.clock.now();
     let (lookup_email, lookup_client) = (email.clone(), client_key.clone());
-    let (account, locked) = db
+    let (account, locked, directory) = db
         .run(move |conn| {
             // No stored address holds a control character (PostgreSQL refuses NUL in text
             // outright), so such an email is simply unknown.
@@ -119,16 +122,34 @@ pub async fn login(
             } else {
                 queries::credentials_by_email(conn, &lookup_email)?
             };
-            let locked = match &account {
-                Some(account) => lockout::is_locked(conn, account.id, &lookup_client, now)?,
-                None => false,
+            let (locked, directory) = match &account {
+                Some(account) => (
+                    lockout::is_locked(conn, account.id, &lookup_client, now)?,
+                    ldap_sign_in::directory_of(conn, account.id)?,
+                ),
+                None => (false, None),
             };
-            Ok::<_, diesel::result::Error>((account, locked))
+            Ok::<_, diesel::result::Error>((account, locked, directory))
         })
         .await?;
-    // A locked pair checks the dummy hash, so its answer takes as long as any other.
-    let stored_hash = if locked { None } else { account.as_ref().and_then(|a| a.password_hash.clone()) };
-    let verified = app.passwords.verify(form.password.clone(), stored_hash).await?;
+    let verified = match directory {
+        // An account from a directory signs in with its directory password; a locked pair
+        // never reaches the directory.
+        Some(connection) if !locked => {
+            let checked =
+                ldap_sign_in::verify(db, ldap_key.get_ref().clone(), connection, email.clone(), form.password.clone())
+                    .await?;
+            if checked == Checked::Unavailable {
+                return login_refused(&session, &form, FieldErrors::default(), Some(DIRECTORY_UNAVAILABLE));
+            }
+            checked == Checked::Verified
+        }
+        _ => {
+            // A locked pair checks the dummy hash, so its answer takes as long as any other.
+            let stored_hash = if locked { None } else { account.as_ref().and_then(|a| a.password_hash.clone()) };
+            app.passwords.verify(form.password.clone(), stored_hash).await?
+        }
+    };
     let account_id = account.as_ref().map(|a| a.id);
     let attempt = match account {
         Some(account) if verified && !locked => Attempt::SignedIn(account),

@@ -239,3 +239,55 @@ diesel::table! {
 
 diesel::joinable!(recovery_codes -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(recovery_codes, accounts);
+
+diesel::table! {
+    ldap_connections (id) {
+        id -> BigInt,
+        name -> Text,
+        url -> Text,
+        starttls -> Bool,
+        bind_dn -> Text,
+        bind_password_sealed -> Nullable<Text>,
+        base_dn -> Text,
+        user_filter -> Text,
+        email_attr -> Text,
+        name_attr -> Text,
+        schedule_minutes -> Nullable<Integer>,
+        new_entry_status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ldap_syncs (id) {
+        id -> BigInt,
+        connection_id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        lease_holder -> Text,
+        lease_until -> Timestamp,
+        status -> Text,
+        entries_read -> BigInt,
+        created -> BigInt,
+        updated -> BigInt,
+        removed -> BigInt,
+        errors -> BigInt,
+        last_error -> Text,
+        error_list -> Text,
+    }
+}
+
+diesel::table! {
+    ldap_entries (connection_id, account_id) {
+        connection_id -> BigInt,
+        account_id -> BigInt,
+        dn -> Text,
+        seen_in_sync -> BigInt,
+    }
+}
+
+diesel::joinable!(ldap_syncs -> ldap_connections (connection_id));
+diesel::joinable!(ldap_entries -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(ldap_entries, accounts);
+diesel::allow_tables_to_appear_in_same_query!(ldap_entries, memberships);

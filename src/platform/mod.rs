@@ -4,6 +4,7 @@
 pub mod admins;
 mod audit;
 pub mod home;
+pub mod ldap;
 pub mod orgs;
 mod outbox;
 pub mod paths;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(removal::configure)
             .configure(admins::configure)
             .configure(properties::configure)
+            .configure(ldap::configure)
             .route("/audit", web::get().to(audit::platform))
             .route("/outbox", web::get().to(outbox::show))
             .route("/outbox/{id}/retry", web::post().to(outbox::retry)),

@@ -11,6 +11,7 @@ pub const ADMINISTRATORS: &str = "/admin/administrators";
 pub const AUDIT: &str = "/admin/audit";
 pub const OUTBOX: &str = "/admin/outbox";
 pub const PROPERTIES: &str = "/admin/properties";
+pub const LDAP: &str = "/admin/ldap";
 
 /// The Organizations page searching for one name: where a change to that organization lands, so
 /// the administrator sees the row they touched.
@@ -24,6 +25,16 @@ pub fn organization_edit(id: OrgId) -> String {
 
 pub fn removal(id: OrgId) -> String {
     format!("{ORGANIZATIONS}/{id}/removal")
+}
+
+/// An LDAP connection's page; its actions are below it (`/test`, `/test-sign-in`, `/delete`).
+pub fn ldap_connection(id: i64) -> String {
+    format!("{LDAP}/{id}")
+}
+
+/// An LDAP connection's sync: its progress page, and Sync now posted to it.
+pub fn ldap_sync(id: i64) -> String {
+    format!("{LDAP}/{id}/sync")
 }
 
 /// A page of the audit log: the page number always, the page size unless the default.

@@ -569,3 +569,43 @@ pub fn row_ids(html: &str, attr: &str) -> Vec<i64> {
 pub fn escape_html(raw: &str) -> String {
     raw.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
 }
+
+impl TestApp {
+    /// An LDAP connection straight in the database, past the interlock (a fixture for pages
+    /// that need one while several organizations exist). `password` is sealed as the portal
+    /// seals it.
+    pub fn insert_ldap_connection(&self, name: &str, url: &str, password: Option<&str>) -> i64 {
+        use orgportal::db::schema::ldap_connections;
+        let mut conn = self.conn();
+        let now = self.clock.now();
+        diesel::insert_into(ldap_connections::table)
+            .values((
+                ldap_connections::name.eq(name),
+                ldap_connections::url.eq(url),
+                ldap_connections::starttls.eq(false),
+                ldap_connections::bind_dn.eq("cn=reader,dc=example,dc=org"),
+                ldap_connections::base_dn.eq("dc=example,dc=org"),
+                ldap_connections::user_filter.eq("(objectClass=inetOrgPerson)"),
+                ldap_connections::email_attr.eq("mail"),
+                ldap_connections::name_attr.eq("cn"),
+                ldap_connections::new_entry_status.eq("active"),
+                ldap_connections::created_at.eq(now),
+                ldap_connections::updated_at.eq(now),
+            ))
+            .execute(&mut *conn)
+            .expect("insert LDAP connection");
+        let id = ldap_connections::table
+            .filter(ldap_connections::name.eq(name))
+            .select(ldap_connections::id)
+            .first(&mut *conn)
+            .expect("the connection");
+        if let Some(password) = password {
+            let sealed = self.state.ldap_key.seal(password, id).expect("seal");
+            diesel::update(ldap_connections::table.find(id))
+                .set(ldap_connections::bind_password_sealed.eq(sealed))
+                .execute(&mut *conn)
+                .expect("store the sealed password");
+        }
+        id
+    }
+}

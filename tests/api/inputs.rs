@@ -62,6 +62,8 @@ struct Fixtures {
     messages: Vec<i64>,
     /// Sessions of the administrator other than the fuzzing browser's own.
     sessions: Vec<i64>,
+    /// LDAP connections (made past the interlock: many organizations exist).
+    connections: Vec<i64>,
     /// `after`/`before` values taken from real next and previous links.
     cursors: Vec<String>,
 }
@@ -147,6 +149,12 @@ async fn set_up(app: &mut TestApp) -> Fixtures {
         .first::<i64>(&mut *conn)
         .expect("the default organization");
     drop(conn);
+    // Two, so deleting one (late) leaves one for the other routes; no password is stored, so a
+    // test stops before the network.
+    let connections = vec![
+        app.insert_ldap_connection("Fuzz Directory", "ldap://127.0.0.1:9", None),
+        app.insert_ldap_connection("Fuzz Directory 2", "ldap://127.0.0.1:9", None),
+    ];
     Fixtures {
         orgs: vec![org, default_org],
         members: member_ids,
@@ -154,6 +162,7 @@ async fn set_up(app: &mut TestApp) -> Fixtures {
         admins: admin_ids,
         messages: message_ids,
         sessions: Vec::new(),
+        connections,
         cursors,
     }
 }
@@ -574,6 +583,7 @@ impl Generator {
             "{admin}" => any(&mut self.rng, &fx.admins),
             "{message}" => any(&mut self.rng, &fx.messages),
             "{session}" => any(&mut self.rng, &fx.sessions),
+            "{connection}" => any(&mut self.rng, &fx.connections),
             "{asset}" => self.pick(&["style.css", "favicon.svg"]).into(),
             "{token}" => {
                 let bytes: [u8; 32] = self.rng.gen();

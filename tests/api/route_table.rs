@@ -30,7 +30,7 @@ pub(crate) enum Role {
 }
 
 /// One route: method, path (with `{org}`, `{member}`, `{plan}`, `{admin}`, `{message}`,
-/// `{session}`, `{asset}` and `{token}` for the fixtures; each placeholder is fuzzed as well),
+/// `{session}`, `{connection}`, `{asset}` and `{token}` for the fixtures; each placeholder is fuzzed as well),
 /// its query parameters (GET) or form fields (POST), and the role that may use it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Route {
@@ -132,6 +132,19 @@ const USER_EDIT_FORM: &[&str] =
 const PLAN_FORM: &[&str] = &["name", "quota_gb", "is_default"];
 const PASSWORD_FORM: &[&str] = &["current_password", "password", "password_confirm"];
 const REGISTER_FORM: &[&str] = &["display_name", "password", "password_confirm", "code"];
+const LDAP_FORM: &[&str] = &[
+    "name",
+    "url",
+    "starttls",
+    "bind_dn",
+    "bind_password",
+    "base_dn",
+    "user_filter",
+    "email_attr",
+    "name_attr",
+    "schedule_minutes",
+    "new_entry_status",
+];
 const NONE: &[&str] = &[];
 
 /// Every route of the application, checked against each feature's `configure` by
@@ -186,6 +199,15 @@ pub(crate) const ROUTES: &[Route] = &[
     get("/admin/audit", PLATFORM_AUDIT, Role::PlatformAdmin),
     get("/admin/outbox", PAGER, Role::PlatformAdmin),
     post("/admin/outbox/{message}/retry", NONE, Role::PlatformAdmin),
+    get("/admin/ldap", NONE, Role::PlatformAdmin),
+    post("/admin/ldap", LDAP_FORM, Role::PlatformAdmin),
+    get("/admin/ldap/{connection}", NONE, Role::PlatformAdmin),
+    post("/admin/ldap/{connection}", LDAP_FORM, Role::PlatformAdmin),
+    post("/admin/ldap/{connection}/delete", NONE, Role::PlatformAdmin).late(),
+    post("/admin/ldap/{connection}/test", NONE, Role::PlatformAdmin),
+    post("/admin/ldap/{connection}/test-sign-in", &["email", "password"], Role::PlatformAdmin),
+    get("/admin/ldap/{connection}/sync", NONE, Role::PlatformAdmin),
+    post("/admin/ldap/{connection}/sync", NONE, Role::PlatformAdmin),
     get("/orgs/{org}", NONE, Role::Delegate),
     get("/orgs/{org}/users", USER_LIST, Role::Delegate),
     get("/orgs/{org}/users.csv", USER_LIST, Role::Delegate),

@@ -220,6 +220,7 @@ struct Ids {
     admin: i64,
     message: i64,
     session: i64,
+    connection: i64,
 }
 
 impl Ids {
@@ -233,6 +234,7 @@ impl Ids {
                 "{admin}" => self.admin.to_string(),
                 "{message}" => self.message.to_string(),
                 "{session}" => self.session.to_string(),
+                "{connection}" => self.connection.to_string(),
                 "{asset}" => "style.css".into(),
                 "{token}" => "A".repeat(43),
                 other => panic!("{}: no fixture for {other}; add one to `Ids::fill`", route.name()),
@@ -270,7 +272,10 @@ async fn organization_b(app: &TestApp) -> Ids {
     let message = outbox::table.select(outbox::id).order(outbox::id.desc()).first(&mut *conn).expect("a message");
     let session = sessions::table.select(sessions::id).order(sessions::id.desc()).first(&mut *conn).expect("session");
     let admin_id = account_id(&mut conn, ADMIN_EMAIL);
-    Ids { org, member, plan, admin: admin_id, message, session }
+    drop(conn);
+    // Past the LDAP interlock (two organizations exist): a fixture only.
+    let connection = app.insert_ldap_connection("Route Table Directory", "ldap://127.0.0.1:9", None);
+    Ids { org, member, plan, admin: admin_id, message, session, connection }
 }
 
 /// Sends `route` (filled from `ids`) as `browser`, a POST with the CSRF token of the last page

@@ -30,6 +30,8 @@ pub struct OrgFormPage {
     pub mode: FormMode,
     pub form: OrgForm,
     pub errors: FieldErrors,
+    /// Why adding is disabled (an LDAP connection exists).
+    pub ldap_lock: Option<&'static str>,
 }
 
 impl OrgFormPage {
@@ -85,13 +87,15 @@ impl OrgFormPage {
     }
 
     fn new(admin: &PlatformAdmin, mode: FormMode, form: OrgForm, errors: FieldErrors) -> Result<Self, AppError> {
-        Ok(Self { layout: admin.layout(Self::title(&mode), Section::Platform)?, mode, form, errors })
+        Ok(Self { layout: admin.layout(Self::title(&mode), Section::Platform)?, mode, form, errors, ldap_lock: None })
     }
 }
 
 /// `GET /admin/organizations/new`
-pub async fn new_form(admin: PlatformAdmin) -> Result<HttpResponse, AppError> {
-    render(&OrgFormPage::new(&admin, FormMode::Add, OrgForm::default(), FieldErrors::default())?)
+pub async fn new_form(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    let mut page = OrgFormPage::new(&admin, FormMode::Add, OrgForm::default(), FieldErrors::default())?;
+    page.ldap_lock = db.run(crate::platform::ldap::interlock::organizations_locked).await?;
+    render(&page)
 }
 
 /// `POST /admin/organizations`

@@ -116,6 +116,7 @@ pub fn find_or_invite_account(
 pub fn insert_org(conn: &mut DbConn, act: &Act, new: &NewOrg) -> Result<i64, Failure<NameTaken>> {
     let (site, actor, now) = (&*act.site, &act.actor, act.now);
     db::write_transaction(conn, |conn| {
+        crate::platform::ldap::interlock::check_new_organization(conn)?;
         // The unique index decides races; this check only spares the common case an error.
         if name_taken(conn, new.name.key(), None)? {
             return Err(NameTaken.into());

@@ -28,13 +28,14 @@ pub async fn show(
     let params = ListParams::parse(req.query_string());
     let account_id = admin.id();
     let query = params.clone();
-    let (page, administered, requests) = db
+    let (page, administered, requests, ldap_lock) = db
         .run(move |conn| -> QueryResult<_> {
             let page = list(conn, &query, &common)?;
             let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
             let administered = administered_among(conn, account_id, &ids)?;
             let requests = crate::platform::removal::queries::requests_among(conn, &ids)?;
-            Ok((page, administered, requests))
+            let ldap_lock = crate::platform::ldap::interlock::organizations_locked(conn)?;
+            Ok((page, administered, requests, ldap_lock))
         })
         .await?;
     let now = clock.now();
@@ -72,6 +73,7 @@ pub async fn show(
             pager,
             page_sizes: pager::PAGE_SIZES,
             back,
+            ldap_lock,
         },
     )
 }

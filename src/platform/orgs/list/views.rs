@@ -33,6 +33,8 @@ pub struct OrgListPage {
     pub page_sizes: [i64; 4],
     /// This page's address, so the toolbar can come back to it.
     pub back: String,
+    /// Why Add organization is disabled (an LDAP connection exists).
+    pub ldap_lock: Option<&'static str>,
 }
 
 impl OrgListPage {

@@ -1,0 +1,2 @@
+DROP TABLE ldap_entries;
+DROP TABLE ldap_syncs;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use orgportal::db::schema::{
-    accounts, audit_events, ldap_connections, ldap_entries, ldap_syncs, memberships, organizations, sessions,
-    sign_in_failures,
+    accounts, audit_events, ldap_connections, ldap_entries, ldap_syncs, memberships, organizations, outbox,
+    password_resets, sessions, sign_in_failures,
 };
 use orgportal::platform::ldap::sync::{self, Ended};
 
@@ -25,6 +25,7 @@ on_both_backends!(
     an_expired_lease_is_taken_over,
     a_directory_account_signs_in_with_its_directory_password,
     the_last_active_delegate_stays_when_its_entry_goes,
+    a_directory_account_is_sent_no_password_reset_link,
 );
 
 /// A connection to the test directory reading only `branch`.
@@ -343,4 +344,30 @@ async fn the_last_active_delegate_stays_when_its_entry_goes(app: TestApp) {
         .first(&mut *app.conn())
         .unwrap();
     assert_eq!(status, "active");
+}
+
+/// A local password set by a reset link would never be asked for (sign-in binds to the
+/// directory): the directory account is sent nothing, and told what any address is told.
+async fn a_directory_account_is_sent_no_password_reset_link(app: TestApp) {
+    let branch = slapd::branch();
+    slapd::add_members(&branch, 0..1);
+    let id = connection(&app, &branch, "active");
+    run(&app, id);
+    let email = slapd::member_email(0);
+    let outbox_before: i64 = outbox::table.count().get_result(&mut *app.conn()).unwrap();
+
+    let mut browser = app.client();
+    browser.get("/password-reset").await.assert_status(200);
+    let answer = browser.post("/password-reset", &[("email", &email)]).await;
+    answer.assert_status(200);
+    assert!(answer.body.contains("a link to choose a new password is on its way"), "{}", answer.body);
+
+    assert_eq!(outbox::table.count().get_result::<i64>(&mut *app.conn()).unwrap(), outbox_before, "no email");
+    assert_eq!(password_resets::table.count().get_result::<i64>(&mut *app.conn()).unwrap(), 0, "no link");
+    let details: String = audit_events::table
+        .filter(audit_events::action.eq("account.password_reset_requested"))
+        .select(audit_events::details)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert!(details.contains("kept by its directory"), "{details}");
 }

@@ -197,8 +197,8 @@ where
             .map_err(|e| AppError::Unexpected(anyhow::anyhow!("directory test task failed: {e}")))?,
     };
     match outcome {
-        Ok(message) => flash::set(admin.session(), FlashKind::Success, message),
-        Err(message) => flash::set(admin.session(), FlashKind::Warning, message),
+        Ok(message) => flash::set(admin.session(), FlashKind::Success, client::bounded(message)),
+        Err(message) => flash::set(admin.session(), FlashKind::Warning, client::bounded(message)),
     }
     Ok(see_other(&paths::ldap_connection(id)))
 }
@@ -223,7 +223,8 @@ pub async fn test_connection(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds a person's password.
+#[derive(Default, Deserialize)]
 pub struct TestSignInForm {
     #[serde(default)]
     pub email: String,

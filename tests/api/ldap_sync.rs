@@ -26,6 +26,7 @@ on_both_backends!(
     a_directory_account_signs_in_with_its_directory_password,
     the_last_active_delegate_stays_when_its_entry_goes,
     a_directory_account_is_sent_no_password_reset_link,
+    a_directory_that_never_answers_times_out_on_sign_in_and_sync,
 );
 
 /// A connection to the test directory reading only `branch`.
@@ -370,4 +371,36 @@ async fn a_directory_account_is_sent_no_password_reset_link(app: TestApp) {
         .first(&mut *app.conn())
         .unwrap();
     assert!(details.contains("kept by its directory"), "{details}");
+}
+
+/// A directory that takes the connection and never answers: sign-in says the directory is
+/// unavailable (counting nothing) and the sync ends with an error, each within seconds.
+async fn a_directory_that_never_answers_times_out_on_sign_in_and_sync(app: TestApp) {
+    let branch = slapd::branch();
+    slapd::add_members(&branch, 0..1);
+    let id = connection(&app, &branch, "active");
+    run(&app, id);
+    let email = slapd::member_email(0);
+    let account = account_id(&mut app.conn(), &email);
+    // The kernel completes the handshake from the backlog; nobody ever reads or writes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let url = format!("ldap://{}", silent.local_addr().expect("its address"));
+    diesel::update(ldap_connections::table.find(id))
+        .set(ldap_connections::url.eq(&url))
+        .execute(&mut *app.conn())
+        .expect("point the connection at the silent listener");
+
+    let mut person = app.client();
+    person.get("/login").await.assert_status(200);
+    let started = std::time::Instant::now();
+    let down = person.post("/login", &[("email", &email), ("password", &slapd::person_password(0))]).await;
+    assert!(started.elapsed() < Duration::from_secs(15), "sign-in took {:?}", started.elapsed());
+    down.assert_status(422);
+    assert!(down.body.contains("cannot be reached right now"), "{}", down.body);
+    assert_eq!(failures(&app, account), 0, "a directory that hangs counts nothing");
+
+    let started = std::time::Instant::now();
+    let ended = attempt(&app, id);
+    assert!(started.elapsed() < Duration::from_secs(15), "the sync took {:?}", started.elapsed());
+    assert!(!matches!(ended, Ended::Finished(ref counts) if counts.last_error.is_empty()), "{ended:?}");
 }

@@ -136,9 +136,14 @@ pub async fn login(
         // An account from a directory signs in with its directory password; a locked pair
         // never reaches the directory.
         Some(connection) if !locked => {
-            let checked =
-                ldap_sign_in::verify(db, ldap_key.get_ref().clone(), connection, email.clone(), form.password.clone())
-                    .await?;
+            // The dummy hash alongside: an answer from the directory alone would come back in
+            // a few milliseconds and tell a directory account from an unknown address.
+            let (checked, evened) = futures_util::future::join(
+                ldap_sign_in::verify(db, ldap_key.get_ref().clone(), connection, email.clone(), form.password.clone()),
+                app.passwords.verify(form.password.clone(), None),
+            )
+            .await;
+            let (checked, _) = (checked?, evened?);
             if checked == Checked::Unavailable {
                 return login_refused(&session, &form, FieldErrors::default(), Some(DIRECTORY_UNAVAILABLE));
             }

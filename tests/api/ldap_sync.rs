@@ -27,6 +27,7 @@ on_both_backends!(
     the_last_active_delegate_stays_when_its_entry_goes,
     a_directory_account_is_sent_no_password_reset_link,
     a_directory_that_never_answers_times_out_on_sign_in_and_sync,
+    a_directory_sign_in_takes_as_long_as_a_password_check,
 );
 
 /// A connection to the test directory reading only `branch`.
@@ -403,4 +404,31 @@ async fn a_directory_that_never_answers_times_out_on_sign_in_and_sync(app: TestA
     let ended = attempt(&app, id);
     assert!(started.elapsed() < Duration::from_secs(15), "the sync took {:?}", started.elapsed());
     assert!(!matches!(ended, Ended::Finished(ref counts) if counts.last_error.is_empty()), "{ended:?}");
+}
+
+/// A refused directory sign-in answers no sooner than a local password check: otherwise its
+/// speed alone would tell a directory account from an unknown address (which checks a hash).
+async fn a_directory_sign_in_takes_as_long_as_a_password_check(app: TestApp) {
+    let branch = slapd::branch();
+    slapd::add_members(&branch, 0..1);
+    let id = connection(&app, &branch, "active");
+    run(&app, id);
+    let email = slapd::member_email(0);
+    let hash = orgportal::auth::password::hash_blocking("some password").expect("a hash");
+    let one_check = (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            orgportal::auth::password::verify_blocking("another password", &hash);
+            started.elapsed()
+        })
+        .min()
+        .expect("three checks");
+
+    let mut person = app.client();
+    person.get("/login").await.assert_status(200);
+    let started = std::time::Instant::now();
+    let wrong = person.post("/login", &[("email", &email), ("password", "not-the-directory-one")]).await;
+    let took = started.elapsed();
+    wrong.assert_status(422);
+    assert!(took >= one_check / 2, "a directory sign-in took {took:?}, a password check {one_check:?}");
 }

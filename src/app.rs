@@ -168,6 +168,7 @@ pub struct Services {
     pub passwords: web::Data<Passwords>,
     pub site: web::Data<Site>,
     pub keys: web::Data<Keys>,
+    pub ldap_key: web::Data<crate::platform::ldap::BindPasswordKey>,
     pub client: ClientAddr,
 }
 
@@ -180,6 +181,7 @@ impl Services {
             passwords: data(req)?,
             site: data(req)?,
             keys: data(req)?,
+            ldap_key: data(req)?,
             client: ClientAddr::from_request(req, payload).into_inner()?,
         })
     }

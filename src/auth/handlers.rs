@@ -17,7 +17,6 @@ use crate::db::{self, Db};
 use crate::domain::{fold, FieldErrors};
 use crate::error::AppError;
 use crate::platform::ldap::sign_in::{self as ldap_sign_in, Checked, DIRECTORY_UNAVAILABLE};
-use crate::platform::ldap::BindPasswordKey;
 use crate::second_factor::sign_in;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
@@ -84,7 +83,6 @@ pub async fn login(
     session: Session,
     app: Services,
     limiter: web::Data<SignInLimiter>,
-    ldap_key: web::Data<BindPasswordKey>,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let (db, client) = (&app.db, app.client);
@@ -136,9 +134,20 @@ pub async fn login(
         // An account from a directory signs in with its directory password; a locked pair
         // never reaches the directory.
         Some(connection) if !locked => {
-            let checked =
-                ldap_sign_in::verify(db, ldap_key.get_ref().clone(), connection, email.clone(), form.password.clone())
-                    .await?;
+            // The dummy hash alongside: an answer from the directory alone would come back in
+            // a few milliseconds and tell a directory account from an unknown address.
+            let (checked, evened) = futures_util::future::join(
+                ldap_sign_in::verify(
+                    db,
+                    app.ldap_key.get_ref().clone(),
+                    connection,
+                    email.clone(),
+                    form.password.clone(),
+                ),
+                app.passwords.verify(form.password.clone(), None),
+            )
+            .await;
+            let (checked, _) = (checked?, evened?);
             if checked == Checked::Unavailable {
                 return login_refused(&session, &form, FieldErrors::default(), Some(DIRECTORY_UNAVAILABLE));
             }

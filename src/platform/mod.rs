@@ -20,6 +20,8 @@ use crate::csrf::CsrfForm;
 /// A console form posted: the administrator, the services, the form past its CSRF check (in
 /// that order of extraction).
 pub type AdminForm<F> = (PlatformAdmin, Services, CsrfForm<F>);
+/// The same, for a form posted to a page of one row (`…/{id}`).
+pub type AdminRowForm<F> = (PlatformAdmin, Services, actix_web::web::Path<i64>, CsrfForm<F>);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -21,6 +21,7 @@ on_both_backends!(
     an_organization_and_a_connection_added_at_once_never_both_succeed,
     test_connection_counts_every_entry_past_the_size_limit,
     test_sign_in_checks_one_persons_directory_password,
+    tests_against_a_directory_that_never_answers_time_out,
 );
 
 const BIND_PASSWORD: &str = "Bind-Secret-Pa55-Zebra";
@@ -367,4 +368,21 @@ async fn test_sign_in_checks_one_persons_directory_password(mut app: TestApp) {
     let flash = flash_after(&mut app, &path, &[("email", "*"), ("password", "whatever")], id).await;
     assert!(flash.contains("No entry matches mail = *."), "{flash}");
     assert!(!app.get(&format!("/admin/ldap/{id}")).await.body.contains(&right));
+}
+
+/// Connected, then silence: Test connection and Test sign-in give up within seconds.
+async fn tests_against_a_directory_that_never_answers_time_out(mut app: TestApp) {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let url = format!("ldap://{}", silent.local_addr().expect("its address"));
+    app.login_as_admin().await;
+    let id = add(&mut app, "Silent", &url, READER_PASSWORD).await;
+    for (path, fields) in [
+        (format!("/admin/ldap/{id}/test"), vec![]),
+        (format!("/admin/ldap/{id}/test-sign-in"), vec![("email", "someone@example.org"), ("password", "a password")]),
+    ] {
+        let started = std::time::Instant::now();
+        let flash = flash_after(&mut app, &path, &fields, id).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(15), "{path} took {:?}", started.elapsed());
+        assert!(flash.contains("flash-warning") && flash.contains("failed."), "{flash}");
+    }
 }

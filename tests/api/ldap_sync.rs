@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use orgportal::db::schema::{
-    accounts, audit_events, ldap_connections, ldap_entries, ldap_syncs, memberships, organizations, sessions,
-    sign_in_failures,
+    accounts, audit_events, ldap_connections, ldap_entries, ldap_syncs, memberships, organizations, outbox,
+    password_resets, sessions, sign_in_failures,
 };
 use orgportal::platform::ldap::sync::{self, Ended};
 
@@ -25,6 +25,9 @@ on_both_backends!(
     an_expired_lease_is_taken_over,
     a_directory_account_signs_in_with_its_directory_password,
     the_last_active_delegate_stays_when_its_entry_goes,
+    a_directory_account_is_sent_no_password_reset_link,
+    a_directory_that_never_answers_times_out_on_sign_in_and_sync,
+    a_directory_sign_in_takes_as_long_as_a_password_check,
 );
 
 /// A connection to the test directory reading only `branch`.
@@ -343,4 +346,89 @@ async fn the_last_active_delegate_stays_when_its_entry_goes(app: TestApp) {
         .first(&mut *app.conn())
         .unwrap();
     assert_eq!(status, "active");
+}
+
+/// A local password set by a reset link would never be asked for (sign-in binds to the
+/// directory): the directory account is sent nothing, and told what any address is told.
+async fn a_directory_account_is_sent_no_password_reset_link(app: TestApp) {
+    let branch = slapd::branch();
+    slapd::add_members(&branch, 0..1);
+    let id = connection(&app, &branch, "active");
+    run(&app, id);
+    let email = slapd::member_email(0);
+    let outbox_before: i64 = outbox::table.count().get_result(&mut *app.conn()).unwrap();
+
+    let mut browser = app.client();
+    browser.get("/password-reset").await.assert_status(200);
+    let answer = browser.post("/password-reset", &[("email", &email)]).await;
+    answer.assert_status(200);
+    assert!(answer.body.contains("a link to choose a new password is on its way"), "{}", answer.body);
+
+    assert_eq!(outbox::table.count().get_result::<i64>(&mut *app.conn()).unwrap(), outbox_before, "no email");
+    assert_eq!(password_resets::table.count().get_result::<i64>(&mut *app.conn()).unwrap(), 0, "no link");
+    let details: String = audit_events::table
+        .filter(audit_events::action.eq("account.password_reset_requested"))
+        .select(audit_events::details)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert!(details.contains("kept by its directory"), "{details}");
+}
+
+/// A directory that takes the connection and never answers: sign-in says the directory is
+/// unavailable (counting nothing) and the sync ends with an error, each within seconds.
+async fn a_directory_that_never_answers_times_out_on_sign_in_and_sync(app: TestApp) {
+    let branch = slapd::branch();
+    slapd::add_members(&branch, 0..1);
+    let id = connection(&app, &branch, "active");
+    run(&app, id);
+    let email = slapd::member_email(0);
+    let account = account_id(&mut app.conn(), &email);
+    // The kernel completes the handshake from the backlog; nobody ever reads or writes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let url = format!("ldap://{}", silent.local_addr().expect("its address"));
+    diesel::update(ldap_connections::table.find(id))
+        .set(ldap_connections::url.eq(&url))
+        .execute(&mut *app.conn())
+        .expect("point the connection at the silent listener");
+
+    let mut person = app.client();
+    person.get("/login").await.assert_status(200);
+    let started = std::time::Instant::now();
+    let down = person.post("/login", &[("email", &email), ("password", &slapd::person_password(0))]).await;
+    assert!(started.elapsed() < Duration::from_secs(15), "sign-in took {:?}", started.elapsed());
+    down.assert_status(422);
+    assert!(down.body.contains("cannot be reached right now"), "{}", down.body);
+    assert_eq!(failures(&app, account), 0, "a directory that hangs counts nothing");
+
+    let started = std::time::Instant::now();
+    let ended = attempt(&app, id);
+    assert!(started.elapsed() < Duration::from_secs(15), "the sync took {:?}", started.elapsed());
+    assert!(!matches!(ended, Ended::Finished(ref counts) if counts.last_error.is_empty()), "{ended:?}");
+}
+
+/// A refused directory sign-in answers no sooner than a local password check: otherwise its
+/// speed alone would tell a directory account from an unknown address (which checks a hash).
+async fn a_directory_sign_in_takes_as_long_as_a_password_check(app: TestApp) {
+    let branch = slapd::branch();
+    slapd::add_members(&branch, 0..1);
+    let id = connection(&app, &branch, "active");
+    run(&app, id);
+    let email = slapd::member_email(0);
+    let hash = orgportal::auth::password::hash_blocking("some password").expect("a hash");
+    let one_check = (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            orgportal::auth::password::verify_blocking("another password", &hash);
+            started.elapsed()
+        })
+        .min()
+        .expect("three checks");
+
+    let mut person = app.client();
+    person.get("/login").await.assert_status(200);
+    let started = std::time::Instant::now();
+    let wrong = person.post("/login", &[("email", &email), ("password", "not-the-directory-one")]).await;
+    let took = started.elapsed();
+    wrong.assert_status(422);
+    assert!(took >= one_check / 2, "a directory sign-in took {took:?}, a password check {one_check:?}");
 }

@@ -7,7 +7,7 @@ use diesel::sql_types::{Text, Timestamp};
 use super::{EMAIL_INTERVAL, PATH_PREFIX, VALIDITY};
 use crate::audit::{self, Actor, NewEvent};
 use crate::auth::session::token_hash;
-use crate::db::schema::{accounts, password_resets, sessions, sign_in_failures};
+use crate::db::schema::{accounts, ldap_entries, password_resets, sessions, sign_in_failures};
 use crate::db::{self, DbConn};
 use crate::domain::AccountStatus;
 use crate::mail::{self, messages, Site};
@@ -25,6 +25,10 @@ pub enum Requested {
     TooSoon,
     /// No active account has this address.
     NoAccount,
+    /// The account came from an LDAP directory, which keeps its password: a local one would be
+    /// set and then never asked for (sign-in binds to the directory), so no link is sent and
+    /// the person is told what any address is told.
+    Directory,
 }
 
 impl Requested {
@@ -33,6 +37,7 @@ impl Requested {
             Self::Sent => "link sent",
             Self::TooSoon => "no email: a link was sent less than 5 minutes ago",
             Self::NoAccount => "no active account has this address",
+            Self::Directory => "no email: the account's password is kept by its directory",
         }
     }
 }
@@ -50,12 +55,17 @@ pub fn request(
     now: NaiveDateTime,
 ) -> QueryResult<Requested> {
     db::write_transaction(conn, |conn| {
-        let account_id: Option<i64> = accounts::table
+        let found: Option<(i64, bool)> = accounts::table
             .filter(accounts::email.eq(email))
             .filter(accounts::status.eq(AccountStatus::Active))
-            .select(accounts::id)
+            .select((
+                accounts::id,
+                diesel::dsl::exists(ldap_entries::table.filter(ldap_entries::account_id.eq(accounts::id))),
+            ))
             .first(conn)
             .optional()?;
+        let account_id = found.map(|(id, _)| id);
+        let from_directory = found.is_some_and(|(_, directory)| directory);
         let key = account_id.unwrap_or(NO_ACCOUNT);
         let last_sent: Option<NaiveDateTime> = password_resets::table
             .filter(password_resets::account_id.eq(key))
@@ -64,6 +74,7 @@ pub fn request(
             .optional()?;
         let outcome = match (account_id, last_sent) {
             (None, _) => Requested::NoAccount,
+            (Some(_), _) if from_directory => Requested::Directory,
             (Some(_), Some(at)) if now - at < EMAIL_INTERVAL => Requested::TooSoon,
             (Some(_), _) => Requested::Sent,
         };

@@ -16,6 +16,18 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// 1,000), so a directory past its size limit is still read whole.
 const PAGE_SIZE: i32 = 500;
 
+/// The most of a directory's words a page shows: its error text is the server's to choose, and
+/// it travels in the session cookie as a flash.
+const SHOWN_MAX: usize = 400;
+
+/// `text` cut to `SHOWN_MAX` characters, an ellipsis marking the cut.
+pub fn bounded(text: String) -> String {
+    match text.char_indices().nth(SHOWN_MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 fn connect(settings: &ConnectionSettings) -> Result<LdapConn, String> {
     let options = LdapConnSettings::new().set_conn_timeout(TIMEOUT).set_starttls(settings.starttls);
     LdapConn::with_settings(options, &settings.url).map_err(|e| format!("Cannot connect to {}: {e}", settings.url))
@@ -203,4 +215,17 @@ pub fn read_entries(
     }
     let _ = ldap.unbind();
     Ok(read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_text_shown_on_a_page_is_bounded() {
+        assert_eq!(bounded("short".into()), "short");
+        let long = bounded("é".repeat(10_000));
+        assert_eq!(long.chars().count(), SHOWN_MAX + 1);
+        assert!(long.ends_with('…'));
+    }
 }

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use crate::domain::{normalize, FieldErrors};
 
 /// The form as submitted; a field left out is empty. `bind_password` is write-only: it is
-/// never rendered back.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// never rendered back, nor shown by `Debug`.
+#[derive(Clone, Default, Deserialize)]
 pub struct ConnectionForm {
     #[serde(default)]
     pub name: String,
@@ -31,6 +31,13 @@ pub struct ConnectionForm {
     pub schedule_minutes: String,
     #[serde(default)]
     pub new_entry_status: String,
+}
+
+/// Only the name: the rest is on the page, and the password must never be in a log.
+impl std::fmt::Debug for ConnectionForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionForm").field("name", &self.name).finish_non_exhaustive()
+    }
 }
 
 impl ConnectionForm {
@@ -170,7 +177,28 @@ fn filter(raw: &str) -> Result<String, String> {
     if !(value.starts_with('(') && value.ends_with(')')) {
         return Err("A filter is written in parentheses, such as (objectClass=inetOrgPerson).".into());
     }
+    // One parenthesised filter, not several side by side: `(a=b))(|(c=d)` would otherwise
+    // escape the `(&…)` that sign-in wraps around it. A value's own parentheses are written
+    // \28 and \29, so every literal one here is structure.
+    let mut depth = 0usize;
+    for (at, c) in value.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.checked_sub(1).ok_or_else(unbalanced)?,
+            _ => {}
+        }
+        if depth == 0 && at + 1 < value.len() {
+            return Err(unbalanced());
+        }
+    }
+    if depth != 0 {
+        return Err(unbalanced());
+    }
     Ok(value)
+}
+
+fn unbalanced() -> String {
+    "Write one filter whose parentheses balance, such as (&(objectClass=person)(mail=*)).".into()
 }
 
 /// An attribute name (`mail`, `displayName`) or OID (`0.9.2342.19200300.100.1.3`).
@@ -319,6 +347,22 @@ mod tests {
         ] {
             assert!(errors.get(field).is_some(), "{field} has no error");
         }
+    }
+
+    #[test]
+    fn a_filter_is_one_balanced_parenthesised_filter() {
+        for good in ["(objectClass=inetOrgPerson)", "(&(objectClass=person)(mail=*))", "(cn=a\\28b\\29)"] {
+            assert_eq!(filter(good).as_deref(), Ok(good), "{good}");
+        }
+        for bad in ["(objectClass=*))(|(objectClass=*)", "(a=b)(c=d)", "((a=b)", "(a=b))", "(a=b)x)"] {
+            assert!(filter(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_bind_password_never_shows_in_debug() {
+        let form = ConnectionForm { bind_password: "Sekrit-Bind-9".into(), ..valid() };
+        assert!(!format!("{form:?}").contains("Sekrit-Bind-9"));
     }
 
     #[test]

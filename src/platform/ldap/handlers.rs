@@ -1,5 +1,6 @@
 //! `/admin/ldap`: the connections, their forms, and the two directory tests.
 
+use crate::platform::{AdminForm, AdminRowForm};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use diesel::QueryResult;
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use super::forms::{ConnectionForm, ParsedForm};
 use super::queries::{self, Refusal};
 use super::views::{ConnectionView, EditPage, ListPage};
-use super::{client, interlock, BindPasswordKey};
+use super::{client, interlock};
 use crate::app::Services;
 use crate::auth::PlatformAdmin;
 use crate::csrf::CsrfForm;
@@ -53,12 +54,8 @@ pub async fn list(admin: PlatformAdmin, db: web::Data<Db>) -> Result<HttpRespons
 }
 
 /// `POST /admin/ldap`
-pub async fn create(
-    admin: PlatformAdmin,
-    app: Services,
-    key: web::Data<BindPasswordKey>,
-    CsrfForm(form): CsrfForm<ConnectionForm>,
-) -> Result<HttpResponse, AppError> {
+pub async fn create((admin, app, CsrfForm(form)): AdminForm<ConnectionForm>) -> Result<HttpResponse, AppError> {
+    let key = app.ldap_key.clone();
     let parsed = match ParsedForm::parse(&form, true) {
         Ok(parsed) => parsed,
         Err(errors) => return render_422(&list_page(&admin, &app.db, form, errors).await?),
@@ -123,13 +120,9 @@ pub async fn edit_form(
 
 /// `POST /admin/ldap/{id}`
 pub async fn update(
-    admin: PlatformAdmin,
-    app: Services,
-    key: web::Data<BindPasswordKey>,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<ConnectionForm>,
+    (admin, app, path, CsrfForm(form)): AdminRowForm<ConnectionForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+    let (id, key) = (path.into_inner(), app.ldap_key.clone());
     let parsed = match ParsedForm::parse(&form, false) {
         Ok(parsed) => parsed,
         Err(errors) => return render_422(&edit_page(&admin, &app.db, id, Some(form), errors).await?),
@@ -153,12 +146,7 @@ pub async fn update(
 }
 
 /// `POST /admin/ldap/{id}/delete`
-pub async fn delete(
-    admin: PlatformAdmin,
-    app: Services,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
+pub async fn delete((admin, app, path, CsrfForm(_)): AdminRowForm<NoFields>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let deleted = app.attempt(&admin, move |conn, act| queries::delete(conn, &act.actor, id, act.now)).await?;
     let (name, left) = deleted.map_err(|_| AppError::NotFound)?;
@@ -178,16 +166,11 @@ pub async fn delete(
 
 /// Run a directory test off the async executor, with the connection's opened password;
 /// the outcome is the flash of its edit page.
-async fn run_test<F>(
-    admin: &PlatformAdmin,
-    app: &Services,
-    key: web::Data<BindPasswordKey>,
-    id: i64,
-    test: F,
-) -> Result<HttpResponse, AppError>
+async fn run_test<F>(admin: &PlatformAdmin, app: &Services, id: i64, test: F) -> Result<HttpResponse, AppError>
 where
     F: FnOnce(&super::forms::ConnectionSettings, &str) -> Result<String, String> + Send + 'static,
 {
+    let key = app.ldap_key.clone();
     let loaded = app.db.run(move |conn| queries::load_with_password(conn, &key, id)).await?;
     let (stored, password) = loaded.ok_or(AppError::NotFound)?;
     let outcome = match password {
@@ -197,21 +180,17 @@ where
             .map_err(|e| AppError::Unexpected(anyhow::anyhow!("directory test task failed: {e}")))?,
     };
     match outcome {
-        Ok(message) => flash::set(admin.session(), FlashKind::Success, message),
-        Err(message) => flash::set(admin.session(), FlashKind::Warning, message),
+        Ok(message) => flash::set(admin.session(), FlashKind::Success, client::bounded(message)),
+        Err(message) => flash::set(admin.session(), FlashKind::Warning, client::bounded(message)),
     }
     Ok(see_other(&paths::ldap_connection(id)))
 }
 
 /// `POST /admin/ldap/{id}/test`
 pub async fn test_connection(
-    admin: PlatformAdmin,
-    app: Services,
-    key: web::Data<BindPasswordKey>,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    (admin, app, path, CsrfForm(_)): AdminRowForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    run_test(&admin, &app, key, path.into_inner(), |settings, password| {
+    run_test(&admin, &app, path.into_inner(), |settings, password| {
         let count = client::test_connection(settings, password).map_err(|e| format!("Test connection failed. {e}"))?;
         let entries = if count == 1 {
             "1 entry matches".to_owned()
@@ -223,7 +202,8 @@ pub async fn test_connection(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds a person's password.
+#[derive(Default, Deserialize)]
 pub struct TestSignInForm {
     #[serde(default)]
     pub email: String,
@@ -233,13 +213,9 @@ pub struct TestSignInForm {
 
 /// `POST /admin/ldap/{id}/test-sign-in`
 pub async fn test_sign_in(
-    admin: PlatformAdmin,
-    app: Services,
-    key: web::Data<BindPasswordKey>,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<TestSignInForm>,
+    (admin, app, path, CsrfForm(form)): AdminRowForm<TestSignInForm>,
 ) -> Result<HttpResponse, AppError> {
-    run_test(&admin, &app, key, path.into_inner(), move |settings, password| {
+    run_test(&admin, &app, path.into_inner(), move |settings, password| {
         let found = client::test_sign_in(settings, password, &form.email, &form.password)
             .map_err(|e| format!("Test sign-in failed. {e}"))?;
         Ok(format!("Test sign-in succeeded: {} signed in as {}.", form.email.trim(), found.dn))

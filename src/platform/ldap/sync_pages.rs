@@ -1,13 +1,13 @@
 //! `/admin/ldap/{id}/sync`: Sync now, and the progress page of the latest run.
 
+use crate::platform::AdminRowForm;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use diesel::QueryResult;
 
 use super::handlers::NoFields;
+use super::queries;
 use super::sync::{self, Run};
-use super::{queries, BindPasswordKey};
-use crate::app::Services;
 use crate::auth::PlatformAdmin;
 use crate::csrf::CsrfForm;
 use crate::db::Db;
@@ -60,14 +60,8 @@ pub async fn progress(admin: PlatformAdmin, db: web::Data<Db>, path: web::Path<i
 
 /// `POST /admin/ldap/{id}/sync`: take the lease here, then run on a thread of its own and
 /// answer at once; the progress page follows it.
-pub async fn sync_now(
-    admin: PlatformAdmin,
-    app: Services,
-    key: web::Data<BindPasswordKey>,
-    path: web::Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
+pub async fn sync_now((admin, app, path, CsrfForm(_)): AdminRowForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let (id, key) = (path.into_inner(), app.ldap_key.clone());
     let holder = sync::holder();
     let now = app.clock.now();
     let begun = {

@@ -19,27 +19,32 @@ pub struct Invitation<'a> {
     pub help: &'a str,
     pub link: &'a str,
     pub expires_at: NaiveDateTime,
+    /// The address already has an account: the link lets the person accept once signed in,
+    /// rather than set up an account. Same kind and subject either way.
+    pub has_account: bool,
 }
 
-/// The invitation to someone new: the link sets up their account.
+/// The invitation email; only its words depend on whether the person has an account.
 pub fn user_invitation(site: &Site, invitation: &Invitation<'_>) -> Email {
     let org_name = invitation.org_name;
-    let paragraphs = vec![
-        format!("An administrator of “{org_name}” added you as a user."),
-        "Open the link below to choose your password. An administrator then confirms your account, usually after speaking with you, and you can start.".into(),
-    ];
-    invitation.email(site, paragraphs, "Set up your account")
-}
-
-/// The invitation to an address that already has an account: the link lets the person accept
-/// once signed in. Same kind and subject as `user_invitation`.
-pub fn user_invitation_to_accept(site: &Site, invitation: &Invitation<'_>) -> Email {
-    let org_name = invitation.org_name;
-    let paragraphs = vec![
-        format!("An administrator of “{org_name}” invited you to join the organization."),
-        "You already have an account: open the link below, sign in if asked, and accept the invitation. An administrator then confirms your membership, usually after speaking with you.".into(),
-    ];
-    invitation.email(site, paragraphs, "Accept the invitation")
+    let (paragraphs, button) = if invitation.has_account {
+        (
+            vec![
+                format!("An administrator of “{org_name}” invited you to join the organization."),
+                "You already have an account: open the link below, sign in if asked, and accept the invitation. An administrator then confirms your membership, usually after speaking with you.".into(),
+            ],
+            "Accept the invitation",
+        )
+    } else {
+        (
+            vec![
+                format!("An administrator of “{org_name}” added you as a user."),
+                "Open the link below to choose your password. An administrator then confirms your account, usually after speaking with you, and you can start.".into(),
+            ],
+            "Set up your account",
+        )
+    };
+    invitation.email(site, paragraphs, button)
 }
 
 impl Invitation<'_> {

@@ -47,8 +47,8 @@ fn every_message() -> Vec<(Email, &'static str, bool)> {
             PLATFORM_HELP,
             true,
         ),
-        (user_invitation(&site, &invitation(&org, &link)), HELP, true),
-        (user_invitation_to_accept(&site, &invitation(&org, &link)), HELP, true),
+        (user_invitation(&site, &invitation(&org, &link, false)), HELP, true),
+        (user_invitation(&site, &invitation(&org, &link, true)), HELP, true),
         (
             ready_for_validation(&site, "a@x.example", 1, &org, HELP, &format!("Ann {NASTY}"), "ann@x.example"),
             HELP,
@@ -107,15 +107,15 @@ fn every_link_comes_from_the_base_url() {
     }
 }
 
-fn invitation<'a>(org_name: &'a str, link: &'a str) -> Invitation<'a> {
-    Invitation { to: "a@x.example", org_id: 1, org_name, help: HELP, link, expires_at: at() }
+fn invitation<'a>(org_name: &'a str, link: &'a str, has_account: bool) -> Invitation<'a> {
+    Invitation { to: "a@x.example", org_id: 1, org_name, help: HELP, link, expires_at: at(), has_account }
 }
 
 #[test]
 fn a_link_from_elsewhere_is_rebuilt_on_the_base_url() {
     let site = site();
     for link in ["https://evil.example/register/T0KEN", "/register/T0KEN", "https://portal.example/register/T0KEN"] {
-        let email = user_invitation(&site, &invitation("Acme", link));
+        let email = user_invitation(&site, &invitation("Acme", link, false));
         for body in [&email.text, &email.html] {
             assert!(body.contains(&format!("{BASE}/register/T0KEN")), "{link}: {body}");
             assert!(!body.contains("evil.example"), "{body}");

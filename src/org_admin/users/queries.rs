@@ -300,18 +300,18 @@ fn invitation_message(
     org: &OrgUsage,
     link: &registration::IssuedLink,
 ) -> mail::Email {
-    let invitation = messages::Invitation {
-        to,
-        org_id: org_id.get(),
-        org_name: &org.name,
-        help: &org.admin_email,
-        link: &link.url,
-        expires_at: link.expires_at,
-    };
-    match account_status {
-        AccountStatus::Invited => messages::user_invitation(site, &invitation),
-        AccountStatus::Active => messages::user_invitation_to_accept(site, &invitation),
-    }
+    messages::user_invitation(
+        site,
+        &messages::Invitation {
+            to,
+            org_id: org_id.get(),
+            org_name: &org.name,
+            help: &org.admin_email,
+            link: &link.url,
+            expires_at: link.expires_at,
+            has_account: account_status == AccountStatus::Active,
+        },
+    )
 }
 
 /// Edit user: flags and quota (or plan). Demoting the last active Delegate is refused.

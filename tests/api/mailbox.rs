@@ -89,8 +89,17 @@ pub fn decode(raw: &str) -> String {
         out.push('\n');
         body.clear();
     };
+    // Only the declared boundaries split parts: a body line may start with "--" too (a
+    // quoted-printable soft break can fall just before "--" inside a link's token).
+    let mut boundaries: Vec<String> = Vec::new();
     for line in raw.lines() {
-        if line.starts_with("--") {
+        if let Some(at) = line.find("boundary=") {
+            boundaries.push(line[at + "boundary=".len()..].trim().trim_matches('"').to_owned());
+        }
+        let is_boundary = line
+            .strip_prefix("--")
+            .is_some_and(|rest| boundaries.iter().any(|b| rest.trim_end().trim_end_matches("--") == b));
+        if is_boundary {
             flush(&encoding, &mut body, &mut out);
             encoding.clear();
             in_headers = true;

@@ -12,7 +12,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use super::queries::{self, AccountRoles, SessionLookup};
 use super::session;
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::domain::{AccountId, OrgId};
 use crate::error::AppError;
 use crate::web::flash::{self, FlashKind};
@@ -71,17 +71,31 @@ fn requested_path(req: &HttpRequest) -> String {
     }
 }
 
-async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
+/// What a request's cookie names, before the database is asked: the session, the hash of its
+/// token (what the `sessions` table stores), and the app's database and clock.
+struct Presented {
+    session: Session,
+    token_hash: String,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+}
+
+fn sign_in_required(req: &HttpRequest) -> AppError {
+    // A GET can be repeated after sign-in; a form post cannot, so go back home instead.
+    AppError::SignInRequired {
+        next: if req.method() == actix_web::http::Method::GET { requested_path(req) } else { "/".into() },
+    }
+}
+
+fn presented(req: &HttpRequest) -> Result<Presented, AppError> {
     let session = req.get_session();
-    let sign_in_required = || AppError::SignInRequired {
-        // A GET can be repeated after sign-in; a form post cannot, so go back home instead.
-        next: if req.method() == actix_web::http::Method::GET { requested_path(&req) } else { "/".into() },
-    };
-    let token = session::cookie_token(&session).ok_or_else(sign_in_required)?;
-    let (db, clock) = app_parts(&req)?;
-    let now = clock.now();
-    let hash = session::token_hash(&token);
-    let lookup = db.run(move |conn| queries::current_session(conn, &hash, now)).await?;
+    let token = session::cookie_token(&session).ok_or_else(|| sign_in_required(req))?;
+    let (db, clock) = app_parts(req)?;
+    Ok(Presented { session, token_hash: session::token_hash(&token), db, clock })
+}
+
+/// The account a session lookup found, or the sign-in page with why the session ended.
+fn admit(lookup: SessionLookup, session: Session, req: &HttpRequest) -> Result<CurrentAccount, AppError> {
     let why = match lookup {
         SessionLookup::Live { session_id, roles } => {
             return Ok(CurrentAccount {
@@ -100,7 +114,14 @@ async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
     };
     session::end_cookie(&session);
     flash::set(&session, FlashKind::Info, why);
-    Err(sign_in_required())
+    Err(sign_in_required(req))
+}
+
+async fn load_current(req: HttpRequest) -> Result<CurrentAccount, AppError> {
+    let Presented { session, token_hash, db, clock } = presented(&req)?;
+    let now = clock.now();
+    let lookup = db.run(move |conn| queries::current_session(conn, &token_hash, now)).await?;
+    admit(lookup, session, &req)
 }
 
 fn app_parts(req: &HttpRequest) -> Result<(web::Data<Db>, web::Data<Clock>), AppError> {
@@ -131,12 +152,17 @@ impl std::ops::Deref for SignedIn {
 }
 
 async fn load_signed_in(req: HttpRequest) -> Result<SignedIn, AppError> {
-    let current = load_current(req).await?;
-    if current.account.must_change_password {
-        flash::set(current.session(), FlashKind::Warning, "Choose a new password before you continue.");
-        return Err(AppError::PasswordChangeRequired);
+    SignedIn::from_current(load_current(req).await?)
+}
+
+impl SignedIn {
+    fn from_current(current: CurrentAccount) -> Result<Self, AppError> {
+        if current.account.must_change_password {
+            flash::set(current.session(), FlashKind::Warning, "Choose a new password before you continue.");
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(SignedIn(current))
     }
-    Ok(SignedIn(current))
 }
 
 impl FromRequest for SignedIn {
@@ -159,19 +185,72 @@ impl std::ops::Deref for PlatformAdmin {
     }
 }
 
+impl PlatformAdmin {
+    fn from_signed_in(signed_in: SignedIn) -> Result<Self, AppError> {
+        if !signed_in.account.is_platform_admin {
+            return Err(AppError::Forbidden("This page is for platform administrators."));
+        }
+        Ok(PlatformAdmin(signed_in))
+    }
+
+    /// Whether a session lookup admits a platform administrator (the test `from_signed_in` and
+    /// `SignedIn::from_current` make, before their messages).
+    fn admits(lookup: &SessionLookup) -> bool {
+        matches!(lookup, SessionLookup::Live { roles, .. } if roles.is_platform_admin && !roles.must_change_password)
+    }
+}
+
 impl FromRequest for PlatformAdmin {
     type Error = AppError;
     type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let signed_in = load_signed_in(req).await?;
-            if !signed_in.account.is_platform_admin {
-                return Err(AppError::Forbidden("This page is for platform administrators."));
-            }
-            Ok(PlatformAdmin(signed_in))
-        })
+        Box::pin(async move { PlatformAdmin::from_signed_in(load_signed_in(req).await?) })
+    }
+}
+
+/// A platform administrator whose check has not run yet: it runs in the same blocking hop, on
+/// the same pooled connection, as the page's own read (`read`), so a read-only page costs one
+/// trip to the thread pool instead of two. `read` is the only way to the account or the
+/// database, and it checks first: a handler taking this type cannot skip the check.
+pub struct PlatformAdminRead {
+    req: HttpRequest,
+}
+
+impl FromRequest for PlatformAdminRead {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self { req: req.clone() }))
+    }
+}
+
+impl PlatformAdminRead {
+    /// Check the session and the role, then run `work` on the same connection; `work` runs only
+    /// for a platform administrator, and gets the account's id.
+    pub async fn read<T, F>(self, work: F) -> Result<(PlatformAdmin, T), AppError>
+    where
+        F: FnOnce(&mut DbConn, i64) -> diesel::QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Presented { session, token_hash, db, clock } = presented(&self.req)?;
+        let now = clock.now();
+        let (lookup, read) = db
+            .run(move |conn| -> diesel::QueryResult<_> {
+                let lookup = queries::current_session(conn, &token_hash, now)?;
+                let read = match &lookup {
+                    SessionLookup::Live { roles, .. } if PlatformAdmin::admits(&lookup) => Some(work(conn, roles.id)?),
+                    _ => None,
+                };
+                Ok((lookup, read))
+            })
+            .await?;
+        let admin = PlatformAdmin::from_signed_in(SignedIn::from_current(admit(lookup, session, &self.req)?)?)?;
+        let read =
+            read.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("the page was not read for its administrator")))?;
+        Ok((admin, read))
     }
 }
 

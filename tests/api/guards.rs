@@ -14,6 +14,7 @@ on_both_backends!(
     plain_account_cannot_open_the_platform_console,
     revoked_platform_role_takes_effect_at_once,
     org_admin_guard_admits_only_active_delegates,
+    the_organizations_page_checks_in_the_same_read_as_every_guard,
 );
 
 async fn anonymous_requests_are_sent_to_sign_in(mut app: TestApp) {
@@ -88,4 +89,44 @@ async fn org_admin_guard_admits_only_active_delegates(mut app: TestApp) {
     app.get(&path).await.assert_status(200);
     let home = app.get("/").await;
     assert!(home.body.contains(&format!(r#"href="{path}""#)));
+}
+
+/// The Organizations page checks the session and the role in the same blocking read as the
+/// list (`PlatformAdminRead`): every answer a separate guard gives must still come, and a
+/// refused request must not carry the list.
+async fn the_organizations_page_checks_in_the_same_read_as_every_guard(mut app: TestApp) {
+    const LISTED: &str = "data-org-id=";
+    app.get("/admin/organizations?sort=name")
+        .await
+        .assert_redirect("/login?next=%2Fadmin%2Forganizations%3Fsort%3Dname");
+    let id = app.insert_account(PLAIN_EMAIL, PLAIN_PASSWORD, false);
+    app.login(PLAIN_EMAIL, PLAIN_PASSWORD).await.assert_redirect("/");
+    let refused = app.get("/admin/organizations").await;
+    refused.assert_status(403);
+    assert!(!refused.body.contains(LISTED), "a refused page shows no organization");
+
+    diesel::update(accounts::table.find(id))
+        .set(accounts::is_platform_admin.eq(true))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let listed = app.get("/admin/organizations").await;
+    listed.assert_status(200);
+    assert!(listed.body.contains(LISTED), "the role granted takes effect at once");
+
+    diesel::update(accounts::table.find(id))
+        .set(accounts::must_change_password.eq(true))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let forced = app.get("/admin/organizations").await;
+    forced.assert_redirect("/account");
+    assert!(!forced.body.contains(LISTED));
+
+    diesel::update(accounts::table.find(id))
+        .set((accounts::must_change_password.eq(false), accounts::is_platform_admin.eq(false)))
+        .execute(&mut *app.conn())
+        .unwrap();
+    app.get("/admin/organizations").await.assert_status(403);
+
+    diesel::delete(orgportal::db::schema::sessions::table).execute(&mut *app.conn()).unwrap();
+    app.get("/admin/organizations").await.assert_redirect("/login?next=%2Fadmin%2Forganizations");
 }

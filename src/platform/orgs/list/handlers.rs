@@ -7,9 +7,8 @@ use diesel::QueryResult;
 use super::params::{Cursor, ListParams};
 use super::queries::{administered_among, list, OrgPage};
 use super::views::{day, iso_time, OrgListPage, OrgRowView};
-use crate::auth::PlatformAdmin;
+use crate::auth::PlatformAdminRead;
 use crate::db::search::CommonTerms;
-use crate::db::Db;
 use crate::domain::group_thousands;
 use crate::error::AppError;
 use crate::platform::paths;
@@ -19,17 +18,16 @@ use crate::web::render_with;
 
 /// `GET /admin/organizations`
 pub async fn show(
-    admin: PlatformAdmin,
-    db: web::Data<Db>,
+    admin: PlatformAdminRead,
     common: web::Data<CommonTerms>,
     clock: web::Data<crate::clock::Clock>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let params = ListParams::parse(req.query_string());
-    let account_id = admin.id();
     let query = params.clone();
-    let (page, administered, requests, ldap_lock) = db
-        .run(move |conn| -> QueryResult<_> {
+    // The session check and the page's reads in one blocking hop, on one connection.
+    let (admin, (page, administered, requests, ldap_lock)) = admin
+        .read(move |conn, account_id| -> QueryResult<_> {
             let page = list(conn, &query, &common)?;
             let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
             let administered = administered_among(conn, account_id, &ids)?;
@@ -38,6 +36,7 @@ pub async fn show(
             Ok((page, administered, requests, ldap_lock))
         })
         .await?;
+    let account_id = admin.id();
     let now = clock.now();
 
     let headers = params.headers();

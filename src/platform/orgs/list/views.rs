@@ -43,14 +43,87 @@ impl OrgListPage {
     }
 }
 
-// Dates straight from their fields: chrono's format strings are parsed on every call, which
-// showed up in the page's profile.
+// Dates written digit by digit: chrono's format strings are parsed on every call, and even
+// `format!` with padded integers cost a tenth of the page's instructions (callgrind,
+// bench/RESULTS.md 2026-12-02).
+
+/// `YYYY-MM-DD`.
 pub(super) fn day(at: NaiveDateTime) -> String {
-    use chrono::Datelike;
-    format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
+    let mut text = String::with_capacity(10);
+    push_day(&mut text, at);
+    text
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` (the times are UTC).
 pub(crate) fn iso_time(at: NaiveDateTime) -> String {
     use chrono::Timelike;
-    format!("{}T{:02}:{:02}:{:02}Z", day(at), at.hour(), at.minute(), at.second())
+    let mut text = String::with_capacity(20);
+    push_day(&mut text, at);
+    text.push('T');
+    push_padded(&mut text, at.hour(), 2);
+    text.push(':');
+    push_padded(&mut text, at.minute(), 2);
+    text.push(':');
+    push_padded(&mut text, at.second(), 2);
+    text.push('Z');
+    text
+}
+
+fn push_day(text: &mut String, at: NaiveDateTime) {
+    use chrono::Datelike;
+    match u32::try_from(at.year()) {
+        Ok(year) if year <= 9999 => push_padded(text, year, 4),
+        // Years the clock never gives, written as chrono writes them.
+        _ => text.push_str(&format!("{:04}", at.year())),
+    }
+    text.push('-');
+    push_padded(text, at.month(), 2);
+    text.push('-');
+    push_padded(text, at.day(), 2);
+}
+
+/// `value` in decimal, zero-padded to `width` digits (wider values are written in full).
+fn push_padded(text: &mut String, value: u32, width: usize) {
+    let mut digits = [0u8; 10];
+    let mut n = value;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for _ in len..width {
+        text.push('0');
+    }
+    for &digit in digits[..len].iter().rev() {
+        text.push(char::from(digit));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_chrono_writes_them() {
+        let times = [
+            "2026-12-02T09:05:07",
+            "0001-01-01T00:00:00",
+            "9999-12-31T23:59:59",
+            "2024-02-29T12:30:00",
+            "0999-10-10T10:10:10",
+        ];
+        for text in times {
+            let at = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").unwrap();
+            assert_eq!(day(at), at.format("%Y-%m-%d").to_string());
+            assert_eq!(iso_time(at), at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
+        let far = chrono::NaiveDate::from_ymd_opt(12345, 6, 7).unwrap().and_hms_opt(1, 2, 3).unwrap();
+        assert_eq!(iso_time(far), "12345-06-07T01:02:03Z", "wider years in full");
+        let before_christ = chrono::NaiveDate::from_ymd_opt(-44, 3, 15).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        assert_eq!(day(before_christ), "-044-03-15", "no panic before year 1");
+    }
 }

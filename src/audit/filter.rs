@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(filters.filter.since().map(|t| t.to_string()).as_deref(), Some("2026-02-28 00:00:00"));
         assert_eq!(filters.filter.until().map(|t| t.to_string()).as_deref(), Some("2026-03-01 00:00:00"));
         for bad in
-            ["2026-13-45", "2026-02-29", "2026-2-1", "26-02-01", "0000-01-01", "+2026-01-01", "2026-01-01T00", "%00"]
+            ["2026-13-45", "2026-02-29", "2026-2-1", "26-02-01", "0000-01-01", "%2B2026-01-01", "2026-01-01T00", "%00"]
         {
             let filters = parse(&format!("from={bad}"));
             assert_eq!(filters.filter.from, None, "{bad}");

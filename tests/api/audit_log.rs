@@ -17,7 +17,7 @@ on_both_backends!(
 );
 
 /// One stored event, as the model reads it back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable)]
 pub struct Event {
     pub id: i64,
     pub at: NaiveDateTime,
@@ -74,7 +74,7 @@ pub fn insert(app: &TestApp, rows: &[NewRow<'_>]) {
 
 /// Every event in the table.
 pub fn all_events(app: &TestApp) -> Vec<Event> {
-    let rows: Vec<(i64, NaiveDateTime, String, String, Option<i64>, String, String)> = audit_events::table
+    audit_events::table
         .select((
             audit_events::id,
             audit_events::occurred_at,
@@ -85,10 +85,7 @@ pub fn all_events(app: &TestApp) -> Vec<Event> {
             audit_events::target,
         ))
         .load(&mut *app.conn())
-        .expect("events");
-    rows.into_iter()
-        .map(|(id, at, scope, actor, org, action, target)| Event { id, at, scope, actor, org, action, target })
-        .collect()
+        .expect("events")
 }
 
 /// What a trail shows under a filter, newest first, as the model computes it.
@@ -117,7 +114,7 @@ pub fn expected(events: &[Event], want: Want<'_>) -> Vec<i64> {
         .filter(|e| want.from.is_none_or(|from| e.at >= from))
         .filter(|e| want.to.is_none_or(|to| e.at < to + Duration::days(1)))
         .collect();
-    kept.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+    kept.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
     kept.into_iter().map(|e| e.id).collect()
 }
 

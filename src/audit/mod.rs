@@ -1,5 +1,11 @@
 //! The audit trail: every change writes an event in the same transaction as the change.
 
+pub mod actions;
+pub mod details;
+pub mod export;
+pub mod filter;
+pub mod page;
+pub mod params;
 pub mod queries;
 
 use chrono::NaiveDateTime;
@@ -84,15 +90,4 @@ pub fn record(conn: &mut DbConn, event: &NewEvent<'_>, at: NaiveDateTime) -> Que
         ))
         .execute(conn)
         .map(drop)
-}
-
-/// Details as compact `key: value` text (the stored JSON, flattened one level).
-pub fn details_text(details: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(details) {
-        Ok(serde_json::Value::Object(map)) if map.is_empty() => String::new(),
-        Ok(serde_json::Value::Object(map)) => {
-            map.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
-        }
-        _ => details.to_owned(),
-    }
 }

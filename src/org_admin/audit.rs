@@ -1,38 +1,35 @@
-//! `GET /orgs/{id}/audit`: this organization's own events, paged, newest first.
+//! `GET /orgs/{id}/audit` and `GET /orgs/{id}/audit.csv`: this organization's own events,
+//! filtered. The organization comes from `OrgAdmin`, never from the query string.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::audit::queries::{self, AuditTable, EventRow, Trail};
+use crate::audit::export;
+use crate::audit::page::{self, TrailView};
+use crate::audit::queries::Trail;
 use crate::auth::OrgAdmin;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::org_admin::paths;
 use crate::web::layout::{Layout, Section};
-use crate::web::list::{numbered, Pager};
-use crate::web::render;
+use crate::web::render_with;
 
 #[derive(Template)]
 #[template(path = "organization/audit.html")]
 pub struct OrgAuditPage {
     pub layout: Layout,
     pub org_id: i64,
-    pub events: Vec<EventRow>,
-    pub pager: Pager,
+    pub trail: TrailView,
 }
-
-impl AuditTable for OrgAuditPage {}
 
 /// `GET /orgs/{id}/audit`
 pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let org_id = admin.org_id;
-    let load = move |conn: &mut _, paging| queries::paged(conn, Trail::Organization(org_id), paging);
-    let href = |page, per_page| paths::audit_page(org_id, page, per_page);
-    let (events, pager) = numbered(&db, req.query_string(), load, href).await?;
-    render(&OrgAuditPage {
-        layout: admin.layout("Organization audit log", Section::Organization)?,
-        org_id: org_id.get(),
-        events,
-        pager,
-    })
+    let trail = page::load(&db, Trail::Organization(org_id), req.query_string()).await?;
+    let layout = admin.layout("Organization audit log", Section::Organization)?;
+    render_with(trail.status, &OrgAuditPage { layout, org_id: org_id.get(), trail })
+}
+
+/// `GET /orgs/{id}/audit.csv`
+pub async fn csv(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    export::stream(&db, Trail::Organization(admin.org_id), req.query_string()).await
 }

@@ -54,7 +54,7 @@ fn load(conn: &mut DbConn, org_id: OrgId) -> QueryResult<Home> {
         .limit(SHOWN)
         .select((accounts::email, memberships::updated_at))
         .load(conn)?;
-    let (events, _, _) = audit::page_of(conn, Trail::Organization(org_id), 1, SHOWN)?;
+    let events = audit::recent(conn, Trail::Organization(org_id), SHOWN)?;
     Ok(Home { org, by_status, awaiting, events })
 }
 

@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/properties", web::get().to(properties::show))
             .route("/properties", web::post().to(properties::save))
             .route("/audit", web::get().to(audit::show))
+            .route("/audit.csv", web::get().to(audit::csv))
             .configure(users::configure)
             .configure(plans::configure),
     );

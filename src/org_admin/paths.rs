@@ -36,10 +36,8 @@ pub fn audit(org: OrgId) -> String {
     format!("/orgs/{org}/audit")
 }
 
-/// A page of the organization's audit log: the page number always, the page size unless the
-/// default.
-pub fn audit_page(org: OrgId, page: i64, per_page: i64) -> String {
-    crate::web::list::Href::new(&audit(org)).pair("page", page).per_page(per_page).build()
+pub fn audit_csv(org: OrgId) -> String {
+    format!("/orgs/{org}/audit.csv")
 }
 
 #[cfg(test)]
@@ -54,5 +52,6 @@ mod tests {
             "/orgs/7/users?status=awaiting_validation"
         );
         assert_eq!(audit(OrgId(7)), "/orgs/7/audit");
+        assert_eq!(audit_csv(OrgId(7)), "/orgs/7/audit.csv");
     }
 }

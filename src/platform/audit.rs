@@ -1,30 +1,35 @@
-//! `GET /admin/audit`.
+//! `GET /admin/audit` and `GET /admin/audit.csv`: platform-level events, filtered.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::audit::queries::{self, AuditTable, EventRow, Trail};
+use crate::audit::export;
+use crate::audit::page::{self, TrailView};
+use crate::audit::queries::Trail;
 use crate::auth::PlatformAdmin;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::platform::paths;
 use crate::web::layout::{Layout, Section};
-use crate::web::list::{numbered, Pager};
-use crate::web::render;
+use crate::web::render_with;
 
 #[derive(Template)]
 #[template(path = "audit/list.html")]
 pub struct AuditPage {
     pub layout: Layout,
-    pub events: Vec<EventRow>,
-    pub pager: Pager,
+    pub trail: TrailView,
 }
-
-impl AuditTable for AuditPage {}
 
 /// `GET /admin/audit`
 pub async fn platform(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let load = |conn: &mut _, paging| queries::paged(conn, Trail::Platform, paging);
-    let (events, pager) = numbered(&db, req.query_string(), load, paths::audit_page).await?;
-    render(&AuditPage { layout: admin.layout("Audit log", Section::Platform)?, events, pager })
+    let trail = page::load(&db, Trail::Platform, req.query_string()).await?;
+    render_with(trail.status, &AuditPage { layout: admin.layout("Audit log", Section::Platform)?, trail })
+}
+
+/// `GET /admin/audit.csv`
+pub async fn platform_csv(
+    _admin: PlatformAdmin,
+    db: web::Data<Db>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    export::stream(&db, Trail::Platform, req.query_string()).await
 }

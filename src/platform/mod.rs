@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(properties::configure)
             .configure(ldap::configure)
             .route("/audit", web::get().to(audit::platform))
+            .route("/audit.csv", web::get().to(audit::platform_csv))
             .route("/outbox", web::get().to(outbox::show))
             .route("/outbox/{id}/retry", web::post().to(outbox::retry)),
     );

@@ -9,6 +9,7 @@ pub const ORGANIZATIONS: &str = "/admin/organizations";
 pub const ORGANIZATIONS_CSV: &str = "/admin/organizations.csv";
 pub const ADMINISTRATORS: &str = "/admin/administrators";
 pub const AUDIT: &str = "/admin/audit";
+pub const AUDIT_CSV: &str = "/admin/audit.csv";
 pub const OUTBOX: &str = "/admin/outbox";
 pub const PROPERTIES: &str = "/admin/properties";
 pub const LDAP: &str = "/admin/ldap";
@@ -37,12 +38,7 @@ pub fn ldap_sync(id: i64) -> String {
     format!("{LDAP}/{id}/sync")
 }
 
-/// A page of the audit log: the page number always, the page size unless the default.
-pub fn audit_page(page: i64, per_page: i64) -> String {
-    crate::web::list::Href::new(AUDIT).pair("page", page).per_page(per_page).build()
-}
-
-/// A page of the outbox, written like `audit_page`.
+/// A page of the outbox: the page number always, the page size unless the default.
 pub fn outbox_page(page: i64, per_page: i64) -> String {
     crate::web::list::Href::new(OUTBOX).pair("page", page).per_page(per_page).build()
 }

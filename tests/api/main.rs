@@ -3,6 +3,8 @@
 mod helpers;
 
 mod admins;
+mod audit_export;
+mod audit_log;
 mod boot;
 mod cli;
 mod forms;

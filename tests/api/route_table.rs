@@ -197,6 +197,7 @@ pub(crate) const ROUTES: &[Route] = &[
     post("/admin/administrators/{admin}/revoke", NONE, Role::PlatformAdmin).late(),
     post("/admin/administrators/{admin}/reset-2fa", &["password"], Role::PlatformAdmin).hashing(40).late(),
     get("/admin/audit", PLATFORM_AUDIT, Role::PlatformAdmin),
+    get("/admin/audit.csv", PLATFORM_AUDIT, Role::PlatformAdmin),
     get("/admin/outbox", PAGER, Role::PlatformAdmin),
     post("/admin/outbox/{message}/retry", NONE, Role::PlatformAdmin),
     get("/admin/ldap", NONE, Role::PlatformAdmin),
@@ -226,4 +227,5 @@ pub(crate) const ROUTES: &[Route] = &[
     post("/orgs/{org}/plans/{plan}/edit", PLAN_FORM, Role::Delegate),
     post("/orgs/{org}/plans/{plan}/delete", &["move_to"], Role::Delegate).late(),
     get("/orgs/{org}/audit", ORG_AUDIT, Role::Delegate),
+    get("/orgs/{org}/audit.csv", ORG_AUDIT, Role::Delegate),
 ];

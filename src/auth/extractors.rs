@@ -291,3 +291,55 @@ impl FromRequest for OrgAdmin {
         })
     }
 }
+
+/// An active Delegate of the route's organization whose check has not run yet: like
+/// `PlatformAdminRead`, the session, the role and the page's own read share one blocking hop
+/// and one connection, and `read` is the only way to the data.
+pub struct OrgAdminRead {
+    req: HttpRequest,
+}
+
+impl FromRequest for OrgAdminRead {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self { req: req.clone() }))
+    }
+}
+
+impl OrgAdminRead {
+    /// Check the session, then that the account is an active Delegate of the route's
+    /// organization, then run `work` for that organization on the same connection.
+    pub async fn read<T, F>(self, work: F) -> Result<(OrgAdmin, T), AppError>
+    where
+        F: FnOnce(&mut DbConn, OrgId) -> diesel::QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let org_id = self.req.match_info().get("id").and_then(|id| id.parse::<OrgId>().ok());
+        let Presented { session, token_hash, db, clock } = presented(&self.req)?;
+        let now = clock.now();
+        let (lookup, allowed, read) = db
+            .run(move |conn| -> diesel::QueryResult<_> {
+                let lookup = queries::current_session(conn, &token_hash, now)?;
+                let (allowed, read) = match (&lookup, org_id) {
+                    (SessionLookup::Live { roles, .. }, Some(org_id)) if !roles.must_change_password => {
+                        if queries::is_org_admin(conn, roles.id, org_id.get())? {
+                            (true, Some(work(conn, org_id)?))
+                        } else {
+                            (false, None)
+                        }
+                    }
+                    _ => (false, None),
+                };
+                Ok((lookup, allowed, read))
+            })
+            .await?;
+        // The same answers, in the same order, as `SignedIn` then `OrgAdmin`.
+        let signed_in = SignedIn::from_current(admit(lookup, session, &self.req)?)?;
+        let (Some(org_id), true, Some(read)) = (org_id, allowed, read) else {
+            return Err(AppError::Forbidden(NOT_YOUR_ORG));
+        };
+        Ok((OrgAdmin { signed_in, org_id }, read))
+    }
+}

@@ -13,7 +13,7 @@ use actix_web::web;
 use base64::Engine;
 use rand::RngCore;
 
-pub use extractors::{CurrentAccount, OrgAdmin, PlatformAdmin, PlatformAdminRead, SignedIn};
+pub use extractors::{CurrentAccount, OrgAdmin, OrgAdminRead, PlatformAdmin, PlatformAdminRead, SignedIn};
 pub(crate) use handlers::{landing as landing_after_sign_in, open_session};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

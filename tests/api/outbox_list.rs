@@ -71,7 +71,7 @@ fn expected(model: &[Message], status: Option<&str>, recipient: Option<&str>) ->
         .filter(|m| status.is_none_or(|s| m.status == s))
         .filter(|m| recipient.is_none_or(|r| m.recipient == r.to_lowercase()))
         .collect();
-    rows.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    rows.sort_by_key(|m| std::cmp::Reverse((m.created_at, m.id)));
     rows.into_iter().map(|m| m.id).collect()
 }
 
@@ -211,7 +211,7 @@ async fn junk_input_never_fails(mut app: TestApp) {
 
 async fn totals_are_capped_and_typed_pages_bounded(mut app: TestApp) {
     let now = app.clock.now();
-    let added = orgportal::demo::load_outbox(&mut *app.conn(), 10_050, now, |_| {}).expect("load");
+    let added = orgportal::demo::load_outbox(&mut app.conn(), 10_050, now, |_| {}).expect("load");
     assert_eq!(added, 10_050);
     app.login_as_admin().await;
     let first = app.get("/admin/outbox").await;

@@ -189,3 +189,25 @@ pub fn sample_organizations(conn: &mut DbConn, table: &str) -> QueryResult<i64> 
     insert_values(conn, &format!("{table} (n, id, name)"), &rows)?;
     Ok(picked.len() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_rise_evenly_over_the_span() {
+        let start = NaiveDateTime::default();
+        let end = start + chrono::Duration::days(730);
+        assert_eq!(Timeline::over(start, end, 10_000_000).step_micros, 6_307_200);
+        // No rows, or a span that runs backwards, never divides by zero or steps back.
+        assert_eq!(Timeline::over(start, end, 0).step_micros, 730 * 86_400_000_000);
+        assert_eq!(Timeline::over(end, start, 5).step_micros, 0);
+    }
+
+    #[test]
+    fn literals_double_their_quotes() {
+        assert_eq!(literal("O'Neil & Co"), "'O''Neil & Co'");
+        assert_eq!(literal(""), "''");
+        assert_eq!(literal("''"), "''''''");
+    }
+}

@@ -13,7 +13,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     events_fill_both_trails_over_two_years_in_time_order,
-    outbox_messages_span_every_status_and_are_never_sent
+    outbox_messages_span_every_status_and_are_never_sent,
+    loaders_work_without_any_organization
 );
 
 const N: u64 = 2_000;
@@ -194,4 +195,27 @@ async fn outbox_messages_span_every_status_and_are_never_sent(mut app: TestApp) 
     for path in ["/admin/outbox", "/admin/outbox?status=sending", "/admin/outbox?per_page=100&page=3"] {
         app.get(path).await.assert_status(200);
     }
+}
+
+async fn loaders_work_without_any_organization(mut app: TestApp) {
+    diesel::delete(organizations::table).execute(&mut *app.conn()).expect("no organizations");
+    let now = app.clock.now();
+    assert_eq!(orgportal::demo::load_events(&mut app.conn(), 300, now, |_| {}).expect("events"), 300);
+    assert_eq!(orgportal::demo::load_outbox(&mut app.conn(), 300, now, |_| {}).expect("outbox"), 300);
+    let named: i64 = audit_events::table
+        .filter(audit_events::organization_id.is_not_null().or(audit_events::scope.eq("organization")))
+        .filter(audit_events::action.ne("platform.bootstrap"))
+        .count()
+        .get_result(&mut *app.conn())
+        .expect("count");
+    assert_eq!(named, 0, "only events that name no organization");
+    let about_orgs: i64 = outbox::table
+        .filter(outbox::organization_id.is_not_null())
+        .count()
+        .get_result(&mut *app.conn())
+        .expect("count");
+    assert_eq!(about_orgs, 0);
+    app.login_as_admin().await;
+    app.get("/admin/outbox").await.assert_status(200);
+    app.get("/admin/audit").await.assert_status(200);
 }

@@ -36,14 +36,21 @@ pub enum Command {
         /// Where to write the copy
         path: PathBuf,
     },
-    /// Bulk-insert synthetic organizations for benchmarks (safe while a server runs)
+    /// Bulk-insert synthetic data for benchmarks (safe while a server runs); every count is
+    /// optional
     DemoData {
         /// How many organizations to add
-        #[arg(long)]
+        #[arg(long, default_value_t = 0)]
         orgs: u64,
         /// Active members to add to each (accounts without passwords)
         #[arg(long, default_value_t = 0)]
         users_per_org: u64,
+        /// How many audit events to add, in both trails, over the last two years
+        #[arg(long, default_value_t = 0)]
+        events: u64,
+        /// How many outbox messages to add, in every status, none of which is ever sent
+        #[arg(long, default_value_t = 0)]
+        outbox: u64,
     },
     /// Sync an LDAP connection now, on this process, and print what it did
     LdapSync {
@@ -158,18 +165,26 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         // Returned before `prepare` above; kept here so this match stays exhaustive.
         Command::Backup { path } => backup(&config, &path),
-        Command::DemoData { orgs, users_per_org } => {
-            let report = crate::demo::load(&mut conn, orgs, users_per_org, clock.now())?;
-            println!(
-                "Added {} organizations and {} users in {:.1} s (waiting for names {:.1} s, rows {:.1} s, search index {:.1} s, sort indexes and statistics {:.1} s).",
-                crate::domain::group_thousands(report.organizations as i64),
-                crate::domain::group_thousands(report.users as i64),
-                report.seconds,
-                report.phases[3],
-                report.phases[0],
-                report.phases[1],
-                report.phases[2],
-            );
+        Command::DemoData { orgs, users_per_org, events, outbox } => {
+            if orgs > 0 {
+                demo_orgs(&mut conn, orgs, users_per_org, &clock)?;
+            }
+            if events > 0 {
+                let started = std::time::Instant::now();
+                let bar = progress_bar(events, "audit events");
+                let added = crate::demo::load_events(&mut conn, events, clock.now(), |done| bar.set_position(done))?;
+                bar.finish_and_clear();
+                let seconds = started.elapsed().as_secs_f64();
+                println!("Added {} audit events in {seconds:.1} s.", crate::domain::group_thousands(added as i64));
+            }
+            if outbox > 0 {
+                let started = std::time::Instant::now();
+                let bar = progress_bar(outbox, "outbox messages");
+                let added = crate::demo::load_outbox(&mut conn, outbox, clock.now(), |done| bar.set_position(done))?;
+                bar.finish_and_clear();
+                let seconds = started.elapsed().as_secs_f64();
+                println!("Added {} outbox messages in {seconds:.1} s.", crate::domain::group_thousands(added as i64));
+            }
             Ok(())
         }
         Command::LdapSync { connection_id } => ldap_sync(&mut conn, &config, &clock, connection_id),
@@ -282,4 +297,34 @@ fn announce_bootstrap(bootstrap: &Bootstrap) {
             println!("================================================================");
         }
     }
+}
+
+/// `demo-data --orgs N [--users-per-org M]`.
+fn demo_orgs(conn: &mut DbConn, orgs: u64, users_per_org: u64, clock: &Clock) -> anyhow::Result<()> {
+    let report = crate::demo::load(conn, orgs, users_per_org, clock.now())?;
+    println!(
+        "Added {} organizations and {} users in {:.1} s (waiting for names {:.1} s, rows {:.1} s, search index {:.1} s, sort indexes and statistics {:.1} s).",
+        crate::domain::group_thousands(report.organizations as i64),
+        crate::domain::group_thousands(report.users as i64),
+        report.seconds,
+        report.phases[3],
+        report.phases[0],
+        report.phases[1],
+        report.phases[2],
+    );
+    Ok(())
+}
+
+/// A progress bar on a terminal, else nothing.
+fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let template =
+        format!("{{elapsed_precise}} [{{wide_bar}}] {{human_pos}}/{{human_len}} {what}, {{per_sec}}, {{eta}} left");
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }

@@ -6,7 +6,13 @@
 //! all new rows in one statement at the end. A server keeps working meanwhile: its sorted pages
 //! are slower, and searches find the new rows once the load ends.
 
+mod bulk;
+mod events;
 mod names;
+mod outbox;
+
+pub use events::load_events;
+pub use outbox::load_outbox;
 
 use std::io::IsTerminal;
 use std::time::Instant;

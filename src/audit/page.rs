@@ -8,10 +8,10 @@ use super::details::{self, DetailLine};
 use super::params::{time_key, Cursor, TrailParams};
 use super::queries::{self, EventPage, EventRow, Trail};
 use super::{actions, filter::Typed};
-use crate::db::Db;
+use crate::db::DbConn;
 use crate::domain::FieldErrors;
-use crate::error::AppError;
 use crate::web::list::{pager, PageLink, Pager, Total};
+use diesel::QueryResult;
 
 /// One row of the table.
 pub struct EventView {
@@ -81,17 +81,23 @@ impl TrailView {
     }
 }
 
-/// Read the query string, load the page, and build what the templates show.
-pub async fn load(db: &Db, trail: Trail, query_string: &str) -> Result<TrailView, AppError> {
+/// Read the query string and load the page on `conn` (the caller's blocking hop, which also
+/// checked the viewer's role); `shown` builds what the templates show.
+pub fn read(conn: &mut DbConn, trail: Trail, query_string: &str) -> QueryResult<(TrailParams, EventPage)> {
     let params = TrailParams::parse(trail, query_string);
-    let query = params.clone();
-    let page = db.run(move |conn| queries::list(conn, &query)).await?;
+    let page = queries::list(conn, &params)?;
+    Ok((params, page))
+}
+
+/// What the templates show of a page `read` loaded.
+pub fn shown((params, page): (TrailParams, EventPage)) -> TrailView {
+    let trail = params.trail;
     let pager = pager_of(&params, &page);
     let events = page.rows.iter().map(|row| view_of(&params, row)).collect();
     let status = if params.has_errors() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let action_options = action_options(trail, &params);
     let params = TrailParams { page: page.page, ..params };
-    Ok(TrailView { params, events, pager, page_sizes: pager::PAGE_SIZES, action_options, status })
+    TrailView { params, events, pager, page_sizes: pager::PAGE_SIZES, action_options, status }
 }
 
 fn action_options(trail: Trail, params: &TrailParams) -> Vec<(String, String, bool)> {

@@ -7,7 +7,7 @@ use askama::Template;
 use crate::audit::export;
 use crate::audit::page::{self, TrailView};
 use crate::audit::queries::Trail;
-use crate::auth::OrgAdmin;
+use crate::auth::{OrgAdmin, OrgAdminRead};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::layout::{Layout, Section};
@@ -22,9 +22,12 @@ pub struct OrgAuditPage {
 }
 
 /// `GET /orgs/{id}/audit`
-pub async fn show(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn show(admin: OrgAdminRead, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let query_string = req.query_string().to_owned();
+    let (admin, read) =
+        admin.read(move |conn, org_id| page::read(conn, Trail::Organization(org_id), &query_string)).await?;
     let org_id = admin.org_id;
-    let trail = page::load(&db, Trail::Organization(org_id), req.query_string()).await?;
+    let trail = page::shown(read);
     let layout = admin.layout("Organization audit log", Section::Organization)?;
     render_with(trail.status, &OrgAuditPage { layout, org_id: org_id.get(), trail })
 }

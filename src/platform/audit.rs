@@ -6,7 +6,7 @@ use askama::Template;
 use crate::audit::export;
 use crate::audit::page::{self, TrailView};
 use crate::audit::queries::Trail;
-use crate::auth::PlatformAdmin;
+use crate::auth::{PlatformAdmin, PlatformAdminRead};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::layout::{Layout, Section};
@@ -20,8 +20,10 @@ pub struct AuditPage {
 }
 
 /// `GET /admin/audit`
-pub async fn platform(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let trail = page::load(&db, Trail::Platform, req.query_string()).await?;
+pub async fn platform(admin: PlatformAdminRead, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let query_string = req.query_string().to_owned();
+    let (admin, read) = admin.read(move |conn, _| page::read(conn, Trail::Platform, &query_string)).await?;
+    let trail = page::shown(read);
     render_with(trail.status, &AuditPage { layout: admin.layout("Audit log", Section::Platform)?, trail })
 }
 

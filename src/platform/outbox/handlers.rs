@@ -9,7 +9,7 @@ use super::queries::{list, OutboxPage};
 use super::views::OutboxListPage;
 
 use crate::audit::{self, NewEvent};
-use crate::auth::PlatformAdmin;
+use crate::auth::{PlatformAdmin, PlatformAdminRead};
 use crate::clock::Clock;
 use crate::csrf::CsrfForm;
 use crate::db::schema::outbox;
@@ -23,10 +23,10 @@ use crate::web::list::{pager, PageLink, Pager, Total};
 use crate::web::{render_with, see_other};
 
 /// `GET /admin/outbox`
-pub async fn show(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn show(admin: PlatformAdminRead, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let params = OutboxParams::parse(req.query_string());
     let query = params.clone();
-    let page = db.run(move |conn| list(conn, &query)).await?;
+    let (admin, page) = admin.read(move |conn, _| list(conn, &query)).await?;
     let pager = pager_of(&params, &page);
     // A refused recipient still shows the list (not narrowed by it), with the reason beside the box.
     let status = if params.recipient_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };

@@ -245,23 +245,22 @@ pub fn load(conn: &mut DbConn, orgs: u64, users_per_org: u64, now: NaiveDateTime
 fn add_members(conn: &mut DbConn, after_id: i64, per_org: u64, now: NaiveDateTime) -> QueryResult<u64> {
     let numbers = (1..=per_org).map(|j| format!("({j})")).collect::<Vec<_>>().join(", ");
     let now = timestamp(now);
-    // Constant words of ours, spliced like `now`.
+    // Constant words of ours and an integer, spliced like `now` (a `?` placeholder is SQLite's
+    // spelling only: PostgreSQL's is `$1`, and this text goes to either).
     let (account_active, membership_active) = (AccountStatus::Active, MembershipStatus::Active);
     let accounts = diesel::sql_query(format!(
         "INSERT INTO accounts (email, status, created_at, updated_at)
          SELECT 'member' || v.column1 || '.org' || o.id || '@demo.example', '{account_active}', {now}, {now}
          FROM organizations o, (VALUES {numbers}) AS v
-         WHERE o.id > ?"
+         WHERE o.id > {after_id}"
     ))
-    .bind::<BigInt, _>(after_id)
     .execute(conn)?;
     diesel::sql_query(format!(
         "INSERT INTO memberships (organization_id, account_id, status, quota_gb, created_at, updated_at)
          SELECT o.id, a.id, '{membership_active}', 0, {now}, {now}
          FROM organizations o, (VALUES {numbers}) AS v, accounts a
-         WHERE o.id > ? AND a.email = 'member' || v.column1 || '.org' || o.id || '@demo.example'"
+         WHERE o.id > {after_id} AND a.email = 'member' || v.column1 || '.org' || o.id || '@demo.example'"
     ))
-    .bind::<BigInt, _>(after_id)
     .execute(conn)?;
     Ok(accounts as u64)
 }

@@ -14,7 +14,8 @@ use crate::on_both_backends;
 on_both_backends!(
     events_fill_both_trails_over_two_years_in_time_order,
     outbox_messages_span_every_status_and_are_never_sent,
-    loaders_work_without_any_organization
+    loaders_work_without_any_organization,
+    organizations_with_members_load_and_keep_their_counters
 );
 
 const N: u64 = 2_000;
@@ -218,4 +219,28 @@ async fn loaders_work_without_any_organization(mut app: TestApp) {
     app.login_as_admin().await;
     app.get("/admin/outbox").await.assert_status(200);
     app.get("/admin/audit").await.assert_status(200);
+}
+
+/// `demo-data --orgs N --users-per-org M` on either backend (its member statements once used
+/// SQLite's `?` placeholder, which PostgreSQL refuses), with the totals the pages read.
+async fn organizations_with_members_load_and_keep_their_counters(app: TestApp) {
+    use orgportal::db::schema::memberships;
+    let before: i64 = organizations::table.count().get_result(&mut *app.conn()).expect("count");
+    let report = orgportal::demo::load(&mut app.conn(), 30, 3, app.clock.now()).expect("load organizations");
+    assert_eq!((report.organizations, report.users), (30, 90));
+    let after: i64 = organizations::table.count().get_result(&mut *app.conn()).expect("count");
+    assert_eq!(after - before, 30);
+    let counted: Vec<(i64, i64)> = organizations::table
+        .filter(organizations::is_default.eq(false))
+        .select((organizations::id, organizations::member_count))
+        .load(&mut *app.conn())
+        .expect("counters");
+    for (id, member_count) in counted {
+        let real: i64 = memberships::table
+            .filter(memberships::organization_id.eq(id))
+            .count()
+            .get_result(&mut *app.conn())
+            .expect("members");
+        assert_eq!((member_count, real), (3, 3), "organization {id}");
+    }
 }

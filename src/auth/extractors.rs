@@ -213,7 +213,9 @@ impl FromRequest for PlatformAdmin {
 /// A platform administrator whose check has not run yet: it runs in the same blocking hop, on
 /// the same pooled connection, as the page's own read (`read`), so a read-only page costs one
 /// trip to the thread pool instead of two. `read` is the only way to the account or the
-/// database, and it checks first: a handler taking this type cannot skip the check.
+/// database, and it checks first: a handler taking this type cannot skip the check. With a
+/// read replica (`DATABASE_REPLICA_URL`), this is the seam where `work` moves to a replica
+/// connection while the check stays on the primary, which sessions and roles always read.
 pub struct PlatformAdminRead {
     req: HttpRequest,
 }

@@ -6,6 +6,7 @@
 //! all new rows in one statement at the end. A server keeps working meanwhile: its sorted pages
 //! are slower, and searches find the new rows once the load ends.
 
+pub mod members;
 mod names;
 
 use std::io::IsTerminal;

@@ -39,3 +39,4 @@ mod sign_in;
 mod slapd;
 mod smtp_sink;
 mod users;
+mod users_list;

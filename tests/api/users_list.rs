@@ -47,30 +47,30 @@ fn default_org(app: &TestApp) -> i64 {
 
 fn members(app: &TestApp, org: i64) -> Vec<Member> {
     type Flags = (bool, bool, bool, bool, bool);
-    let rows: Vec<(i64, i64, String, String, String, i64, NaiveDateTime, Flags, Option<String>)> =
-        memberships::table
-            .inner_join(accounts::table)
-            .left_join(plans::table)
-            .filter(memberships::organization_id.eq(org))
-            .select((
-                memberships::id,
-                memberships::account_id,
-                accounts::email,
-                accounts::name_key,
-                memberships::status,
-                memberships::quota_gb,
-                memberships::created_at,
-                (
-                    memberships::is_delegate,
-                    memberships::unsigned_containers,
-                    memberships::release_protections,
-                    memberships::recover,
-                    memberships::no_second_factor,
-                ),
-                plans::name_key.nullable(),
-            ))
-            .load(&mut *app.conn())
-            .expect("memberships");
+    type Row = (i64, i64, String, String, String, i64, NaiveDateTime, Flags, Option<String>);
+    let rows: Vec<Row> = memberships::table
+        .inner_join(accounts::table)
+        .left_join(plans::table)
+        .filter(memberships::organization_id.eq(org))
+        .select((
+            memberships::id,
+            memberships::account_id,
+            accounts::email,
+            accounts::name_key,
+            memberships::status,
+            memberships::quota_gb,
+            memberships::created_at,
+            (
+                memberships::is_delegate,
+                memberships::unsigned_containers,
+                memberships::release_protections,
+                memberships::recover,
+                memberships::no_second_factor,
+            ),
+            plans::name_key.nullable(),
+        ))
+        .load(&mut *app.conn())
+        .expect("memberships");
     rows.into_iter()
         .map(|(id, account_id, email, name_key, status, quota_gb, created_at, f, plan)| Member {
             id,
@@ -80,11 +80,7 @@ fn members(app: &TestApp, org: i64) -> Vec<Member> {
             status,
             quota_gb,
             created_at,
-            flags: i64::from(f.0) * 16
-                + i64::from(f.1) * 8
-                + i64::from(f.2) * 4
-                + i64::from(f.3) * 2
-                + i64::from(f.4),
+            flags: i64::from(f.0) * 16 + i64::from(f.1) * 8 + i64::from(f.2) * 4 + i64::from(f.3) * 2 + i64::from(f.4),
             plan_key: plan.unwrap_or_default(),
         })
         .collect()
@@ -246,7 +242,9 @@ async fn search_results_equal_an_in_memory_filter(mut app: TestApp) {
     let now = app.clock.now();
     load_members(&mut app.conn(), 120, now).expect("load");
     let all = members(&app, org);
-    for q in ["a", "MÜ", "müller", "Son", "member1", "o'b", "%", "_", "@members.example", "zzzz", "é", "garcía", "ANNA M"] {
+    for q in
+        ["a", "MÜ", "müller", "Son", "member1", "o'b", "%", "_", "@members.example", "zzzz", "é", "garcía", "ANNA M"]
+    {
         let query = query("email", false, None, q, 100);
         let want = expected(&all, "email", false, None, q);
         let (found, _) = walk(&mut app, org, &query).await;
@@ -370,10 +368,16 @@ async fn junk_input_never_fails_the_list(mut app: TestApp) {
         format!("q={}", "x".repeat(5_000)),
         "after=%%%&before=@@@".to_owned(),
         format!("sort=email&after={}", cursor(r#"{"a":true,"k":{"Text":"a\u0000b"},"i":1,"p":2}"#)),
-        format!("sort=quota&after={}", cursor(r#"{"a":true,"k":{"Int":9223372036854775807},"i":9223372036854775807,"p":2}"#)),
+        format!(
+            "sort=quota&after={}",
+            cursor(r#"{"a":true,"k":{"Int":9223372036854775807},"i":9223372036854775807,"p":2}"#)
+        ),
         format!("sort=added&before={}", cursor(r#"{"a":false,"k":{"Time":"9999-12-31T23:59:59.999999"},"i":1,"p":3}"#)),
         format!("after={}", cursor(r#"{"a":true,"k":{"Time":"+262143-01-01T00:00:00.000000"},"i":1,"p":2}"#)),
-        format!("sort=flags&after={}", cursor(r#"{"a":true,"k":{"Int":-9223372036854775808},"i":1,"p":1000000000000}"#)),
+        format!(
+            "sort=flags&after={}",
+            cursor(r#"{"a":true,"k":{"Int":-9223372036854775808},"i":1,"p":1000000000000}"#)
+        ),
         format!("after={}", cursor(&"[".repeat(10_000))),
         "status=removed&sort=status&dir=desc&page=2".to_owned(),
     ];

@@ -196,10 +196,9 @@ mod tests {
         let time = encoded(SortValue::Time("2026-01-02T03:04:05.000000".into()));
         assert!(UserParams::parse(&format!("after={time}")).cursor.is_some());
         assert!(UserParams::parse(&format!("sort=added&dir=desc&after={time}")).cursor.is_some());
-        for junk in [
-            SortValue::Time("0000-01-01T00:00:00.000000".into()),
-            SortValue::Time("2024-02-30T00:00:00.000000".into()),
-        ] {
+        for junk in
+            [SortValue::Time("0000-01-01T00:00:00.000000".into()), SortValue::Time("2024-02-30T00:00:00.000000".into())]
+        {
             assert!(UserParams::parse(&format!("after={}", encoded(junk))).cursor.is_none());
         }
         let nul = encoded(SortValue::Text("a\0b".into()));

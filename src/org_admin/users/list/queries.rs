@@ -103,11 +103,9 @@ pub struct UserPage {
 /// The expiry of the live link this row's organization sent this row's account: a correlated
 /// subquery in the list's one query, never a query per row.
 fn link_expires_at() -> SqlLiteral<Nullable<Timestamp>> {
-    sql(
-        "(SELECT MAX(invitations.expires_at) FROM invitations \
+    sql("(SELECT MAX(invitations.expires_at) FROM invitations \
          WHERE invitations.account_id = memberships.account_id \
-         AND invitations.organization_id = memberships.organization_id)",
-    )
+         AND invitations.organization_id = memberships.organization_id)")
 }
 
 type RowQuery = diesel::dsl::IntoBoxed<
@@ -149,7 +147,9 @@ fn past<QS>(params: &UserParams, cursor: &Cursor) -> Option<MemberFilter<QS>> {
         SortValue::Text(text) => {
             Box::new(sql::<Bool>(&head).bind::<Text, _>(text.clone()).sql(", ").bind::<BigInt, _>(id).sql(")"))
         }
-        SortValue::Int(n) => Box::new(sql::<Bool>(&head).bind::<BigInt, _>(*n).sql(", ").bind::<BigInt, _>(id).sql(")")),
+        SortValue::Int(n) => {
+            Box::new(sql::<Bool>(&head).bind::<BigInt, _>(*n).sql(", ").bind::<BigInt, _>(id).sql(")"))
+        }
         SortValue::Time(time) => Box::new(
             sql::<Bool>(&head).bind::<Timestamp, _>(parse_time(time)?).sql(", ").bind::<BigInt, _>(id).sql(")"),
         ),
@@ -254,7 +254,13 @@ pub fn list(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResult<
 
 /// A page number typed into the URL: the ids of that page, found by skipping `offset` rows of
 /// the sort index in a query that reads only the index (unless the search needs `accounts`).
-fn skip(conn: &mut DbConn, org_id: i64, params: &UserParams, matching: &Matching, offset: i64) -> QueryResult<Vec<i64>> {
+fn skip(
+    conn: &mut DbConn,
+    org_id: i64,
+    params: &UserParams,
+    matching: &Matching,
+    offset: i64,
+) -> QueryResult<Vec<i64>> {
     if matching.needs_accounts() {
         return narrowed!(row_query(), org_id, params, matching)
             .order(order(params, true))

@@ -118,33 +118,53 @@ pub fn like_filter<QS>(folded: &str) -> MemberFilter<QS> {
     )
 }
 
-/// How many memberships match a `LIKE` search, counted inside the database up to `cap + 1`:
-/// PostgreSQL's trigram indexes answer it; on SQLite it is the scan for terms too short for
-/// trigrams.
+/// Memberships of the organization in the status filter whose account's email or folded name
+/// holds `folded` (`LIKE`): PostgreSQL's trigram indexes answer it; on SQLite it is the scan
+/// for terms too short for trigrams.
+fn like_members(conn: &DbConn, select: &str, status: Option<&str>) -> String {
+    let sql = format!(
+        "SELECT {select} FROM memberships JOIN accounts ON accounts.id = memberships.account_id \
+         WHERE memberships.organization_id = ?1 AND {} \
+         AND (accounts.email LIKE ?2 ESCAPE '\\' OR accounts.name_key LIKE ?2 ESCAPE '\\') LIMIT ?3",
+        status_condition(status)
+    );
+    match conn {
+        DbConn::Pg(_) => sql.replace("?1", "$1").replace("?2", "$2").replace("?3", "$3"),
+        DbConn::Sqlite(_) => sql,
+    }
+}
+
+/// How many memberships match a `LIKE` search, counted inside the database up to `cap + 1`.
 pub fn like_count(conn: &mut DbConn, folded: &str, org_id: i64, status: Option<&str>, cap: i64) -> QueryResult<i64> {
-    let condition = status_condition(status);
-    let pattern = like_contains(folded);
+    let sql = format!("SELECT COUNT(*) AS n FROM ({}) AS matches", like_members(conn, "1", status));
+    let query = diesel::sql_query(sql)
+        .bind::<BigInt, _>(org_id)
+        .bind::<Text, _>(like_contains(folded))
+        .bind::<BigInt, _>(cap.saturating_add(1));
     let row: Count = match conn {
-        DbConn::Pg(pg) => diesel::sql_query(format!(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM memberships JOIN accounts ON accounts.id = memberships.account_id \
-             WHERE memberships.organization_id = $1 AND {condition} \
-             AND (accounts.email LIKE $2 ESCAPE '\\' OR accounts.name_key LIKE $2 ESCAPE '\\') LIMIT $3) AS matches"
-        ))
-        .bind::<BigInt, _>(org_id)
-        .bind::<Text, _>(pattern)
-        .bind::<BigInt, _>(cap.saturating_add(1))
-        .get_result(pg)?,
-        DbConn::Sqlite(sqlite) => diesel::sql_query(format!(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM memberships JOIN accounts ON accounts.id = memberships.account_id \
-             WHERE memberships.organization_id = ?1 AND {condition} \
-             AND (accounts.email LIKE ?2 ESCAPE '\\' OR accounts.name_key LIKE ?2 ESCAPE '\\') LIMIT ?3) AS matches"
-        ))
-        .bind::<BigInt, _>(org_id)
-        .bind::<Text, _>(pattern)
-        .bind::<BigInt, _>(cap.saturating_add(1))
-        .get_result(sqlite)?,
+        DbConn::Pg(pg) => query.get_result(pg)?,
+        DbConn::Sqlite(sqlite) => query.get_result(sqlite)?,
     };
     Ok(row.n)
+}
+
+/// Up to `limit` ids of the memberships a `LIKE` search matches, for a search with few matches.
+pub fn like_ids(
+    conn: &mut DbConn,
+    folded: &str,
+    org_id: i64,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let query = diesel::sql_query(like_members(conn, "memberships.id AS id", status))
+        .bind::<BigInt, _>(org_id)
+        .bind::<Text, _>(like_contains(folded))
+        .bind::<BigInt, _>(limit);
+    let rows: Vec<Id> = match conn {
+        DbConn::Pg(pg) => query.load(pg)?,
+        DbConn::Sqlite(sqlite) => query.load(sqlite)?,
+    };
+    Ok(rows.into_iter().map(|row| row.id).collect())
 }
 
 /// Bulk loads on SQLite: FTS5 flushes its in-memory postings every `hashsize` bytes (1 MiB by

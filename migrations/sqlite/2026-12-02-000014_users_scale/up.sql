@@ -66,19 +66,20 @@ END;
 DROP INDEX memberships_organization;
 DROP INDEX memberships_org_created;
 -- Every sort of the users list, within one organization: the default filter (not removed) from
--- partial indexes (queries name `status <> 'removed'` as a literal so both planners match them),
+-- partial indexes (queries name `status <> 'removed'` as a literal so both planners match them;
+-- the status at the end lets SQLite check that condition, and skip rows, in the index alone),
 -- a status filter from the (organization_id, status, key, id) ones. Ties break on id.
 CREATE INDEX memberships_live_status ON memberships (organization_id, status, id) WHERE status <> 'removed';
 CREATE INDEX memberships_org_status ON memberships (organization_id, status, id);
-CREATE INDEX memberships_live_email ON memberships (organization_id, sort_email, id) WHERE status <> 'removed';
+CREATE INDEX memberships_live_email ON memberships (organization_id, sort_email, id, status) WHERE status <> 'removed';
 CREATE INDEX memberships_status_email ON memberships (organization_id, status, sort_email, id);
-CREATE INDEX memberships_live_name ON memberships (organization_id, sort_name, id) WHERE status <> 'removed';
+CREATE INDEX memberships_live_name ON memberships (organization_id, sort_name, id, status) WHERE status <> 'removed';
 CREATE INDEX memberships_status_name ON memberships (organization_id, status, sort_name, id);
-CREATE INDEX memberships_live_quota ON memberships (organization_id, quota_gb, id) WHERE status <> 'removed';
+CREATE INDEX memberships_live_quota ON memberships (organization_id, quota_gb, id, status) WHERE status <> 'removed';
 CREATE INDEX memberships_status_quota ON memberships (organization_id, status, quota_gb, id);
-CREATE INDEX memberships_live_added ON memberships (organization_id, created_at, id) WHERE status <> 'removed';
+CREATE INDEX memberships_live_added ON memberships (organization_id, created_at, id, status) WHERE status <> 'removed';
 CREATE INDEX memberships_status_added ON memberships (organization_id, status, created_at, id);
-CREATE INDEX memberships_live_flags ON memberships (organization_id, sort_flags, id) WHERE status <> 'removed';
+CREATE INDEX memberships_live_flags ON memberships (organization_id, sort_flags, id, status) WHERE status <> 'removed';
 CREATE INDEX memberships_status_flags ON memberships (organization_id, status, sort_flags, id);
-CREATE INDEX memberships_live_plan ON memberships (organization_id, sort_plan, id) WHERE status <> 'removed';
+CREATE INDEX memberships_live_plan ON memberships (organization_id, sort_plan, id, status) WHERE status <> 'removed';
 CREATE INDEX memberships_status_plan ON memberships (organization_id, status, sort_plan, id);

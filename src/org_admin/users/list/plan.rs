@@ -26,11 +26,12 @@ const UNCAPPED: i64 = i64::MAX - 1;
 pub enum Matching {
     /// No search: the organization's memberships in the status filter.
     Everything,
-    /// SQLite, a term with few matches in the organization: exactly these membership ids.
+    /// A term with few matches in the organization: exactly these membership ids.
     Ids(Vec<i64>),
     /// SQLite, a common term: scan in sort order, checking each row in the trigram index.
     Probe(String),
-    /// PostgreSQL (its trigram indexes answer `LIKE`), or a term too short for trigrams.
+    /// A common term on PostgreSQL (its trigram indexes answer `LIKE`), or one too short for
+    /// trigrams.
     Like(String),
 }
 
@@ -63,6 +64,12 @@ pub fn plan(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResult<
         return Ok((capped(found), Matching::Probe(fts_match)));
     }
     let found = account_index::like_count(conn, &folded, org_id, params.status, COUNT_CAP)?;
+    if found <= FEW_MATCHES {
+        // The planner cannot tell a rare term from a common one, and may walk the whole sort
+        // index checking each row: the few matches are fetched by id instead.
+        let ids = account_index::like_ids(conn, &folded, org_id, params.status, FEW_MATCHES)?;
+        return Ok((capped(found), Matching::Ids(ids)));
+    }
     Ok((capped(found), Matching::Like(folded)))
 }
 

@@ -40,3 +40,4 @@ mod slapd;
 mod smtp_sink;
 mod users;
 mod users_list;
+mod users_list_sync;

@@ -25,19 +25,19 @@ on_both_backends!(
 
 /// One membership as the list sorts and filters it.
 #[derive(Debug, Clone)]
-struct Member {
-    id: i64,
-    account_id: i64,
-    email: String,
-    name_key: String,
-    status: String,
-    quota_gb: i64,
-    created_at: NaiveDateTime,
-    flags: i64,
-    plan_key: String,
+pub(crate) struct Member {
+    pub id: i64,
+    pub account_id: i64,
+    pub email: String,
+    pub name_key: String,
+    pub status: String,
+    pub quota_gb: i64,
+    pub created_at: NaiveDateTime,
+    pub flags: i64,
+    pub plan_key: String,
 }
 
-fn default_org(app: &TestApp) -> i64 {
+pub(crate) fn default_org(app: &TestApp) -> i64 {
     organizations::table
         .filter(organizations::is_default.eq(true))
         .select(organizations::id)
@@ -45,7 +45,7 @@ fn default_org(app: &TestApp) -> i64 {
         .expect("default organization")
 }
 
-fn members(app: &TestApp, org: i64) -> Vec<Member> {
+pub(crate) fn members(app: &TestApp, org: i64) -> Vec<Member> {
     type Flags = (bool, bool, bool, bool, bool);
     type Row = (i64, i64, String, String, String, i64, NaiveDateTime, Flags, Option<String>);
     let rows: Vec<Row> = memberships::table
@@ -87,7 +87,7 @@ fn members(app: &TestApp, org: i64) -> Vec<Member> {
 }
 
 /// The account ids the list should show, in its order.
-fn expected(all: &[Member], sort: &str, desc: bool, status: Option<&str>, q: &str) -> Vec<i64> {
+pub(crate) fn expected(all: &[Member], sort: &str, desc: bool, status: Option<&str>, q: &str) -> Vec<i64> {
     let term = fold(q);
     let mut rows: Vec<&Member> = all
         .iter()
@@ -125,7 +125,7 @@ fn link(html: &str, rel: &str) -> Option<String> {
     Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
 }
 
-fn query(sort: &str, desc: bool, status: Option<&str>, q: &str, per_page: i64) -> String {
+pub(crate) fn query(sort: &str, desc: bool, status: Option<&str>, q: &str, per_page: i64) -> String {
     let mut parts = vec![format!("per_page={per_page}")];
     if !sort.is_empty() {
         parts.push(format!("sort={sort}&dir={}", if desc { "desc" } else { "asc" }));
@@ -145,7 +145,7 @@ fn url_encode(text: &str) -> String {
 
 /// Next links from the first page to the end, then previous links back: the rows seen going
 /// forward, and going back (in list order).
-async fn walk(app: &mut TestApp, org: i64, query: &str) -> (Vec<i64>, Vec<i64>) {
+pub(crate) async fn walk(app: &mut TestApp, org: i64, query: &str) -> (Vec<i64>, Vec<i64>) {
     let mut path = format!("/orgs/{org}/users?{query}");
     let mut forward = Vec::new();
     let mut pages = Vec::new();

@@ -45,6 +45,9 @@ pub enum Command {
         /// Active members to add to each (accounts without passwords)
         #[arg(long, default_value_t = 0)]
         users_per_org: u64,
+        /// How many memberships to add to the Default organization, in every status
+        #[arg(long, default_value_t = 0)]
+        members: u64,
         /// How many audit events to add, in both trails, over the last two years
         #[arg(long, default_value_t = 0)]
         events: u64,
@@ -165,9 +168,23 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         // Returned before `prepare` above; kept here so this match stays exhaustive.
         Command::Backup { path } => backup(&config, &path),
-        Command::DemoData { orgs, users_per_org, events, outbox } => {
+        Command::DemoData { orgs, users_per_org, members, events, outbox } => {
             if orgs > 0 {
                 demo_orgs(&mut conn, orgs, users_per_org, &clock)?;
+            }
+            if members > 0 {
+                let started = std::time::Instant::now();
+                let bar = progress_bar(members, "memberships");
+                let added =
+                    crate::demo::members::load_members_with_progress(&mut conn, members, clock.now(), |done| {
+                        bar.set_position(done)
+                    })?;
+                bar.finish_and_clear();
+                let seconds = started.elapsed().as_secs_f64();
+                println!(
+                    "Added {} memberships to the Default organization in {seconds:.1} s.",
+                    crate::domain::group_thousands(added as i64)
+                );
             }
             if events > 0 {
                 let started = std::time::Instant::now();

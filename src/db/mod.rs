@@ -1,6 +1,7 @@
 //! The database kernel: one connection type over PostgreSQL and SQLite, the pool, migrations,
 //! and the few places where the two backends need different SQL.
 
+pub mod account_index;
 pub mod backup;
 pub mod org_index;
 pub mod schema;

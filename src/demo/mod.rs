@@ -8,6 +8,7 @@
 
 mod bulk;
 mod events;
+pub mod members;
 mod names;
 mod outbox;
 

@@ -43,3 +43,5 @@ mod sign_in;
 mod slapd;
 mod smtp_sink;
 mod users;
+mod users_list;
+mod users_list_sync;

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::list::{rows_past, After, UserParams};
+use super::list::{export_chunk, Cursor, UserParams};
 use crate::auth::OrgAdmin;
 use crate::db::Db;
 use crate::error::AppError;
@@ -37,16 +37,16 @@ pub async fn users_csv(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> 
     }
     let db = db.into_inner();
     // Keyset chunks in the list's own order: each starts after the last row of the one before.
-    stream_csv(&format!("users-{org_id}.csv"), &HEADER, None::<After>, move |after| {
+    stream_csv(&format!("users-{org_id}.csv"), &HEADER, None::<Cursor>, move |after| {
         let db = db.clone();
         let params = params.clone();
         async move {
             let sort = params.sort;
-            let rows = db.run(move |conn| rows_past(conn, org_id.get(), &params, after.as_ref(), CHUNK_ROWS)).await?;
+            let rows =
+                db.run(move |conn| export_chunk(conn, org_id.get(), &params, after.as_ref(), CHUNK_ROWS)).await?;
             let next = match rows.last() {
-                Some(last) if rows.len() as i64 == CHUNK_ROWS => {
-                    Some(Some(After { value: last.sort_value(sort), id: last.membership_id }))
-                }
+                // The page number is not shown anywhere in an export.
+                Some(last) if rows.len() as i64 == CHUNK_ROWS => Some(Some(last.cursor(sort, true, 1))),
                 _ => None,
             };
             let rows = rows

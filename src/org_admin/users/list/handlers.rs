@@ -1,0 +1,107 @@
+//! The users page around one read of the list.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+
+use super::params::{UserParams, STATUSES};
+use super::queries::{list, UserPage, UserRow};
+use crate::auth::OrgAdmin;
+use crate::db::Db;
+use crate::domain::{membership_status_label, OrgId};
+use crate::error::AppError;
+use crate::org_admin::users::awaiting::{awaiting, AwaitingRow};
+use crate::web::layout::{Layout, Section};
+// `SortKey`: the template calls `sort.as_str()` on the sorted column.
+use crate::web::list::{pager, PageLink, Pager, SortHeader, SortKey as _, Total};
+use crate::web::render_with;
+
+#[derive(Template)]
+#[template(path = "users/list.html")]
+pub struct UsersPage {
+    pub layout: Layout,
+    pub org_id: i64,
+    pub params: UserParams,
+    pub headers: Vec<SortHeader>,
+    pub rows: Vec<UserRow>,
+    pub pager: Pager,
+    pub page_sizes: [i64; 4],
+    /// Who awaits validation, longest waiting first (above the table), and how many in all.
+    pub awaiting: Vec<AwaitingRow>,
+    pub awaiting_total: i64,
+    /// The clock's now, to tell an expired link from a live one.
+    pub now: NaiveDateTime,
+}
+
+impl UsersPage {
+    fn csv_href(&self) -> String {
+        self.params.csv_href(OrgId(self.org_id))
+    }
+
+    fn status_options(&self) -> Vec<(&'static str, &'static str, bool)> {
+        let mut options = vec![("", "Not removed", self.params.status.is_none())];
+        options.extend(STATUSES.into_iter().map(|s| (s, membership_status_label(s), self.params.status == Some(s))));
+        options
+    }
+}
+
+/// `GET /orgs/{id}/users`
+pub async fn show(
+    admin: OrgAdmin,
+    db: web::Data<Db>,
+    clock: web::Data<crate::clock::Clock>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let org_id = admin.org_id;
+    let params = UserParams::parse(req.query_string());
+    let query = params.clone();
+    let (page, (awaiting, awaiting_total)) = db
+        .run(move |conn| Ok::<_, diesel::result::Error>((list(conn, org_id.get(), &query)?, awaiting(conn, org_id)?)))
+        .await?;
+    let headers = params.headers(org_id);
+    let pager = pager_of(org_id, &params, &page);
+    // A refused search still shows the list (unfiltered), with the reason beside the box.
+    let status = if params.refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    render_with(
+        status,
+        &UsersPage {
+            layout: admin.layout("Users", Section::Organization)?,
+            org_id: org_id.get(),
+            params: UserParams { page: page.page, ..params },
+            headers,
+            rows: page.rows,
+            pager,
+            page_sizes: pager::PAGE_SIZES,
+            awaiting,
+            awaiting_total,
+            now: clock.now(),
+        },
+    )
+}
+
+/// First and last by number; previous and next by keyset cursor from the page's first and last
+/// rows, so neither skips rows however deep it is.
+fn pager_of(org_id: OrgId, params: &UserParams, page: &UserPage) -> Pager {
+    let shown = page.page;
+    let mut links = Vec::new();
+    if shown > 1 {
+        links.push(PageLink { rel: "first", label: "« First", href: params.href(org_id, 1) });
+        let prev = match page.rows.first() {
+            Some(row) => params.cursor_href(org_id, &row.cursor(params.sort, false, shown - 1)),
+            None => params.href(org_id, shown - 1),
+        };
+        links.push(PageLink { rel: "prev", label: "‹ Previous", href: prev });
+    }
+    if let (true, Some(row)) = (page.has_next, page.rows.last()) {
+        let next = params.cursor_href(org_id, &row.cursor(params.sort, true, shown + 1));
+        links.push(PageLink { rel: "next", label: "Next ›", href: next });
+    }
+    if let Total::Exact(n) = page.total {
+        let pages = pager::page_count(n, params.per_page);
+        if shown < pages {
+            links.push(PageLink { rel: "last", label: "Last »", href: params.href(org_id, pages) });
+        }
+    }
+    Pager::with_links(shown, params.per_page, page.rows.len() as i64, page.total, links)
+}

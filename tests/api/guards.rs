@@ -51,6 +51,9 @@ async fn revoked_platform_role_takes_effect_at_once(mut app: TestApp) {
 async fn org_admin_guard_admits_only_active_delegates(mut app: TestApp) {
     let default_org: i64 = organizations::table.select(organizations::id).first(&mut *app.conn()).unwrap();
     let path = format!("/orgs/{default_org}");
+    // The home page checks with `OrgAdmin`; the lists check inside their own read
+    // (`OrgAdminRead`): every answer must be the same.
+    let pages = [path.clone(), format!("{path}/users?sort=name"), format!("{path}/audit")];
 
     let mut admin = app.client();
     admin.login_as_admin().await;
@@ -58,12 +61,19 @@ async fn org_admin_guard_admits_only_active_delegates(mut app: TestApp) {
     page.assert_status(200);
     assert!(page.body.contains("Default"));
     // A missing organization and a malformed id look exactly like a foreign one.
-    admin.get("/orgs/999999").await.assert_status(403);
-    admin.get("/orgs/not-a-number").await.assert_status(403);
+    for suffix in ["", "/users", "/audit"] {
+        admin.get(&format!("{path}{suffix}")).await.assert_status(200);
+        admin.get(&format!("/orgs/999999{suffix}")).await.assert_status(403);
+        admin.get(&format!("/orgs/not-a-number{suffix}")).await.assert_status(403);
+    }
 
     let plain = app.insert_account(PLAIN_EMAIL, PLAIN_PASSWORD, false);
     app.login(PLAIN_EMAIL, PLAIN_PASSWORD).await.assert_redirect("/");
-    app.get(&path).await.assert_status(403);
+    for page in &pages {
+        let refused = app.get(page).await;
+        refused.assert_status(403);
+        assert!(!refused.body.contains("data-account-id"), "a refused page shows no member");
+    }
 
     // A member who is not a Delegate, then a Delegate not yet active: still refused.
     let now = app.clock.now();
@@ -78,15 +88,36 @@ async fn org_admin_guard_admits_only_active_delegates(mut app: TestApp) {
         ))
         .execute(&mut *app.conn())
         .unwrap();
-    app.get(&path).await.assert_status(403);
+    for page in &pages {
+        let refused = app.get(page).await;
+        refused.assert_status(403);
+        assert!(!refused.body.contains("data-account-id"), "a refused page shows no member");
+    }
     let membership = memberships::table.filter(memberships::account_id.eq(plain));
     diesel::update(membership)
         .set((memberships::is_delegate.eq(true), memberships::status.eq("awaiting_validation")))
         .execute(&mut *app.conn())
         .unwrap();
-    app.get(&path).await.assert_status(403);
+    for page in &pages {
+        let refused = app.get(page).await;
+        refused.assert_status(403);
+        assert!(!refused.body.contains("data-account-id"), "a refused page shows no member");
+    }
     diesel::update(membership).set(memberships::status.eq("active")).execute(&mut *app.conn()).unwrap();
-    app.get(&path).await.assert_status(200);
+    for page in &pages {
+        app.get(page).await.assert_status(200);
+    }
+    diesel::update(accounts::table.find(plain))
+        .set(accounts::must_change_password.eq(true))
+        .execute(&mut *app.conn())
+        .unwrap();
+    for page in &pages {
+        app.get(page).await.assert_redirect("/account");
+    }
+    diesel::update(accounts::table.find(plain))
+        .set(accounts::must_change_password.eq(false))
+        .execute(&mut *app.conn())
+        .unwrap();
     let home = app.get("/").await;
     assert!(home.body.contains(&format!(r#"href="{path}""#)));
 }

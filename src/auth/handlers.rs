@@ -168,7 +168,7 @@ pub async fn login(
 
     let Attempt::SignedIn(account) = attempt else {
         let actor = Actor { id: account_id, email: audit_email, client };
-        db.run(move |conn| {
+        let outcome = db.run(move |conn| {
             db::write_transaction(conn, |conn| {
                 let outcome = match account_id {
                     Some(id) => Some(lockout::record_failure(conn, id, &client_key, now)?),
@@ -195,10 +195,11 @@ pub async fn login(
                         }));
                     audit::record(conn, &locked, now)?;
                 }
-                Ok::<_, diesel::result::Error>(())
+                Ok::<_, diesel::result::Error>(outcome)
             })
         })
         .await?;
+        app.metrics.sign_in_failed(matches!(outcome, Some(Failure::LockedNow(_))));
         return login_refused(&session, &form, FieldErrors::default(), Some(WRONG_CREDENTIALS));
     };
 

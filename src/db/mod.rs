@@ -8,6 +8,8 @@ pub mod search;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -176,6 +178,32 @@ pub type Pool = r2d2::Pool<ConnectionManager>;
 pub struct Db {
     pool: Pool,
     target: DatabaseTarget,
+    /// Callers blocked in `pool.get()` now; r2d2 does not count them, `/metrics` shows them.
+    waiting: Arc<AtomicU32>,
+}
+
+/// The pool as `/metrics` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub in_use: u32,
+    pub idle: u32,
+    pub waiting: u32,
+}
+
+/// Counts one caller waiting for a connection for as long as it lives (also on unwinding).
+struct Waiting<'a>(&'a AtomicU32);
+
+impl<'a> Waiting<'a> {
+    fn start(counter: &'a AtomicU32) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Db {
@@ -194,7 +222,17 @@ impl Db {
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(15))
             .build_unchecked(manager);
-        Ok(Self { pool, target })
+        Ok(Self { pool, target, waiting: Arc::default() })
+    }
+
+    /// Connections lent out, idle in the pool, and callers waiting for one.
+    pub fn pool_use(&self) -> PoolUse {
+        let state = self.pool.state();
+        PoolUse {
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            idle: state.idle_connections,
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
     }
 
     pub fn target(&self) -> &DatabaseTarget {
@@ -213,9 +251,12 @@ impl Db {
         T: Send + 'static,
         E: Into<AppError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, waiting) = (self.pool.clone(), self.waiting.clone());
         web::block(move || {
-            let mut conn = pool.get().map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))?;
+            let waited = Waiting::start(&waiting);
+            let conn = pool.get();
+            drop(waited);
+            let mut conn = conn.map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))?;
             work(&mut conn).map_err(Into::into)
         })
         .await
@@ -242,8 +283,48 @@ fn create_parent_dir(path: &Path) {
     }
 }
 
-/// Bring the schema up to date; returns the versions applied now (empty when current).
+/// Advisory-lock key (PostgreSQL) that lets one starting instance at a time migrate.
+const MIGRATION_LOCK: i64 = 0x6f72_6770_0002;
+
+/// Run `work` while holding the migration lock: on PostgreSQL a session-level advisory lock,
+/// so instances started together on one database migrate it one after the other (the later
+/// ones find nothing pending) instead of racing on `CREATE TABLE` and the migrations table.
+/// Session-level, not transaction-level, because diesel commits each migration in its own
+/// transaction. Released after `work`, whatever it returned. SQLite needs none: a schema
+/// change takes the file's write lock.
+pub fn under_migration_lock<T>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let DbConn::Pg(pg) = conn else {
+        return work(conn);
+    };
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute(pg)
+        .map_err(|e| anyhow::anyhow!("cannot take the migration lock: {e}"))?;
+    let outcome = work(conn);
+    let DbConn::Pg(pg) = conn else { unreachable!("a connection does not change its backend") };
+    // A migration that failed outside a transaction can leave one aborted; end it so the
+    // unlock can run (an error only means none was open).
+    if outcome.is_err() {
+        let _ = pg.batch_execute("ROLLBACK");
+    }
+    let unlocked = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(pg);
+    match (outcome, unlocked) {
+        (Ok(value), Ok(_)) => Ok(value),
+        (Ok(_), Err(e)) => Err(anyhow::anyhow!("cannot release the migration lock: {e}")),
+        // The first error is the one worth reporting; closing the connection frees the lock.
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Bring the schema up to date under the migration lock; returns the versions applied now
+/// (empty when current).
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    under_migration_lock(conn, run_migrations_unlocked)
+}
+
+fn run_migrations_unlocked(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     let applied = match conn {
         DbConn::Pg(c) => c
             .run_pending_migrations(POSTGRES_MIGRATIONS)

@@ -284,7 +284,7 @@ fn create_parent_dir(path: &Path) {
 }
 
 /// Advisory-lock key (PostgreSQL) that lets one starting instance at a time migrate.
-const MIGRATION_LOCK: i64 = 0x6f72_6770_0002;
+pub const MIGRATION_LOCK: i64 = 0x6f72_6770_0002;
 
 /// Run `work` while holding the migration lock: on PostgreSQL a session-level advisory lock,
 /// so instances started together on one database migrate it one after the other (the later

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
-use diesel::prelude::*;
 use diesel::migration::MigrationSource;
+use diesel::prelude::*;
 
 use crate::db::{Db, DbConn, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
@@ -39,7 +39,7 @@ pub async fn readyz(db: web::Data<Db>) -> HttpResponse {
 
 /// Every check, first failure wins. The read replica's lag joins here once a replica exists.
 async fn readiness(db: &Db) -> Result<(), String> {
-    let checked = actix_web::rt::time::timeout(DATABASE_ANSWER_TIMEOUT, db.run(|conn| pending_migrations(conn)));
+    let checked = actix_web::rt::time::timeout(DATABASE_ANSWER_TIMEOUT, db.run(pending_migrations));
     match checked.await {
         Err(_) => Err(format!("the database gave no answer within {} s", DATABASE_ANSWER_TIMEOUT.as_secs())),
         Ok(Err(error)) => {

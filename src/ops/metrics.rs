@@ -84,7 +84,11 @@ impl Metrics {
         let sign_in_failures = Counter::default();
         registry.register("sign_in_failures", "Refused password sign-ins", sign_in_failures.clone());
         let lockouts = Counter::default();
-        registry.register("sign_in_lockouts", "Account and address pairs locked after failed sign-ins", lockouts.clone());
+        registry.register(
+            "sign_in_lockouts",
+            "Account and address pairs locked after failed sign-ins",
+            lockouts.clone(),
+        );
         let gauge = |registry: &mut Registry, name: &str, help: &str| {
             let gauge = Gauge::default();
             registry.register(name, help, gauge.clone());

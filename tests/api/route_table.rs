@@ -162,6 +162,9 @@ pub(crate) const ROUTES: &[Route] = &[
     post("/register/{token}", REGISTER_FORM, Role::Anonymous).secret(),
     get("/", NONE, Role::SignedIn),
     get("/healthz", NONE, Role::Anonymous),
+    get("/readyz", NONE, Role::Anonymous),
+    // 404 unless ORGPORTAL_METRICS_TOKEN is set, then 401 without it (tests/api/ops.rs).
+    get("/metrics", NONE, Role::Anonymous),
     get("/static/{asset}", NONE, Role::Anonymous),
     get("/favicon.ico", NONE, Role::Anonymous),
     get("/account", NONE, Role::SignedIn),

@@ -163,8 +163,9 @@ pub(crate) const ROUTES: &[Route] = &[
     get("/", NONE, Role::SignedIn),
     get("/healthz", NONE, Role::Anonymous),
     get("/readyz", NONE, Role::Anonymous),
-    // 404 unless ORGPORTAL_METRICS_TOKEN is set, then 401 without it (tests/api/ops.rs).
-    get("/metrics", NONE, Role::Anonymous),
+    // Opens only to ORGPORTAL_METRICS_TOKEN, a secret no fixture has: 404 without the setting
+    // (tests/api/ops.rs covers it with one).
+    get("/metrics", NONE, Role::Anonymous).secret(),
     get("/static/{asset}", NONE, Role::Anonymous),
     get("/favicon.ico", NONE, Role::Anonymous),
     get("/account", NONE, Role::SignedIn),

@@ -168,39 +168,39 @@ pub async fn login(
 
     let Attempt::SignedIn(account) = attempt else {
         let actor = Actor { id: account_id, email: audit_email, client };
-        let outcome = db
-            .run(move |conn| {
-                db::write_transaction(conn, |conn| {
-                    let outcome = match account_id {
-                        Some(id) => Some(lockout::record_failure(conn, id, &client_key, now)?),
-                        None => None,
-                    };
-                    let reason = match outcome {
-                        None => "unknown email",
-                        Some(Failure::WhileLocked) => "locked",
-                        Some(_) => "wrong password",
-                    };
-                    let failures = match outcome {
-                        Some(Failure::Counted(n)) => Some(n),
-                        Some(Failure::LockedNow(_)) => Some(lockout::MAX_FAILURES),
-                        _ => None,
-                    };
-                    let failed = NewEvent::platform(&actor, "account.sign_in_failed", &actor.email)
-                        .details(serde_json::json!({ "reason": reason, "failures in a row": failures }));
-                    audit::record(conn, &failed, now)?;
-                    if let Some(Failure::LockedNow(until)) = outcome {
-                        let locked =
-                            NewEvent::platform(&actor, "account.locked", &actor.email).details(serde_json::json!({
-                                "locked until": until.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                                "client address": client_key,
-                            }));
-                        audit::record(conn, &locked, now)?;
-                    }
-                    Ok::<_, diesel::result::Error>(outcome)
-                })
+        let metrics = app.metrics.clone();
+        db.run(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let outcome = match account_id {
+                    Some(id) => Some(lockout::record_failure(conn, id, &client_key, now)?),
+                    None => None,
+                };
+                let reason = match outcome {
+                    None => "unknown email",
+                    Some(Failure::WhileLocked) => "locked",
+                    Some(_) => "wrong password",
+                };
+                let failures = match outcome {
+                    Some(Failure::Counted(n)) => Some(n),
+                    Some(Failure::LockedNow(_)) => Some(lockout::MAX_FAILURES),
+                    _ => None,
+                };
+                let failed = NewEvent::platform(&actor, "account.sign_in_failed", &actor.email)
+                    .details(serde_json::json!({ "reason": reason, "failures in a row": failures }));
+                audit::record(conn, &failed, now)?;
+                if let Some(Failure::LockedNow(until)) = outcome {
+                    let locked =
+                        NewEvent::platform(&actor, "account.locked", &actor.email).details(serde_json::json!({
+                            "locked until": until.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                            "client address": client_key,
+                        }));
+                    audit::record(conn, &locked, now)?;
+                }
+                metrics.sign_in_failed(matches!(outcome, Some(Failure::LockedNow(_))));
+                Ok::<_, diesel::result::Error>(())
             })
-            .await?;
-        app.metrics.sign_in_failed(matches!(outcome, Some(Failure::LockedNow(_))));
+        })
+        .await?;
         return login_refused(&session, &form, FieldErrors::default(), Some(WRONG_CREDENTIALS));
     };
 

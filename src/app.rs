@@ -46,6 +46,8 @@ pub struct AppState {
     pub common_terms: Arc<crate::db::search::CommonTerms>,
     /// Seals LDAP bind passwords at rest.
     pub ldap_key: crate::platform::ldap::BindPasswordKey,
+    /// This instance's metrics, shared by its workers and its metrics listener.
+    pub metrics: Arc<crate::ops::Metrics>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             second_factor_keys: crate::second_factor::Keys::derive(&secret),
             common_terms: Arc::default(),
             ldap_key: crate::platform::ldap::BindPasswordKey::derive(&secret),
+            metrics: Arc::default(),
         })
     }
 }
@@ -78,7 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::org_admin::configure(cfg);
     crate::registration::configure(cfg);
     crate::second_factor::handlers::configure(cfg);
-    cfg.route("/healthz", web::get().to(healthz));
+    crate::ops::configure(cfg);
 }
 
 /// The whole application, as `serve` runs it and as the tests drive it.
@@ -113,6 +116,7 @@ pub fn build(
         .app_data(web::Data::from(state.common_terms.clone()))
         .app_data(web::Data::new(state.second_factor_keys.clone()))
         .app_data(web::Data::new(state.ldap_key.clone()))
+        .app_data(web::Data::from(state.metrics.clone()))
         .app_data(web::Data::new(crate::mail::Site::from_config(&state.config)))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(
@@ -129,23 +133,15 @@ pub fn build(
             Logger::new(r#"%a "%{request}xi" %s %b %Dms"#)
                 .custom_request_replace("request", crate::registration::redacted_request_line),
         )
+        // Outermost, so a request's time includes every layer above.
+        .wrap(crate::ops::RecordRequests(state.metrics.clone()))
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-/// `GET /healthz`: 200 `ok` when the database answers.
-async fn healthz(db: web::Data<Db>) -> Result<&'static str, AppError> {
-    db.run(|conn| {
-        use diesel::connection::SimpleConnection;
-        conn.batch_execute("SELECT 1")
-    })
-    .await?;
-    Ok("ok")
-}
-
-/// Serve until stopped.
+/// Serve until stopped, with the metrics listener beside the main one when configured.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let bind = state.config.bind;
     let server = HttpServer::new({
@@ -153,8 +149,19 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         move || build(&state)
     })
     .bind(bind)
-    .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
-    server.run().await?;
+    .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?
+    .run();
+    let Some(metrics_bind) = state.config.metrics_bind else {
+        server.await?;
+        return Ok(());
+    };
+    let (metrics_server, address) =
+        crate::ops::metrics_server(metrics_bind, state.metrics.clone(), state.db.clone(), state.clock.clone())?;
+    println!("Metrics are served on http://{address}/metrics");
+    // A signal stops both listeners; the process ends when both have drained.
+    let (served, metrics_served) = futures_util::future::join(server, metrics_server).await;
+    served?;
+    metrics_served?;
     Ok(())
 }
 
@@ -169,6 +176,7 @@ pub struct Services {
     pub site: web::Data<Site>,
     pub keys: web::Data<Keys>,
     pub ldap_key: web::Data<crate::platform::ldap::BindPasswordKey>,
+    pub metrics: web::Data<crate::ops::Metrics>,
     pub client: ClientAddr,
 }
 
@@ -182,6 +190,7 @@ impl Services {
             site: data(req)?,
             keys: data(req)?,
             ldap_key: data(req)?,
+            metrics: data(req)?,
             client: ClientAddr::from_request(req, payload).into_inner()?,
         })
     }

@@ -113,7 +113,9 @@ fn pool_size(target: &DatabaseTarget) -> u32 {
 /// Migrate and bootstrap over one plain connection: what every subcommand needs first.
 /// Commands other than `serve` use this connection only: a pool opens connections on
 /// background threads, and libpq tearing down under them at process exit can crash.
-fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)> {
+/// Safe for any number of instances starting together on one PostgreSQL database: the
+/// migrations and the index repair run under the migration lock, the bootstrap under its own.
+pub fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)> {
     if let DatabaseTarget::Sqlite(path) = &config.database {
         // Its folder (the data dir by default) 0700, the file 0600: it holds password hashes.
         crate::private_fs::prepare_sqlite_file(path)
@@ -127,8 +129,9 @@ fn prepare(config: &Config, clock: &Clock) -> anyhow::Result<(DbConn, Bootstrap)
     for version in &migrated.applied {
         log::info!("applied migration {version}");
     }
-    // An interrupted `demo-data` may have left indexes dropped.
-    db::org_index::ensure_rebuilt_indexes(&mut conn)?;
+    // An interrupted `demo-data` may have left indexes dropped. Under the lock: two instances
+    // creating one index at once collide in PostgreSQL's catalog despite IF NOT EXISTS.
+    db::under_migration_lock(&mut conn, |conn| Ok(db::org_index::ensure_rebuilt_indexes(conn)?))?;
     let bootstrap = bootstrap::ensure(&mut conn, config.admin_password.as_deref(), clock.now())?;
     Ok((conn, bootstrap))
 }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod home;
 pub mod mail;
+pub mod ops;
 pub mod org_admin;
 pub mod platform;
 pub mod private_fs;

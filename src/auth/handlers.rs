@@ -168,6 +168,7 @@ pub async fn login(
 
     let Attempt::SignedIn(account) = attempt else {
         let actor = Actor { id: account_id, email: audit_email, client };
+        let metrics = app.metrics.clone();
         db.run(move |conn| {
             db::write_transaction(conn, |conn| {
                 let outcome = match account_id {
@@ -195,6 +196,7 @@ pub async fn login(
                         }));
                     audit::record(conn, &locked, now)?;
                 }
+                metrics.sign_in_failed(matches!(outcome, Some(Failure::LockedNow(_))));
                 Ok::<_, diesel::result::Error>(())
             })
         })

@@ -59,6 +59,15 @@ pub struct Settings {
     /// Invitation emails (Add user, Resend invitation) one organization may send per hour
     #[arg(long, env = "ORGPORTAL_INVITATIONS_PER_HOUR", global = true, default_value = "100")]
     pub invitations_per_hour: String,
+
+    /// Second address and port serving only /metrics, e.g. 127.0.0.1:9090 [default: none]
+    #[arg(long, env = "ORGPORTAL_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
+
+    /// Bearer token (32+ characters) that opens /metrics on the main address [default: none,
+    /// /metrics there answers 404]
+    #[arg(long, env = "ORGPORTAL_METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -75,6 +84,8 @@ impl std::fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("require_admin_2fa", &self.require_admin_2fa)
             .field("invitations_per_hour", &self.invitations_per_hour)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| REDACTED))
             .finish()
     }
 }

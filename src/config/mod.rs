@@ -3,6 +3,7 @@
 
 mod flags;
 mod mail;
+mod metrics;
 mod parse;
 mod secret;
 #[cfg(test)]
@@ -17,6 +18,8 @@ use ipnet::IpNet;
 pub use self::flags::Settings;
 use self::mail::{check_smtp_url, default_mail_from, parse_mail_from};
 pub use self::mail::{MailFrom, MailTransport, SmtpUrl};
+use self::metrics::{parse_metrics_bind, parse_metrics_token};
+pub use self::metrics::{MetricsToken, MIN_METRICS_TOKEN_LEN};
 pub use self::parse::parse_trusted_proxies;
 use self::parse::{parse_base_url, parse_bool, parse_per_hour};
 pub use self::secret::{redact_url, SecretKey, MIN_SECRET_KEY_LEN, REDACTED};
@@ -39,6 +42,10 @@ pub struct Config {
     pub require_admin_2fa: bool,
     /// Invitation emails one organization may send in any hour (at least 1).
     pub invitations_per_hour: u32,
+    /// A second listener serving only `/metrics`.
+    pub metrics_bind: Option<SocketAddr>,
+    /// Opens `/metrics` on the main listener; without it (or a second listener) it is hidden.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl std::fmt::Debug for Config {
@@ -56,6 +63,8 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("require_admin_2fa", &self.require_admin_2fa)
             .field("invitations_per_hour", &self.invitations_per_hour)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("metrics_token", &self.metrics_token)
             .finish()
     }
 }
@@ -150,6 +159,16 @@ impl Config {
             .map_err(|e| problems.push(format!("ORGPORTAL_INVITATIONS_PER_HOUR: {e}")))
             .ok();
 
+        let metrics_bind = parse_metrics_bind(settings.metrics_bind.as_deref())
+            .map_err(|e| problems.push(format!("ORGPORTAL_METRICS_BIND: {e}")))
+            .unwrap_or_default();
+        let metrics_token = parse_metrics_token(settings.metrics_token.as_deref())
+            .map_err(|e| problems.push(format!("ORGPORTAL_METRICS_TOKEN: {e}")))
+            .unwrap_or_default();
+        if metrics_bind.is_some_and(|m| m.port() != 0 && Some(m) == bind) {
+            problems.push("ORGPORTAL_METRICS_BIND: must differ from ORGPORTAL_BIND".into());
+        }
+
         match (
             database,
             bind,
@@ -182,6 +201,8 @@ impl Config {
                 trusted_proxies,
                 require_admin_2fa,
                 invitations_per_hour,
+                metrics_bind,
+                metrics_token,
             }),
             _ => Err(problems),
         }

@@ -152,3 +152,27 @@ fn the_key_file_is_read_once_and_shared_by_clones() {
     std::fs::remove_file(data.join("secret.key")).unwrap();
     assert_eq!(copy.load_secret_key().unwrap(), key, "read once, not again");
 }
+
+#[test]
+fn metrics_settings_are_checked_at_start() {
+    let problems = Config::from_settings(&settings(&[
+        "--metrics-token",
+        "too-short",
+        "--metrics-bind",
+        "127.0.0.1:8080",
+        "--bind",
+        "127.0.0.1:8080",
+    ]))
+    .unwrap_err()
+    .join("\n");
+    assert!(problems.contains("ORGPORTAL_METRICS_TOKEN: must be at least 32 characters (it has 9)"), "{problems}");
+    assert!(problems.contains("ORGPORTAL_METRICS_BIND: must differ from ORGPORTAL_BIND"), "{problems}");
+    let token = "t".repeat(MIN_METRICS_TOKEN_LEN);
+    let config =
+        Config::from_settings(&settings(&["--metrics-token", &token, "--metrics-bind", "127.0.0.1:9090"])).unwrap();
+    assert_eq!(config.metrics_bind, Some("127.0.0.1:9090".parse().unwrap()));
+    assert!(config.metrics_token.is_some());
+    assert!(!format!("{config:?}").contains(&token));
+    let defaults = Config::from_settings(&settings(&[])).unwrap();
+    assert_eq!((defaults.metrics_bind, defaults.metrics_token), (None, None));
+}

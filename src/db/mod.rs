@@ -3,20 +3,24 @@
 
 pub mod account_index;
 pub mod backup;
+mod migrations;
 pub mod org_index;
 pub mod schema;
 pub mod search;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
+pub use self::migrations::{run_migrations, under_migration_lock, MIGRATION_LOCK};
 use crate::error::{AppError, Failure};
 
 /// The SQLite schema's migrations, embedded in the binary (public so tests can build a
@@ -177,6 +181,32 @@ pub type Pool = r2d2::Pool<ConnectionManager>;
 pub struct Db {
     pool: Pool,
     target: DatabaseTarget,
+    /// Callers blocked in `pool.get()` now; r2d2 does not count them, `/metrics` shows them.
+    waiting: Arc<AtomicU32>,
+}
+
+/// The pool as `/metrics` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub in_use: u32,
+    pub idle: u32,
+    pub waiting: u32,
+}
+
+/// Counts one caller waiting for a connection for as long as it lives (also on unwinding).
+struct Waiting<'a>(&'a AtomicU32);
+
+impl<'a> Waiting<'a> {
+    fn start(counter: &'a AtomicU32) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Db {
@@ -195,7 +225,17 @@ impl Db {
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(15))
             .build_unchecked(manager);
-        Ok(Self { pool, target })
+        Ok(Self { pool, target, waiting: Arc::default() })
+    }
+
+    /// Connections lent out, idle in the pool, and callers waiting for one.
+    pub fn pool_use(&self) -> PoolUse {
+        let state = self.pool.state();
+        PoolUse {
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            idle: state.idle_connections,
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
     }
 
     pub fn target(&self) -> &DatabaseTarget {
@@ -214,9 +254,12 @@ impl Db {
         T: Send + 'static,
         E: Into<AppError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, waiting) = (self.pool.clone(), self.waiting.clone());
         web::block(move || {
-            let mut conn = pool.get().map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))?;
+            let waited = Waiting::start(&waiting);
+            let conn = pool.get();
+            drop(waited);
+            let mut conn = conn.map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))?;
             work(&mut conn).map_err(Into::into)
         })
         .await
@@ -241,33 +284,6 @@ fn create_parent_dir(path: &Path) {
     if let Err(e) = crate::private_fs::prepare_sqlite_file(path) {
         log::warn!("cannot prepare the database file {}: {e}", path.display());
     }
-}
-
-/// Bring the schema up to date; returns the versions applied now (empty when current).
-pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
-    let applied = match conn {
-        DbConn::Pg(c) => c
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|applied| applied.iter().map(ToString::to_string).collect())
-            .map_err(|e| anyhow::anyhow!("database migration failed: {e}")),
-        DbConn::Sqlite(c) => {
-            let outcome = c
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|applied| applied.iter().map(ToString::to_string).collect::<Vec<_>>())
-                .map_err(|e| anyhow::anyhow!("database migration failed: {e}"));
-            if outcome.is_err() {
-                // A migration that runs outside diesel's transaction (metadata.toml) opens its
-                // own and turns foreign keys off; a failure midway leaves both so. Roll back (an
-                // error only means no transaction was open).
-                let _ = c.batch_execute("ROLLBACK");
-            }
-            // Whatever a migration did, this connection goes on with foreign keys enforced.
-            c.batch_execute("PRAGMA foreign_keys = ON")
-                .map_err(|e| anyhow::anyhow!("cannot enable foreign keys: {e}"))?;
-            outcome
-        }
-    }?;
-    Ok(applied)
 }
 
 /// A transaction for work that reads and then writes. On SQLite it begins with

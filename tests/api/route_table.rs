@@ -162,6 +162,10 @@ pub(crate) const ROUTES: &[Route] = &[
     post("/register/{token}", REGISTER_FORM, Role::Anonymous).secret(),
     get("/", NONE, Role::SignedIn),
     get("/healthz", NONE, Role::Anonymous),
+    get("/readyz", NONE, Role::Anonymous),
+    // Opens only to ORGPORTAL_METRICS_TOKEN, a secret no fixture has: 404 without the setting
+    // (tests/api/ops.rs covers it with one).
+    get("/metrics", NONE, Role::Anonymous).secret(),
     get("/static/{asset}", NONE, Role::Anonymous),
     get("/favicon.ico", NONE, Role::Anonymous),
     get("/account", NONE, Role::SignedIn),

@@ -201,6 +201,8 @@ fn the_table_only_opens_by_design() {
         "/password-reset/{token}",
         "/register/{token}",
         "/healthz",
+        "/readyz",
+        "/metrics",
         "/static/{asset}",
         "/favicon.ico",
     ];

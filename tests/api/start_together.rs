@@ -63,10 +63,12 @@ fn instances_started_together_migrate_and_bootstrap_once() {
         .count();
     assert_eq!(applied, embedded as i64, "each migration recorded once");
     // Every instance let go of the migration lock, though all their connections are still open.
-    let advisory_locks: i64 =
-        diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
-            .get_result(conn)
-            .unwrap();
+    let advisory_locks: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .get_result(conn)
+    .unwrap();
     assert_eq!(advisory_locks, 0);
 }
 

@@ -39,6 +39,10 @@ org_audit=/orgs/$org/audit
 actor=$(curl -s -b "orgportal_session=$cookie" "$base/admin/audit" | grep -o 'href="[^"]*[?;]actor=[^"&]*' | head -1 | sed 's/.*actor=//')
 month_from=$(date -u -d '12 months ago' +%Y-%m-01)
 month_to=$(date -u -d "$month_from +1 month -1 day" +%Y-%m-%d)
+# The oldest events: capped lists have no Last link (their total is not counted past 10,000),
+# so the deep end of a trail is reached by date.
+oldest_from=$(date -u -d '24 months ago' +%Y-%m-01)
+oldest_to=$(date -u -d "$oldest_from +1 month -1 day" +%Y-%m-%d)
 
 add "users: page 1" "$users"
 add "users: next page" "$(link "$users" next)"
@@ -51,6 +55,7 @@ add "platform audit: last page" "$(link /admin/audit last)"
 add "platform audit: one actor" "/admin/audit?actor=$actor"
 add "platform audit: one action in one month" "/admin/audit?action=organization.updated&from=$month_from&to=$month_to"
 add "platform audit: one organization" "/admin/audit?org=$org"
+add "platform audit: the oldest month" "/admin/audit?from=$oldest_from&to=$oldest_to"
 add "org audit: page 1" "$org_audit"
 add "org audit: next page" "$(link "$org_audit" next)"
 add "org audit: last page" "$(link "$org_audit" last)"

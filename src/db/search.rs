@@ -47,23 +47,38 @@ impl OrgField {
 /// A filtered total is counted only up to here; past it the page says "more than 10,000".
 pub const COUNT_CAP: i64 = 10_000;
 
-/// Searches known to match more than `COUNT_CAP` organizations, and when that was counted.
-/// Counting past the cap is the one costly part of such a search (15 ms on PostgreSQL at a
-/// million) and its outcome only changes after mass removals, so each application instance
-/// remembers it for half a minute; exact totals are always counted.
+/// Searches known to match more than `COUNT_CAP` rows, and when that was counted. Counting
+/// past the cap is the one costly part of such a search (15 ms on PostgreSQL at a million
+/// organizations, 90 ms for a common name among a million members on SQLite) and its outcome
+/// only changes after mass removals, so each application instance remembers it for half a
+/// minute; exact totals are always counted. Each list keys its own searches (`key`).
 #[derive(Default)]
-pub struct CommonTerms(std::sync::Mutex<std::collections::HashMap<(OrgField, String), std::time::Instant>>);
+pub struct CommonTerms(std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>);
 
 impl CommonTerms {
     const TTL: std::time::Duration = std::time::Duration::from_secs(30);
     const KEPT: usize = 1_000;
 
+    /// An Organizations page search.
     pub fn known(&self, field: OrgField, folded: &str) -> bool {
-        let Ok(terms) = self.0.lock() else { return false };
-        terms.get(&(field, folded.to_owned())).is_some_and(|counted| counted.elapsed() < Self::TTL)
+        self.known_key(&Self::org_key(field, folded))
     }
 
     pub fn remember(&self, field: OrgField, folded: &str, found: i64) {
+        self.remember_key(Self::org_key(field, folded), found)
+    }
+
+    fn org_key(field: OrgField, folded: &str) -> String {
+        format!("organizations\u{0}{}\u{0}{folded}", field.as_str())
+    }
+
+    /// Any list's search, under a key that names the list and everything that narrows it.
+    pub fn known_key(&self, key: &str) -> bool {
+        let Ok(terms) = self.0.lock() else { return false };
+        terms.get(key).is_some_and(|counted| counted.elapsed() < Self::TTL)
+    }
+
+    pub fn remember_key(&self, key: String, found: i64) {
         if found <= COUNT_CAP {
             return;
         }
@@ -74,7 +89,7 @@ impl CommonTerms {
                     terms.clear();
                 }
             }
-            terms.insert((field, folded.to_owned()), std::time::Instant::now());
+            terms.insert(key, std::time::Instant::now());
         }
     }
 }

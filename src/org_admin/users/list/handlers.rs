@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use super::params::{UserParams, STATUSES};
 use super::queries::{list, UserPage, UserRow};
 use crate::auth::OrgAdminRead;
+use crate::db::search::CommonTerms;
 use crate::domain::{membership_status_label, OrgId};
 use crate::error::AppError;
 use crate::org_admin::users::awaiting::{awaiting, AwaitingRow};
@@ -48,14 +49,16 @@ impl UsersPage {
 /// `GET /orgs/{id}/users`
 pub async fn show(
     admin: OrgAdminRead,
+    common: web::Data<CommonTerms>,
     clock: web::Data<crate::clock::Clock>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let params = UserParams::parse(req.query_string());
     let query = params.clone();
     // The Delegate check and the page's reads in one blocking hop, on one connection.
-    let (admin, (page, (awaiting, awaiting_total))) =
-        admin.read(move |conn, org_id| Ok((list(conn, org_id.get(), &query)?, awaiting(conn, org_id)?))).await?;
+    let (admin, (page, (awaiting, awaiting_total))) = admin
+        .read(move |conn, org_id| Ok((list(conn, org_id.get(), &query, &common)?, awaiting(conn, org_id)?)))
+        .await?;
     let org_id = admin.org_id;
     let headers = params.headers(org_id);
     let pager = pager_of(org_id, &params, &page);

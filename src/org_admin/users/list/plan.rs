@@ -7,6 +7,7 @@ use diesel::sql_types::BigInt;
 use super::params::UserParams;
 use crate::db::account_index::{self, status_condition};
 use crate::db::schema::organizations;
+use crate::db::search::CommonTerms;
 use crate::db::DbConn;
 use crate::domain::fold;
 use crate::web::list::Total;
@@ -44,7 +45,12 @@ impl Matching {
 
 /// The total and how to find the rows: the seat counter when neither searched nor filtered by
 /// status, else the matches counted up to the cap.
-pub fn plan(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResult<(Total, Matching)> {
+pub fn plan(
+    conn: &mut DbConn,
+    org_id: i64,
+    params: &UserParams,
+    common: &CommonTerms,
+) -> QueryResult<(Total, Matching)> {
     let capped = |found: i64| if found > COUNT_CAP { Total::MoreThan(COUNT_CAP) } else { Total::Exact(found) };
     if params.q.is_empty() {
         return Ok(match params.status {
@@ -55,15 +61,27 @@ pub fn plan(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResult<
         });
     }
     let folded = fold(&params.q);
+    // A term known to pass the cap is not counted again for a while (`CommonTerms`).
+    let key = format!("users\u{0}{org_id}\u{0}{}\u{0}{folded}", params.status.unwrap_or_default());
     if let Some(fts_match) = account_index::fts_match(conn, &folded) {
-        let found = account_index::fts_count(conn, &fts_match, org_id, params.status, COUNT_CAP)?;
+        let found = if common.known_key(&key) {
+            COUNT_CAP + 1
+        } else {
+            account_index::fts_count(conn, &fts_match, org_id, params.status, COUNT_CAP)?
+        };
+        common.remember_key(key, found);
         if found <= FEW_MATCHES {
             let ids = account_index::fts_ids(conn, &fts_match, org_id, params.status, FEW_MATCHES)?;
             return Ok((capped(found), Matching::Ids(ids)));
         }
         return Ok((capped(found), Matching::Probe(fts_match)));
     }
-    let found = account_index::like_count(conn, &folded, org_id, params.status, COUNT_CAP)?;
+    let found = if common.known_key(&key) {
+        COUNT_CAP + 1
+    } else {
+        account_index::like_count(conn, &folded, org_id, params.status, COUNT_CAP)?
+    };
+    common.remember_key(key, found);
     if found <= FEW_MATCHES {
         // The planner cannot tell a rare term from a common one, and may walk the whole sort
         // index checking each row: the few matches are fetched by id instead.

@@ -11,6 +11,7 @@ use super::params::{effective, parse_time, Cursor, SortValue, UserParams, UserSo
 use super::plan::{count_all, plan, Matching};
 use crate::db::account_index::{fts_probe, like_filter, status_condition, MemberFilter};
 use crate::db::schema::{accounts, memberships, plans};
+use crate::db::search::CommonTerms;
 use crate::db::{Backend, DbConn};
 use crate::domain::{group_thousands, membership_status_label};
 use crate::org_admin::users::queries::StoredSettings;
@@ -221,8 +222,8 @@ fn read(
 /// One page of rows. The cost does not grow with the organization: the total comes from the
 /// seat counter (or a capped count), next and previous pages from keyset cursors, the last page
 /// from the reversed order, and a page number typed into the URL skips rows in a covering index.
-pub fn list(conn: &mut DbConn, org_id: i64, params: &UserParams) -> QueryResult<UserPage> {
-    let (mut total, matching) = plan(conn, org_id, params)?;
+pub fn list(conn: &mut DbConn, org_id: i64, params: &UserParams, common: &CommonTerms) -> QueryResult<UserPage> {
+    let (mut total, matching) = plan(conn, org_id, params, common)?;
     let per_page = params.per_page;
     let all = || narrowed!(row_query(), org_id, params, &matching);
 

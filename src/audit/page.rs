@@ -10,7 +10,7 @@ use super::queries::{self, EventPage, EventRow, Trail};
 use super::{actions, filter::Typed};
 use crate::db::DbConn;
 use crate::domain::FieldErrors;
-use crate::web::list::{pager, PageLink, Pager, Total};
+use crate::web::list::{pager, Pager};
 use diesel::QueryResult;
 
 /// One row of the table.
@@ -136,30 +136,9 @@ fn view_of(params: &TrailParams, row: &EventRow) -> EventView {
     }
 }
 
-/// First and last by number; previous and next by keyset cursor from the page's first and last
-/// rows, so neither skips rows however deep it is (as on the Organizations page).
 fn pager_of(params: &TrailParams, page: &EventPage) -> Pager {
-    let shown = page.page;
-    let cursor_at = |row: &EventRow, after: bool, page: i64| {
-        params.cursor_href(&Cursor { after, key: time_key(row.occurred_at), id: row.id, page })
+    let cursor_href = |row: &EventRow, after, n| {
+        params.cursor_href(&Cursor { after, key: time_key(row.occurred_at), id: row.id, page: n })
     };
-    let mut links = Vec::new();
-    if shown > 1 {
-        links.push(PageLink { rel: "first", label: "« First", href: params.href(1) });
-        let prev = match page.rows.first() {
-            Some(row) => cursor_at(row, false, shown - 1),
-            None => params.href(shown - 1),
-        };
-        links.push(PageLink { rel: "prev", label: "‹ Previous", href: prev });
-    }
-    if let (true, Some(row)) = (page.has_next, page.rows.last()) {
-        links.push(PageLink { rel: "next", label: "Next ›", href: cursor_at(row, true, shown + 1) });
-    }
-    if let Total::Exact(n) = page.total {
-        let pages = pager::page_count(n, params.per_page);
-        if shown < pages {
-            links.push(PageLink { rel: "last", label: "Last »", href: params.href(pages) });
-        }
-    }
-    Pager::with_links(shown, params.per_page, page.rows.len() as i64, page.total, links)
+    pager::keyset(page.page, params.per_page, &page.rows, page.total, page.has_next, |n| params.href(n), cursor_href)
 }

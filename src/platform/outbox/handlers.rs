@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 
 use super::params::OutboxParams;
-use super::queries::{list, OutboxPage};
+use super::queries::{list, OutboxPage, OutboxRow};
 use super::views::OutboxListPage;
 
 use crate::audit::{self, NewEvent};
@@ -19,7 +19,7 @@ use crate::platform::paths;
 use crate::web::client::ClientAddr;
 use crate::web::flash::{self, FlashKind};
 use crate::web::layout::Section;
-use crate::web::list::{pager, PageLink, Pager, Total};
+use crate::web::list::{pager, Pager};
 use crate::web::{render_with, see_other};
 
 /// `GET /admin/outbox`
@@ -42,30 +42,9 @@ pub async fn show(admin: PlatformAdminRead, req: HttpRequest) -> Result<HttpResp
     )
 }
 
-/// First and last by number; previous and next by keyset cursor from the page's first and last
-/// rows, so neither skips nor repeats a message however deep the page is.
 fn pager_of(params: &OutboxParams, page: &OutboxPage) -> Pager {
-    let shown_page = page.page;
-    let mut links = Vec::new();
-    if shown_page > 1 {
-        links.push(PageLink { rel: "first", label: "« First", href: params.href(1) });
-        let prev = match page.rows.first() {
-            Some(row) => params.cursor_href(&row.cursor(false, shown_page - 1)),
-            None => params.href(shown_page - 1),
-        };
-        links.push(PageLink { rel: "prev", label: "‹ Previous", href: prev });
-    }
-    if let (true, Some(row)) = (page.has_next, page.rows.last()) {
-        let next = row.cursor(true, shown_page.saturating_add(1).min(pager::MAX_PAGE));
-        links.push(PageLink { rel: "next", label: "Next ›", href: params.cursor_href(&next) });
-    }
-    if let Total::Exact(n) = page.total {
-        let pages = pager::page_count(n, params.per_page);
-        if shown_page < pages {
-            links.push(PageLink { rel: "last", label: "Last »", href: params.href(pages) });
-        }
-    }
-    Pager::with_links(shown_page, params.per_page, page.rows.len() as i64, page.total, links)
+    let cursor_href = |row: &OutboxRow, after, n| params.cursor_href(&row.cursor(after, n));
+    pager::keyset(page.page, params.per_page, &page.rows, page.total, page.has_next, |n| params.href(n), cursor_href)
 }
 
 #[derive(serde::Deserialize)]

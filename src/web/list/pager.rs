@@ -155,6 +155,41 @@ impl Pager {
     }
 }
 
+/// The pager of a keyset list: first and last by number, previous and next by cursor from the
+/// page's first and last rows, so neither skips rows however deep the page is. `href(n)` links
+/// to page `n`; `cursor_href(row, after, n)` to page `n` just after (or before) `row`. A capped
+/// total has no last link: its last page is not known without counting every row.
+pub fn keyset<R>(
+    shown: i64,
+    per_page: i64,
+    rows: &[R],
+    total: Total,
+    has_next: bool,
+    href: impl Fn(i64) -> String,
+    cursor_href: impl Fn(&R, bool, i64) -> String,
+) -> Pager {
+    let mut links = Vec::new();
+    if shown > 1 {
+        links.push(PageLink { rel: "first", label: "« First", href: href(1) });
+        let prev = match rows.first() {
+            Some(row) => cursor_href(row, false, shown - 1),
+            None => href(shown - 1),
+        };
+        links.push(PageLink { rel: "prev", label: "‹ Previous", href: prev });
+    }
+    if let (true, Some(row)) = (has_next, rows.last()) {
+        let next = shown.saturating_add(1).min(MAX_PAGE);
+        links.push(PageLink { rel: "next", label: "Next ›", href: cursor_href(row, true, next) });
+    }
+    if let Total::Exact(n) = total {
+        let pages = page_count(n, per_page);
+        if shown < pages {
+            links.push(PageLink { rel: "last", label: "Last »", href: href(pages) });
+        }
+    }
+    Pager::with_links(shown, per_page, rows.len() as i64, total, links)
+}
+
 /// At least one page, even for an empty list.
 pub fn page_count(total: i64, per_page: i64) -> i64 {
     let per_page = per_page.max(1);
@@ -236,5 +271,25 @@ mod tests {
         let pager = Pager::with_links(i64::MAX, 100, 5, Total::MoreThan(10_000), Vec::new());
         assert_eq!(pager.last_row, i64::MAX);
         assert!(pager.summary().starts_with("Showing"));
+    }
+
+    #[test]
+    fn keyset_links_use_cursors_between_numbered_ends() {
+        let rows = [10, 11, 12];
+        let cursor =
+            |row: &i32, after: bool, n: i64| format!("?{}={row}&p={n}", if after { "after" } else { "before" });
+        let middle = keyset(3, 3, &rows, Total::Exact(30), true, href, cursor);
+        let links: Vec<_> = middle.links.iter().map(|l| (l.rel, l.href.as_str())).collect();
+        assert_eq!(
+            links,
+            [("first", "?page=1"), ("prev", "?before=10&p=2"), ("next", "?after=12&p=4"), ("last", "?page=10")]
+        );
+        let capped = keyset(2, 3, &rows, Total::MoreThan(10_000), true, href, cursor);
+        assert!(capped.links.iter().all(|l| l.rel != "last"), "a capped total has no last page");
+        let past_the_end = keyset(5, 3, &[] as &[i32], Total::MoreThan(10_000), false, href, cursor);
+        let links: Vec<_> = past_the_end.links.iter().map(|l| (l.rel, l.href.as_str())).collect();
+        assert_eq!(links, [("first", "?page=1"), ("prev", "?page=4")], "no row to take a cursor from");
+        let deepest = keyset(MAX_PAGE, 3, &rows, Total::MoreThan(10_000), true, href, cursor);
+        assert!(deepest.links.iter().any(|l| l.href == format!("?after=12&p={MAX_PAGE}")), "never past MAX_PAGE");
     }
 }

@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::org_admin::users::awaiting::{awaiting, AwaitingRow};
 use crate::web::layout::{Layout, Section};
 // `SortKey`: the template calls `sort.as_str()` on the sorted column.
-use crate::web::list::{pager, PageLink, Pager, SortHeader, SortKey as _, Total};
+use crate::web::list::{pager, Pager, SortHeader, SortKey as _};
 use crate::web::render_with;
 
 #[derive(Template)]
@@ -81,28 +81,8 @@ pub async fn show(
     )
 }
 
-/// First and last by number; previous and next by keyset cursor from the page's first and last
-/// rows, so neither skips rows however deep it is.
 fn pager_of(org_id: OrgId, params: &UserParams, page: &UserPage) -> Pager {
-    let shown = page.page;
-    let mut links = Vec::new();
-    if shown > 1 {
-        links.push(PageLink { rel: "first", label: "« First", href: params.href(org_id, 1) });
-        let prev = match page.rows.first() {
-            Some(row) => params.cursor_href(org_id, &row.cursor(params.sort, false, shown - 1)),
-            None => params.href(org_id, shown - 1),
-        };
-        links.push(PageLink { rel: "prev", label: "‹ Previous", href: prev });
-    }
-    if let (true, Some(row)) = (page.has_next, page.rows.last()) {
-        let next = params.cursor_href(org_id, &row.cursor(params.sort, true, shown + 1));
-        links.push(PageLink { rel: "next", label: "Next ›", href: next });
-    }
-    if let Total::Exact(n) = page.total {
-        let pages = pager::page_count(n, params.per_page);
-        if shown < pages {
-            links.push(PageLink { rel: "last", label: "Last »", href: params.href(org_id, pages) });
-        }
-    }
-    Pager::with_links(shown, params.per_page, page.rows.len() as i64, page.total, links)
+    let href = |n| params.href(org_id, n);
+    let cursor_href = |row: &UserRow, after, n| params.cursor_href(org_id, &row.cursor(params.sort, after, n));
+    pager::keyset(page.page, params.per_page, &page.rows, page.total, page.has_next, href, cursor_href)
 }

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::QueryResult;
 
 use super::params::{Cursor, ListParams};
-use super::queries::{administered_among, list, OrgPage};
+use super::queries::{administered_among, list, OrgPage, OrgRow};
 use super::views::{day, iso_time, OrgListPage, OrgRowView};
 use crate::auth::PlatformAdminRead;
 use crate::db::search::CommonTerms;
@@ -13,7 +13,7 @@ use crate::domain::group_thousands;
 use crate::error::AppError;
 use crate::platform::paths;
 use crate::web::layout::Section;
-use crate::web::list::{pager, PageLink, Pager, Total};
+use crate::web::list::{pager, Pager};
 use crate::web::render_with;
 
 /// `GET /admin/organizations`
@@ -77,33 +77,9 @@ pub async fn show(
     )
 }
 
-/// First and last by number; previous and next by keyset cursor from the page's first and last
-/// rows, so neither skips rows however deep it is.
 fn pager_of(params: &ListParams, page: &OrgPage) -> Pager {
-    let shown_page = page.page;
-    let mut links = Vec::new();
-    if shown_page > 1 {
-        links.push(PageLink { rel: "first", label: "« First", href: params.href(1) });
-        let prev = match page.rows.first() {
-            Some(row) => params.cursor_href(&Cursor {
-                after: false,
-                key: row.sort_value(params.sort),
-                id: row.id,
-                page: shown_page - 1,
-            }),
-            None => params.href(shown_page - 1),
-        };
-        links.push(PageLink { rel: "prev", label: "‹ Previous", href: prev });
-    }
-    if let (true, Some(row)) = (page.has_next, page.rows.last()) {
-        let cursor = Cursor { after: true, key: row.sort_value(params.sort), id: row.id, page: shown_page + 1 };
-        links.push(PageLink { rel: "next", label: "Next ›", href: params.cursor_href(&cursor) });
-    }
-    if let Total::Exact(n) = page.total {
-        let pages = pager::page_count(n, params.per_page);
-        if shown_page < pages {
-            links.push(PageLink { rel: "last", label: "Last »", href: params.href(pages) });
-        }
-    }
-    Pager::with_links(shown_page, params.per_page, page.rows.len() as i64, page.total, links)
+    let cursor_href = |row: &OrgRow, after, n| {
+        params.cursor_href(&Cursor { after, key: row.sort_value(params.sort), id: row.id, page: n })
+    };
+    pager::keyset(page.page, params.per_page, &page.rows, page.total, page.has_next, |n| params.href(n), cursor_href)
 }

@@ -91,16 +91,17 @@ pub fn fts_ids(
 /// A filter of memberships on any query source that joins them.
 pub type MemberFilter<QS> = Box<dyn BoxableExpression<QS, Backend, SqlType = Bool>>;
 
-/// A row-by-row check against the trigram index, for a scan in sort order over a common term:
-/// the scan stops after a page of matches instead of sorting all of them.
-pub fn fts_probe<QS>(fts_match: &str) -> MemberFilter<QS> {
+/// A `LIKE` over the membership's own copies of its account's email and folded name (kept by
+/// triggers): checked row by row while a list walks its sort index, with no join and no index
+/// lookup per row.
+pub fn sort_keys_like<QS>(folded: &str) -> MemberFilter<QS> {
+    let pattern = like_contains(folded);
     Box::new(
-        sql::<Bool>(
-            "EXISTS (SELECT 1 FROM accounts_search WHERE accounts_search.rowid = memberships.account_id \
-             AND accounts_search MATCH ",
-        )
-        .bind::<Text, _>(fts_match.to_owned())
-        .sql(")"),
+        sql::<Bool>("(memberships.sort_email LIKE ")
+            .bind::<Text, _>(pattern.clone())
+            .sql(" ESCAPE '\\' OR memberships.sort_name LIKE ")
+            .bind::<Text, _>(pattern)
+            .sql(" ESCAPE '\\')"),
     )
 }
 

@@ -9,7 +9,7 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::params::{effective, parse_time, Cursor, SortValue, UserParams, UserSort, TIME_FORMAT};
 use super::plan::{count_all, plan, Matching};
-use crate::db::account_index::{fts_probe, like_filter, status_condition, MemberFilter};
+use crate::db::account_index::{like_filter, sort_keys_like, status_condition, MemberFilter};
 use crate::db::schema::{accounts, memberships, plans};
 use crate::db::search::CommonTerms;
 use crate::db::{Backend, DbConn};
@@ -170,8 +170,8 @@ macro_rules! narrowed {
             Matching::Ids(ids) => query
                 .filter(memberships::id.eq_any(ids.clone()))
                 .filter(sql::<Bool>("+memberships.organization_id = ").bind::<BigInt, _>($org_id)),
-            Matching::Probe(fts_match) => {
-                query.filter(memberships::organization_id.eq($org_id)).filter(in_org).filter(fts_probe(fts_match))
+            Matching::Probe { folded, .. } => {
+                query.filter(memberships::organization_id.eq($org_id)).filter(in_org).filter(sort_keys_like(folded))
             }
             Matching::Like(folded) => {
                 query.filter(memberships::organization_id.eq($org_id)).filter(in_org).filter(like_filter(folded))

@@ -8,11 +8,11 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Integer, Timestamp};
 
 use super::filter::Filter;
 use super::params::{parse_time_key, Cursor, TrailParams};
+use crate::db::count::CountOf;
 use crate::db::schema::audit_events;
 use crate::db::{Backend, DbConn};
 use crate::domain::OrgId;
@@ -140,30 +140,6 @@ fn past(query: EventQuery, at: NaiveDateTime, id: i64, older: bool) -> EventQuer
         .sql(")");
     query.filter(condition)
 }
-
-/// `SELECT COUNT(*) FROM (<inner>) AS capped`: a count that stops at the inner query's LIMIT.
-#[derive(Debug, Clone, Copy)]
-struct CountOf<Q>(Q);
-
-impl<Q> QueryId for CountOf<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q> Query for CountOf<Q> {
-    type SqlType = BigInt;
-}
-
-impl<Q: QueryFragment<Backend>> QueryFragment<Backend> for CountOf<Q> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Backend>) -> QueryResult<()> {
-        out.push_sql("SELECT COUNT(*) FROM (");
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(") AS capped");
-        Ok(())
-    }
-}
-
-impl<Q> RunQueryDsl<DbConn> for CountOf<Q> {}
 
 /// How many events pass the filter, counted up to `cap + 1` (so `> cap` means "more").
 pub fn count_up_to(conn: &mut DbConn, trail: Trail, filter: &Filter, cap: i64) -> QueryResult<i64> {

@@ -3,6 +3,7 @@
 
 pub mod account_index;
 pub mod backup;
+pub mod count;
 mod migrations;
 pub mod org_index;
 pub mod schema;

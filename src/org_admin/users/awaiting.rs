@@ -8,6 +8,9 @@ use crate::db::schema::{accounts, memberships};
 use crate::db::DbConn;
 use crate::domain::{AccountId, MembershipStatus, OrgId};
 
+/// Past this many, the heading says "more than".
+pub const COUNT_CAP: i64 = 10_000;
+
 /// How many are listed above the table; the rest are a status filter away.
 pub const SHOWN: i64 = 20;
 
@@ -37,7 +40,10 @@ pub fn awaiting(conn: &mut DbConn, org_id: OrgId) -> QueryResult<(Vec<AwaitingRo
             .filter(memberships::organization_id.eq(org_id))
             .filter(memberships::status.eq(MembershipStatus::AwaitingValidation))
     };
-    let total: i64 = of_org().count().get_result(conn)?;
+    // Counted up to the cap: an organization with tens of thousands waiting would otherwise pay
+    // a count of all of them on every view of its users list.
+    let capped = of_org().select(diesel::dsl::sql::<diesel::sql_types::Integer>("1")).limit(COUNT_CAP + 1);
+    let total: i64 = crate::db::count::CountOf(capped).get_result(conn)?;
     if total == 0 {
         return Ok((Vec::new(), 0));
     }

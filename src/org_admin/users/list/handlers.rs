@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
 
+use super::super::awaiting::COUNT_CAP as AWAITING_CAP;
 use super::params::{UserParams, STATUSES};
 use super::queries::{list, UserPage, UserRow};
 use crate::auth::OrgAdminRead;
@@ -43,6 +44,15 @@ impl UsersPage {
         let mut options = vec![("", "Not removed", self.params.status.is_none())];
         options.extend(STATUSES.into_iter().map(|s| (s, membership_status_label(s), self.params.status == Some(s))));
         options
+    }
+
+    /// How many await validation, as the heading says it ("more than 10,000" past the cap).
+    fn awaiting_count(&self) -> String {
+        if self.awaiting_total > AWAITING_CAP {
+            format!("more than {}", crate::domain::group_thousands(AWAITING_CAP))
+        } else {
+            crate::domain::group_thousands(self.awaiting_total)
+        }
     }
 }
 

@@ -84,7 +84,10 @@ fn past(cursor: &Cursor) -> Option<Box<dyn BoxableExpression<outbox::table, Back
 
 /// The matching messages, counted up to `COUNT_CAP` (one more tells "more than").
 fn capped_total(conn: &mut DbConn, params: &OutboxParams) -> QueryResult<Total> {
-    let ids: Vec<i64> = filtered(params).select(outbox::id).limit(COUNT_CAP + 1).load(conn)?;
+    // In the list's order, so each filter's `(…, created_at, id)` index answers it alone: without
+    // an order, PostgreSQL expects the first 10,001 of a common status early in the table and
+    // scans it (125,000 rows for 8% failed; 17 ms alone, 130 ms under load).
+    let ids: Vec<i64> = newest_first(filtered(params), true).select(outbox::id).limit(COUNT_CAP + 1).load(conn)?;
     let found = ids.len() as i64;
     Ok(if found > COUNT_CAP { Total::MoreThan(COUNT_CAP) } else { Total::Exact(found) })
 }

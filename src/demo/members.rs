@@ -123,8 +123,10 @@ pub fn load_members_with_progress(
     account_index::bulk_done(conn)?;
     outcome?;
     if let DbConn::Pg(_) = conn {
-        diesel::sql_query("ANALYZE memberships").execute(conn)?;
-        diesel::sql_query("ANALYZE accounts").execute(conn)?;
+        // VACUUM too: index-only scans (the list's counts) need the visibility map it sets.
+        // One statement per call: VACUUM refuses to run inside a transaction.
+        diesel::connection::SimpleConnection::batch_execute(conn, "VACUUM ANALYZE memberships")?;
+        diesel::connection::SimpleConnection::batch_execute(conn, "VACUUM ANALYZE accounts")?;
     }
     Ok(added)
 }

@@ -8,8 +8,9 @@ use crate::db::schema::{accounts, memberships};
 use crate::db::DbConn;
 use crate::domain::{AccountId, MembershipStatus, OrgId};
 
-/// Past this many, the heading says "more than".
-pub const COUNT_CAP: i64 = 10_000;
+/// Past this many, the heading says "more than" (the box shows 20; the status filter has the
+/// rest, counted up to its own cap).
+pub const COUNT_CAP: i64 = 1_000;
 
 /// How many are listed above the table; the rest are a status filter away.
 pub const SHOWN: i64 = 20;
@@ -42,7 +43,12 @@ pub fn awaiting(conn: &mut DbConn, org_id: OrgId) -> QueryResult<(Vec<AwaitingRo
     };
     // Counted up to the cap: an organization with tens of thousands waiting would otherwise pay
     // a count of all of them on every view of its users list.
-    let capped = of_org().select(diesel::dsl::sql::<diesel::sql_types::Integer>("1")).limit(COUNT_CAP + 1);
+    // In index order, so the `(organization_id, status, awaiting_since)` index answers it:
+    // unordered, PostgreSQL read the matching rows' pages from the table (60 ms for 20,000).
+    let capped = of_org()
+        .order((memberships::awaiting_since.asc(), memberships::id.asc()))
+        .select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
+        .limit(COUNT_CAP + 1);
     let total: i64 = crate::db::count::CountOf(capped).get_result(conn)?;
     if total == 0 {
         return Ok((Vec::new(), 0));

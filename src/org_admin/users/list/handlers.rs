@@ -46,7 +46,7 @@ impl UsersPage {
         options
     }
 
-    /// How many await validation, as the heading says it ("more than 10,000" past the cap).
+    /// How many await validation, as the heading says it ("more than 1,000" past the cap).
     fn awaiting_count(&self) -> String {
         if self.awaiting_total > AWAITING_CAP {
             format!("more than {}", crate::domain::group_thousands(AWAITING_CAP))

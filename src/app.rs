@@ -126,6 +126,8 @@ pub fn build(
         )
         .configure(routes)
         .default_service(web::to(not_found))
+        // Inside the session layer, so the position it keeps in the session is saved.
+        .wrap(actix_web::middleware::from_fn(crate::web::own_writes::remember))
         .wrap(sessions)
         .wrap(crate::web::headers::security_headers(state.config.secure_cookies))
         // `%r` with the token of a registration or reset link hidden: the log holds no link.

@@ -147,7 +147,16 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
             drop(conn);
-            let db = Db::connect(config.database.clone(), pool_size(&config.database))?;
+            let mut db = Db::connect(config.database.clone(), pool_size(&config.database))?;
+            if let Some(settings) = &config.replica {
+                let replica = crate::db::Replica::new(settings, pool_size(&config.database));
+                replica.spawn_monitor(db.clone())?;
+                db = db.with_replica(replica);
+                println!(
+                    "List pages and exports read the replica while it lags under {} s.",
+                    settings.max_lag.as_secs()
+                );
+            }
             // Delivery problems (a bad SMTP URL) stop the start, not the first email.
             let worker = crate::mail::worker::Worker::new(db.clone(), clock.clone(), &config)?.spawn()?;
             let state = AppState::new(config, db, clock)?;

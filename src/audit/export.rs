@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 
 use super::params::TrailParams;
 use super::queries::{older_than, EventRow, Trail};
-use crate::db::Db;
+use crate::db::{Db, WalPosition};
 use crate::error::AppError;
 use crate::web::csv_export::{self, Chunk, CHUNK_ROWS};
 
@@ -31,7 +31,13 @@ fn cells(row: &EventRow) -> Vec<String> {
 
 /// The export of `trail` filtered as `query_string` says (paging and cursors are ignored). A
 /// refused filter refuses the download (422), rather than export more than was asked for.
-pub async fn stream(db: &Db, trail: Trail, query_string: &str) -> Result<HttpResponse, AppError> {
+/// Chunks read the replica when it serves a viewer whose last change is at `floor`.
+pub async fn stream(
+    db: &Db,
+    floor: Option<WalPosition>,
+    trail: Trail,
+    query_string: &str,
+) -> Result<HttpResponse, AppError> {
     let params = TrailParams::parse(trail, query_string);
     if let Some(field) =
         ["actor", "action", "target", "org", "from", "to"].into_iter().find(|f| params.errors.get(f).is_some())
@@ -48,7 +54,7 @@ pub async fn stream(db: &Db, trail: Trail, query_string: &str) -> Result<HttpRes
     csv_export::stream_csv(&filename, &HEADER, None, move |from| {
         let (db, filter) = (db.clone(), filter.clone());
         async move {
-            let rows = db.run(move |conn| older_than(conn, trail, &filter, from, CHUNK_ROWS)).await?;
+            let rows = db.run_listing(floor, move |conn| older_than(conn, trail, &filter, from, CHUNK_ROWS)).await?;
             // A short chunk is the last.
             let next = match rows.last() {
                 Some(row) if rows.len() as i64 >= CHUNK_ROWS => Some(Some((row.occurred_at, row.id))),

@@ -210,12 +210,11 @@ impl FromRequest for PlatformAdmin {
     }
 }
 
-/// A platform administrator whose check has not run yet: it runs in the same blocking hop, on
-/// the same pooled connection, as the page's own read (`read`), so a read-only page costs one
-/// trip to the thread pool instead of two. `read` is the only way to the account or the
-/// database, and it checks first: a handler taking this type cannot skip the check. With a
-/// read replica (`DATABASE_REPLICA_URL`), this is the seam where `work` moves to a replica
-/// connection while the check stays on the primary, which sessions and roles always read.
+/// A platform administrator whose check has not run yet: it runs in the same blocking hop as
+/// the page's own read (`read`), so a read-only page costs one trip to the thread pool instead
+/// of two. `read` is the only way to the account or the database, and it checks first: a
+/// handler taking this type cannot skip the check. The check always reads the primary; the
+/// page's read goes to the read replica when one serves this viewer (`db::replica`).
 pub struct PlatformAdminRead {
     req: HttpRequest,
 }
@@ -230,24 +229,30 @@ impl FromRequest for PlatformAdminRead {
 }
 
 impl PlatformAdminRead {
-    /// Check the session and the role, then run `work` on the same connection; `work` runs only
-    /// for a platform administrator, and gets the account's id.
+    /// Check the session and the role on the primary, then run `work` (on the replica when it
+    /// serves this viewer, else on the same connection); `work` runs only for a platform
+    /// administrator, and gets the account's id. It may run twice (replica, then primary).
     pub async fn read<T, F>(self, work: F) -> Result<(PlatformAdmin, T), AppError>
     where
-        F: FnOnce(&mut DbConn, i64) -> diesel::QueryResult<T> + Send + 'static,
+        F: Fn(&mut DbConn, i64) -> diesel::QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let Presented { session, token_hash, db, clock } = presented(&self.req)?;
         let now = clock.now();
+        let floor = crate::web::own_writes::floor(&session);
         let (lookup, read) = db
-            .run(move |conn| -> diesel::QueryResult<_> {
-                let lookup = queries::current_session(conn, &token_hash, now)?;
-                let read = match &lookup {
-                    SessionLookup::Live { roles, .. } if PlatformAdmin::admits(&lookup) => Some(work(conn, roles.id)?),
-                    _ => None,
-                };
-                Ok((lookup, read))
-            })
+            .run_guarded_listing(
+                floor,
+                move |conn| {
+                    let lookup = queries::current_session(conn, &token_hash, now)?;
+                    let admitted = match &lookup {
+                        SessionLookup::Live { roles, .. } if PlatformAdmin::admits(&lookup) => Some(roles.id),
+                        _ => None,
+                    };
+                    Ok((lookup, admitted))
+                },
+                work,
+            )
             .await?;
         let admin = PlatformAdmin::from_signed_in(SignedIn::from_current(admit(lookup, session, &self.req)?)?)?;
         let read =
@@ -312,34 +317,36 @@ impl FromRequest for OrgAdminRead {
 
 impl OrgAdminRead {
     /// Check the session, then that the account is an active Delegate of the route's
-    /// organization, then run `work` for that organization on the same connection.
+    /// organization (both on the primary), then run `work` for that organization (on the
+    /// replica when it serves this viewer). `work` may run twice (replica, then primary).
     pub async fn read<T, F>(self, work: F) -> Result<(OrgAdmin, T), AppError>
     where
-        F: FnOnce(&mut DbConn, OrgId) -> diesel::QueryResult<T> + Send + 'static,
+        F: Fn(&mut DbConn, OrgId) -> diesel::QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let org_id = self.req.match_info().get("id").and_then(|id| id.parse::<OrgId>().ok());
         let Presented { session, token_hash, db, clock } = presented(&self.req)?;
         let now = clock.now();
-        let (lookup, allowed, read) = db
-            .run(move |conn| -> diesel::QueryResult<_> {
-                let lookup = queries::current_session(conn, &token_hash, now)?;
-                let (allowed, read) = match (&lookup, org_id) {
-                    (SessionLookup::Live { roles, .. }, Some(org_id)) if !roles.must_change_password => {
-                        if queries::is_org_admin(conn, roles.id, org_id.get())? {
-                            (true, Some(work(conn, org_id)?))
-                        } else {
-                            (false, None)
+        let floor = crate::web::own_writes::floor(&session);
+        let (lookup, read) = db
+            .run_guarded_listing(
+                floor,
+                move |conn| {
+                    let lookup = queries::current_session(conn, &token_hash, now)?;
+                    let admitted = match (&lookup, org_id) {
+                        (SessionLookup::Live { roles, .. }, Some(org_id)) if !roles.must_change_password => {
+                            queries::is_org_admin(conn, roles.id, org_id.get())?.then_some(org_id)
                         }
-                    }
-                    _ => (false, None),
-                };
-                Ok((lookup, allowed, read))
-            })
+                        _ => None,
+                    };
+                    Ok((lookup, admitted))
+                },
+                work,
+            )
             .await?;
         // The same answers, in the same order, as `SignedIn` then `OrgAdmin`.
         let signed_in = SignedIn::from_current(admit(lookup, session, &self.req)?)?;
-        let (Some(org_id), true, Some(read)) = (org_id, allowed, read) else {
+        let (Some(org_id), Some(read)) = (org_id, read) else {
             return Err(AppError::Forbidden(NOT_YOUR_ORG));
         };
         Ok((OrgAdmin { signed_in, org_id }, read))

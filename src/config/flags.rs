@@ -19,6 +19,15 @@ pub struct Settings {
     #[arg(long, env = "ORGPORTAL_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
+    /// Read replica for list pages and exports: a PostgreSQL streaming standby, postgres://…
+    /// (PostgreSQL primary only) [default: none, everything reads the primary]
+    #[arg(long, env = "DATABASE_REPLICA_URL", global = true, hide_env_values = true)]
+    pub database_replica_url: Option<String>,
+
+    /// Seconds the read replica may lag behind the primary before reads skip it
+    #[arg(long, env = "ORGPORTAL_REPLICA_MAX_LAG", global = true, default_value = "5")]
+    pub replica_max_lag: String,
+
     /// Address and port to listen on
     #[arg(long, env = "ORGPORTAL_BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,
@@ -74,6 +83,8 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("database_replica_url", &self.database_replica_url.as_deref().map(redact_url))
+            .field("replica_max_lag", &self.replica_max_lag)
             .field("data_dir", &self.data_dir)
             .field("bind", &self.bind)
             .field("base_url", &self.base_url.as_deref().map(redact_url))

@@ -21,7 +21,8 @@ pub use self::mail::{MailFrom, MailTransport, SmtpUrl};
 use self::metrics::{parse_metrics_bind, parse_metrics_token};
 pub use self::metrics::{MetricsToken, MIN_METRICS_TOKEN_LEN};
 pub use self::parse::parse_trusted_proxies;
-use self::parse::{parse_base_url, parse_bool, parse_per_hour};
+pub use self::parse::ReplicaSettings;
+use self::parse::{parse_base_url, parse_bool, parse_per_hour, parse_replica};
 pub use self::secret::{redact_url, SecretKey, MIN_SECRET_KEY_LEN, REDACTED};
 use crate::db::DatabaseTarget;
 
@@ -29,6 +30,8 @@ use crate::db::DatabaseTarget;
 #[derive(Clone)]
 pub struct Config {
     pub database: DatabaseTarget,
+    /// The streaming standby that serves list pages and exports (PostgreSQL only).
+    pub replica: Option<ReplicaSettings>,
     pub data_dir: PathBuf,
     pub bind: SocketAddr,
     /// Without a trailing slash.
@@ -52,6 +55,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("database", &self.database)
+            .field("replica", &self.replica)
             .field("data_dir", &self.data_dir)
             .field("bind", &self.bind)
             .field("base_url", &self.base_url)
@@ -80,6 +84,11 @@ impl Config {
         }
         .map_err(|e| problems.push(e))
         .ok();
+
+        let replica =
+            parse_replica(settings.database_replica_url.as_deref(), &settings.replica_max_lag, database.as_ref())
+                .map_err(|e| problems.push(e))
+                .unwrap_or_default();
 
         let bind = settings
             .bind
@@ -190,6 +199,7 @@ impl Config {
                 Some(invitations_per_hour),
             ) if problems.is_empty() => Ok(Self {
                 database,
+                replica,
                 data_dir: settings.data_dir.clone(),
                 bind,
                 secure_cookies: base_url.starts_with("https://"),

@@ -1,9 +1,62 @@
 //! Checks of the single-valued settings.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use url::Url;
+
+use super::redact_url;
+use crate::db::DatabaseTarget;
+
+/// The read replica: where it is, and how far behind the primary it may be and still serve.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReplicaSettings {
+    pub url: String,
+    pub max_lag: Duration,
+}
+
+impl std::fmt::Debug for ReplicaSettings {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaSettings").field("url", &redact_url(&self.url)).field("max_lag", &self.max_lag).finish()
+    }
+}
+
+/// `DATABASE_REPLICA_URL` with `ORGPORTAL_REPLICA_MAX_LAG`: unset or blank is none. A replica
+/// only makes sense beside a PostgreSQL primary; naming one with SQLite is a mistake, said at
+/// start rather than ignored.
+pub(super) fn parse_replica(
+    url: Option<&str>,
+    max_lag: &str,
+    primary: Option<&DatabaseTarget>,
+) -> Result<Option<ReplicaSettings>, String> {
+    let lag_seconds = match max_lag.trim().parse::<u64>() {
+        Ok(n) if (1..=3600).contains(&n) => n,
+        _ => {
+            return Err(format!(
+                "ORGPORTAL_REPLICA_MAX_LAG: `{}` is not a whole number of seconds from 1 to 3600",
+                max_lag.trim()
+            ))
+        }
+    };
+    let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    match DatabaseTarget::parse(url) {
+        Ok(DatabaseTarget::Postgres(url)) => match primary {
+            Some(DatabaseTarget::Sqlite(_)) => {
+                Err("DATABASE_REPLICA_URL: a read replica needs a PostgreSQL primary (DATABASE_URL is SQLite)".into())
+            }
+            _ => Ok(Some(ReplicaSettings { url, max_lag: Duration::from_secs(lag_seconds) })),
+        },
+        Ok(DatabaseTarget::Sqlite(_)) => {
+            Err("DATABASE_REPLICA_URL: must be a PostgreSQL URL (postgres://…), a streaming standby of the primary"
+                .into())
+        }
+        Err(e) => Err(format!("DATABASE_REPLICA_URL: {e}")),
+    }
+}
 
 pub(super) fn parse_base_url(raw: &str) -> Result<String, String> {
     let url = Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a URL ({e})"))?;

@@ -176,3 +176,53 @@ fn metrics_settings_are_checked_at_start() {
     let defaults = Config::from_settings(&settings(&[])).unwrap();
     assert_eq!((defaults.metrics_bind, defaults.metrics_token), (None, None));
 }
+
+#[test]
+fn a_read_replica_needs_a_postgres_primary_and_a_postgres_url() {
+    let key = "k".repeat(64);
+    let pg = ["--database-url", "postgres://h/db", "--secret-key", key.as_str()];
+    let with = |extra: &[&str]| Config::from_settings(&settings(&[&pg[..], extra].concat()));
+
+    let config = with(&["--database-replica-url", "postgres://standby/db"]).unwrap();
+    let replica = config.replica.expect("a replica");
+    assert_eq!(replica.url, "postgres://standby/db");
+    assert_eq!(replica.max_lag, std::time::Duration::from_secs(5));
+    assert!(with(&[]).unwrap().replica.is_none());
+    assert!(with(&["--database-replica-url", "  "]).unwrap().replica.is_none());
+
+    let problems = with(&["--database-replica-url", "sqlite://x.db"]).unwrap_err().join("\n");
+    assert!(problems.contains("DATABASE_REPLICA_URL: must be a PostgreSQL URL"), "{problems}");
+    let problems = with(&["--database-replica-url", "mysql://h/db"]).unwrap_err().join("\n");
+    assert!(problems.contains("DATABASE_REPLICA_URL: unsupported database scheme"), "{problems}");
+    for lag in ["0", "soon", "3601", "99999999999999999999"] {
+        let problems = with(&["--replica-max-lag", lag]).unwrap_err().join("\n");
+        assert!(problems.contains("ORGPORTAL_REPLICA_MAX_LAG"), "{lag}: {problems}");
+    }
+    assert_eq!(
+        with(&["--database-replica-url", "postgres://s/db", "--replica-max-lag", "30"])
+            .unwrap()
+            .replica
+            .unwrap()
+            .max_lag,
+        std::time::Duration::from_secs(30)
+    );
+
+    let problems =
+        Config::from_settings(&settings(&["--database-replica-url", "postgres://standby/db"])).unwrap_err().join("\n");
+    assert!(problems.contains("needs a PostgreSQL primary"), "{problems}");
+}
+
+#[test]
+fn the_replica_password_is_never_printed() {
+    let key = "k".repeat(64);
+    let config = Config::from_settings(&settings(&[
+        "--database-url",
+        "postgres://h/db",
+        "--secret-key",
+        &key,
+        "--database-replica-url",
+        "postgres://reader:hunter2@standby/db",
+    ]))
+    .unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+}

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod count;
 mod migrations;
 pub mod org_index;
+pub mod replica;
 pub mod schema;
 pub mod search;
 
@@ -22,6 +23,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
 pub use self::migrations::{run_migrations, under_migration_lock, MIGRATION_LOCK};
+pub use self::replica::{Replica, WalPosition};
 use crate::error::{AppError, Failure};
 
 /// The SQLite schema's migrations, embedded in the binary (public so tests can build a
@@ -184,6 +186,8 @@ pub struct Db {
     target: DatabaseTarget,
     /// Callers blocked in `pool.get()` now; r2d2 does not count them, `/metrics` shows them.
     waiting: Arc<AtomicU32>,
+    /// The streaming standby list pages read when it can (`replica`).
+    replica: Option<Arc<Replica>>,
 }
 
 /// The pool as `/metrics` shows it.
@@ -226,7 +230,17 @@ impl Db {
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(15))
             .build_unchecked(manager);
-        Ok(Self { pool, target, waiting: Arc::default() })
+        Ok(Self { pool, target, waiting: Arc::default(), replica: None })
+    }
+
+    /// This pool with a read replica for list pages and exports.
+    pub fn with_replica(mut self, replica: Arc<Replica>) -> Self {
+        self.replica = Some(replica);
+        self
+    }
+
+    pub fn replica(&self) -> Option<&Arc<Replica>> {
+        self.replica.as_ref()
     }
 
     /// Connections lent out, idle in the pool, and callers waiting for one.
@@ -257,14 +271,65 @@ impl Db {
     {
         let (pool, waiting) = (self.pool.clone(), self.waiting.clone());
         web::block(move || {
-            let waited = Waiting::start(&waiting);
-            let conn = pool.get();
-            drop(waited);
-            let mut conn = conn.map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))?;
+            let mut conn = checkout(&pool, &waiting)?;
             work(&mut conn).map_err(Into::into)
         })
         .await
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Run a list page's or an export's read-only `work`: on the replica when it has replayed
+    /// `floor` (the viewer's last change) and is within its lag bound, else on the primary.
+    /// `work` may run twice (on the replica, then the primary if the replica fails mid-way).
+    pub async fn run_listing<T, F>(&self, floor: Option<WalPosition>, work: F) -> Result<T, AppError>
+    where
+        F: Fn(&mut DbConn) -> QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (_, read) = self.run_guarded_listing(floor, |_| Ok(((), Some(()))), move |conn, ()| work(conn)).await?;
+        read.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("a list read without a check was refused")))
+    }
+
+    /// A guarded list read in one blocking hop: `check` on the primary (sessions and roles are
+    /// never read from a replica) says who may read, then `work` runs for them as
+    /// `run_listing` does. `work` gets what `check` admitted; it does not run when `check`
+    /// admits no one.
+    pub async fn run_guarded_listing<G, A, T, C, F>(
+        &self,
+        floor: Option<WalPosition>,
+        check: C,
+        work: F,
+    ) -> Result<(G, Option<T>), AppError>
+    where
+        C: FnOnce(&mut DbConn) -> QueryResult<(G, Option<A>)> + Send + 'static,
+        F: Fn(&mut DbConn, A) -> QueryResult<T> + Send + 'static,
+        G: Send + 'static,
+        A: Copy + Send + 'static,
+        T: Send + 'static,
+    {
+        let (pool, waiting, replica) = (self.pool.clone(), self.waiting.clone(), self.replica.clone());
+        web::block(move || -> Result<_, AppError> {
+            let mut primary = checkout(&pool, &waiting)?;
+            let (checked, admitted) = check(&mut primary)?;
+            let Some(admitted) = admitted else { return Ok((checked, None)) };
+            if let Some(replica) = replica.filter(|replica| replica.serves(floor)) {
+                // The primary's connection goes back first: a list read holds one, not two.
+                drop(primary);
+                if let Some(read) = replica.try_read(|conn| work(conn, admitted)) {
+                    return Ok((checked, Some(read)));
+                }
+                primary = checkout(&pool, &waiting)?;
+            }
+            Ok((checked, Some(work(&mut primary, admitted)?)))
+        })
+        .await
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Where the primary's log stands now, past every change committed before: what a session
+    /// remembers after its own change. `None` on SQLite.
+    pub async fn primary_position(&self) -> Result<Option<WalPosition>, AppError> {
+        self.run(replica::primary_position).await
     }
 
     /// Run a feature's act: its refusal comes back for the handler to re-render, a fault as
@@ -277,6 +342,14 @@ impl Db {
     {
         self.run(move |conn| Failure::split(work(conn))).await
     }
+}
+
+/// A pooled connection, counted as waiting (for `/metrics`) while the pool has none to lend.
+fn checkout(pool: &Pool, waiting: &AtomicU32) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
+    let waited = Waiting::start(waiting);
+    let conn = pool.get();
+    drop(waited);
+    conn.map_err(|e| AppError::Unexpected(anyhow::anyhow!("database pool: {e}")))
 }
 
 fn create_parent_dir(path: &Path) {

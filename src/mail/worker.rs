@@ -24,11 +24,14 @@ use crate::config::{Config, MailTransport};
 use crate::db::schema::outbox;
 use crate::db::{Db, DbConn};
 
-/// Messages claimed in one go. Small, so a lease comfortably outlasts sending all of them.
+/// Messages claimed in one go.
 const BATCH: i64 = 10;
-/// How long a claim holds. A worker that dies mid-batch leaves its messages to others after
-/// this; it is far longer than a batch can take (10 × the SMTP timeout).
-const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+/// How long a claim holds. A worker that dies (an instance killed mid-batch) leaves its
+/// messages to the other instances after this, so it is kept short; a live worker renews the
+/// claim on what it has not sent yet whenever less than `RENEW_BELOW` is left (a slow SMTP
+/// server can take up to the timeout per message), so a batch never outlives its claim.
+pub const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+const RENEW_BELOW: chrono::Duration = chrono::Duration::seconds(45);
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// After this many failed attempts a message is marked failed (an administrator may retry it
 /// from `/admin/outbox`). With the backoff below that is about three hours of trying.
@@ -139,8 +142,7 @@ const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', attempts = att
                   ORDER BY next_attempt_at, id LIMIT ?3) \
      RETURNING id, message_id, kind, recipient, subject, body_text, body_html, attempts";
 
-fn claim(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<Claimed>> {
-    let until = now + LEASE;
+fn claim(conn: &mut DbConn, now: NaiveDateTime, until: NaiveDateTime) -> QueryResult<Vec<Claimed>> {
     match conn {
         DbConn::Pg(pg) => diesel::sql_query(CLAIM_POSTGRES)
             .bind::<Timestamp, _>(now)
@@ -186,11 +188,26 @@ impl Worker {
     /// attempted (0 when nothing was due).
     pub fn deliver_due(&self) -> anyhow::Result<usize> {
         let mut conn = self.db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut claimed = claim(&mut conn, self.clock.now()).context("claiming due messages")?;
+        let now = self.clock.now();
+        let mut held_until = now + LEASE;
+        let mut claimed = claim(&mut conn, now, held_until).context("claiming due messages")?;
         // RETURNING does not keep the subquery's order; send in the order they were queued,
         // so a "withdrawn" notice never arrives before the notice it withdraws.
         claimed.sort_by_key(|message| message.id);
-        for message in &claimed {
+        let mut still_ours: Option<Vec<i64>> = None;
+        for (sent_so_far, message) in claimed.iter().enumerate() {
+            let now = self.clock.now();
+            if held_until - now < RENEW_BELOW {
+                let rest: Vec<i64> = claimed[sent_so_far..].iter().map(|m| m.id).collect();
+                let renewed_until = now + LEASE;
+                still_ours = Some(renew(&mut conn, &rest, held_until, renewed_until).context("renewing a claim")?);
+                held_until = renewed_until;
+            }
+            // A claim that ran out was taken by another worker, which sends the message.
+            if still_ours.as_ref().is_some_and(|ours| !ours.contains(&message.id)) {
+                log::warn!("mail worker: message {} was taken over after its claim ran out", message.id);
+                continue;
+            }
             let outcome = self.send(message);
             let now = self.clock.now();
             record(&mut conn, message, outcome, now).context("recording a delivery attempt")?;
@@ -338,6 +355,26 @@ impl WorkerHandle {
             log::error!("mail worker: the thread panicked");
         }
     }
+}
+
+/// Extend this worker's claim on `ids` (those still held under `held_until`, its own claim's
+/// end: a message another worker claimed since has another end) to `until`. Returns the ids
+/// still held.
+fn renew(conn: &mut DbConn, ids: &[i64], held_until: NaiveDateTime, until: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::status.eq("sending"))
+            .filter(outbox::claimed_until.eq(held_until)),
+    )
+    .set(outbox::claimed_until.eq(until))
+    .execute(conn)?;
+    outbox::table
+        .filter(outbox::id.eq_any(ids))
+        .filter(outbox::status.eq("sending"))
+        .filter(outbox::claimed_until.eq(until))
+        .select(outbox::id)
+        .load(conn)
 }
 
 /// Written under a temporary name and renamed, so a reader never sees half a message. The

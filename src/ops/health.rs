@@ -29,15 +29,18 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// `GET /readyz`: 200 `ready` when the database answers and every embedded migration is
-/// applied; else 503 with the reason in one line.
+/// applied; else 503 with the reason in one line. With a read replica, a second line tells
+/// how it is doing; a replica that is down or lagging leaves the instance ready, since list
+/// pages then read the primary.
 pub async fn readyz(db: web::Data<Db>) -> HttpResponse {
+    let replica = db.replica().map(|replica| format!("\nreplica: {}", replica.health().describe())).unwrap_or_default();
     match readiness(&db).await {
-        Ok(()) => plain(HttpResponse::Ok(), "ready"),
-        Err(reason) => plain(HttpResponse::ServiceUnavailable(), &format!("not ready: {reason}")),
+        Ok(()) => plain(HttpResponse::Ok(), &format!("ready{replica}")),
+        Err(reason) => plain(HttpResponse::ServiceUnavailable(), &format!("not ready: {reason}{replica}")),
     }
 }
 
-/// Every check, first failure wins. The read replica's lag joins here once a replica exists.
+/// Every check, first failure wins.
 async fn readiness(db: &Db) -> Result<(), String> {
     let checked = actix_web::rt::time::timeout(DATABASE_ANSWER_TIMEOUT, db.run(pending_migrations));
     match checked.await {

@@ -62,6 +62,7 @@ pub struct Metrics {
     outbox_failed: Gauge,
     outbox_oldest_queued_age: Gauge<f64, AtomicU64>,
     replica_lag: Gauge<f64, AtomicU64>,
+    replica_serving: Gauge,
 }
 
 impl Default for Metrics {
@@ -108,7 +109,17 @@ impl Metrics {
         let replica_lag = Gauge::<f64, AtomicU64>::default();
         // NaN until a read replica is configured: "no replica" must not read as "no lag".
         replica_lag.set(f64::NAN);
-        registry.register("replica_lag_seconds", "Replay lag of the read replica (NaN: none)", replica_lag.clone());
+        registry.register(
+            "replica_lag_seconds",
+            "Replay lag of the read replica (NaN: no replica, or no fresh measure)",
+            replica_lag.clone(),
+        );
+        let replica_serving = gauge(
+            &mut registry,
+            "replica_serving",
+            "1 while the read replica serves list reads, 0 while it is skipped, -1 with no replica",
+        );
+        replica_serving.set(-1);
         Self {
             registry,
             requests,
@@ -122,6 +133,7 @@ impl Metrics {
             outbox_failed,
             outbox_oldest_queued_age,
             replica_lag,
+            replica_serving,
         }
     }
 
@@ -139,9 +151,15 @@ impl Metrics {
         }
     }
 
-    /// The seam for the read replica: its measured lag, or `None` with no replica.
-    pub fn set_replica_lag(&self, seconds: Option<f64>) {
-        self.replica_lag.set(seconds.unwrap_or(f64::NAN));
+    /// The read replica as its monitor last saw it (`None`: no replica configured).
+    pub fn set_replica(&self, replica: Option<&crate::db::Replica>) {
+        let Some(replica) = replica else {
+            self.replica_lag.set(f64::NAN);
+            self.replica_serving.set(-1);
+            return;
+        };
+        self.replica_lag.set(replica.lag_seconds().unwrap_or(f64::NAN));
+        self.replica_serving.set(i64::from(matches!(replica.health(), crate::db::replica::Health::Serving { .. })));
     }
 
     /// Everything in the Prometheus (OpenMetrics) text format, with the pool and the outbox

@@ -74,6 +74,7 @@ async fn scrape(metrics: &Metrics, db: &Db, clock: &Clock) -> HttpResponse {
             None
         }
     };
+    metrics.set_replica(db.replica().map(|replica| &**replica));
     let text = metrics.render(db.pool_use(), outbox);
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, METRICS_CONTENT_TYPE))

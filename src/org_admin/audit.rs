@@ -34,5 +34,6 @@ pub async fn show(admin: OrgAdminRead, req: HttpRequest) -> Result<HttpResponse,
 
 /// `GET /orgs/{id}/audit.csv`
 pub async fn csv(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    export::stream(&db, Trail::Organization(admin.org_id), req.query_string()).await
+    let floor = crate::web::own_writes::floor(admin.session());
+    export::stream(&db, floor, Trail::Organization(admin.org_id), req.query_string()).await
 }

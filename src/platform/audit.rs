@@ -10,6 +10,7 @@ use crate::auth::{PlatformAdmin, PlatformAdminRead};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::layout::{Layout, Section};
+use crate::web::own_writes;
 use crate::web::render_with;
 
 #[derive(Template)]
@@ -28,10 +29,6 @@ pub async fn platform(admin: PlatformAdminRead, req: HttpRequest) -> Result<Http
 }
 
 /// `GET /admin/audit.csv`
-pub async fn platform_csv(
-    _admin: PlatformAdmin,
-    db: web::Data<Db>,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    export::stream(&db, Trail::Platform, req.query_string()).await
+pub async fn platform_csv(admin: PlatformAdmin, db: web::Data<Db>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    export::stream(&db, own_writes::floor(admin.session()), Trail::Platform, req.query_string()).await
 }

@@ -6,6 +6,7 @@ pub mod flash;
 pub mod headers;
 pub mod layout;
 pub mod list;
+pub mod own_writes;
 pub mod static_files;
 
 use actix_web::http::header;

@@ -187,6 +187,11 @@ impl TestApp {
     pub fn start(database: TestDatabase, extra_settings: &[&str]) -> Self {
         let config = test_config(&database, extra_settings);
         let db = Db::connect(config.database.clone(), 4).expect("connect to test database");
+        // No monitor here: a test stands in for it with `Replica::observe`.
+        let db = match &config.replica {
+            Some(settings) => db.with_replica(db::Replica::new(settings, 4)),
+            None => db,
+        };
         let clock = Arc::new(Clock::system());
         {
             let mut conn = db.get().expect("connection");
@@ -276,6 +281,21 @@ impl TestApp {
             csrf_token: None,
             authenticator: self.authenticator.clone(),
         }
+    }
+
+    /// Another instance over the same database, as a second `orgportal serve` would be: its own
+    /// pool, limiters and caches, the same settings (and so the same secret key), and a new
+    /// browser. Only the clock is shared, so tests can still move time for both.
+    pub fn other_instance(&self) -> Self {
+        let config = (*self.state.config).clone();
+        let db = Db::connect(config.database.clone(), 4).expect("connect to test database");
+        let state = AppState::new(config, db, self.clock.clone()).expect("app state");
+        Self { state, ..self.client() }
+    }
+
+    /// This instance, in a browser holding a copy of `other`'s cookies (of any instance).
+    pub fn with_cookies_of(&self, other: &TestApp) -> Self {
+        Self { cookies: other.cookies.clone(), csrf_token: other.csrf_token.clone(), ..self.client() }
     }
 
     /// A second browser holding a copy of this one's cookies: what an attacker who copied the

@@ -36,14 +36,16 @@ pub async fn users_csv(admin: OrgAdmin, db: web::Data<Db>, req: HttpRequest) -> 
         return Err(AppError::Unprocessable(refused.message.clone()));
     }
     let db = db.into_inner();
+    let floor = crate::web::own_writes::floor(admin.session());
     // Keyset chunks in the list's own order: each starts after the last row of the one before.
     stream_csv(&format!("users-{org_id}.csv"), &HEADER, None::<Cursor>, move |after| {
         let db = db.clone();
         let params = params.clone();
         async move {
             let sort = params.sort;
-            let rows =
-                db.run(move |conn| export_chunk(conn, org_id.get(), &params, after.as_ref(), CHUNK_ROWS)).await?;
+            let rows = db
+                .run_listing(floor, move |conn| export_chunk(conn, org_id.get(), &params, after.as_ref(), CHUNK_ROWS))
+                .await?;
             let next = match rows.last() {
                 // The page number is not shown anywhere in an export.
                 Some(last) if rows.len() as i64 == CHUNK_ROWS => Some(Some(last.cursor(sort, true, 1))),

@@ -26,7 +26,7 @@ fn cells(row: &OrgRow) -> Vec<String> {
 /// with the same `after` cursor as its "next" link, so every row comes out once, in the
 /// page's order.
 pub async fn organizations_csv(
-    _admin: PlatformAdmin,
+    admin: PlatformAdmin,
     db: web::Data<Db>,
     common: web::Data<CommonTerms>,
     req: HttpRequest,
@@ -35,13 +35,14 @@ pub async fn organizations_csv(
     if let Some(refused) = &params.refused {
         return Err(AppError::Unprocessable(refused.message.clone()));
     }
+    let floor = crate::web::own_writes::floor(admin.session());
     csv_export::stream_csv("organizations.csv", &HEADER, None, move |cursor: Option<Cursor>| {
         let (db, common) = (db.clone(), common.clone());
         let params = ListParams { cursor, ..params.clone() };
         async move {
             let page_number = params.cursor.as_ref().map_or(1, |cursor| cursor.page);
             let sort = params.sort;
-            let page = db.run(move |conn| list(conn, &params, &common)).await?;
+            let page = db.run_listing(floor, move |conn| list(conn, &params, &common)).await?;
             // A short chunk is the last; the page's `has_next` is not used, as it counts pages
             // of a total that rows added or removed meanwhile may have changed.
             let next = match page.rows.last() {

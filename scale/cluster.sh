@@ -272,7 +272,7 @@ EOF
   echo "replica: pg_basebackup, port $replica_port"
   install -d -o postgres -g postgres -m 0700 "$dir/replica"
   as_postgres "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/replica" \
-    -R -S replica1 -X stream >"$dir/logs/basebackup.log" 2>&1
+    -R -S replica1 -X stream -c fast >"$dir/logs/basebackup.log" 2>&1
   start_pg replica "$replica_port"
 
   echo "instances: $instances, starting together"
@@ -402,8 +402,7 @@ cmd_run() {
   load_state
   (
     export_settings
-    export ORGPORTAL_DATA_DIR="$dir/cli"
-    exec "$bin" "$@"
+    ORGPORTAL_DATA_DIR="$dir/cli" exec "$bin" "$@"
   )
 }
 

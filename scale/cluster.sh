@@ -124,6 +124,22 @@ stop_instance() {
   rm -f "$pidfile"
 }
 
+# Ready on its own port, or fails as soon as the process has died.
+wait_instance() {
+  local n=$1 seconds=$2
+  for _ in $(seq 1 $((seconds * 10))); do
+    if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$((port_base + n))/readyz"; then return 0; fi
+    if ! alive "$dir/instance$n/pid"; then
+      echo "cluster: instance $n exited; the end of $dir/logs/instance$n.log:" >&2
+      tail -n 20 "$dir/logs/instance$n.log" >&2 || true
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "cluster: instance $n is not ready after ${seconds}s" >&2
+  return 1
+}
+
 wait_ready() {
   local url=$1 seconds=$2
   for _ in $(seq 1 $((seconds * 10))); do
@@ -279,10 +295,7 @@ EOF
   local n
   for n in $(seq 1 "$instances"); do start_instance "$n"; done
   for n in $(seq 1 "$instances"); do
-    if ! wait_ready "http://127.0.0.1:$((port_base + n))/readyz" 90; then
-      tail -n 20 "$dir/logs/instance$n.log" >&2 || true
-      die "instance $n did not become ready"
-    fi
+    wait_instance "$n" 90 || die "instance $n did not become ready"
   done
 
   write_haproxy_cfg
@@ -393,7 +406,7 @@ cmd_kill_instance() {
 cmd_start_instance() {
   load_state
   start_instance "$1"
-  wait_ready "http://127.0.0.1:$((port_base + $1))/readyz" 60 || die "instance $1 did not become ready"
+  wait_instance "$1" 60 || die "instance $1 did not become ready"
   echo "instance $1 ready"
 }
 

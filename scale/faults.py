@@ -48,6 +48,9 @@ SMTP_DELAY = float(os.environ.get("FAULTS_SMTP_DELAY", "0.02"))
 WAIT_LEASE = os.environ.get("FAULTS_WAIT_LEASE", "") == "1"
 INSTANCES = 3
 RUN = secrets.token_hex(3)
+# cluster.sh reads these; every call below shares them.
+os.environ["CLUSTER_PORT_BASE"] = str(PORT_BASE)
+os.environ.setdefault("CLUSTER_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), f"orgportal-faults-{os.getpid()}"))
 
 T0 = time.monotonic()
 
@@ -333,7 +336,6 @@ def main():
     log(f"SMTP sink on 127.0.0.1:{SMTP_PORT} (delay {SMTP_DELAY * 1000:.0f} ms a message)")
 
     env = dict(os.environ)
-    env["CLUSTER_PORT_BASE"] = str(PORT_BASE)
     env["CLUSTER_SMTP_URL"] = f"smtp://127.0.0.1:{SMTP_PORT}?tls=none"
     # The load signs in with a password only; see the README.
     env["CLUSTER_REQUIRE_ADMIN_2FA"] = "false"
@@ -425,11 +427,10 @@ def run_load(password, failures):
 
 def wait_replica_caught_up():
     """The replica streams again and has replayed everything the primary wrote."""
+    target = sql_value("SELECT pg_current_wal_lsn()")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        rows = sql(
-            "SELECT state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication"
-        )
+        rows = sql(f"SELECT state, pg_wal_lsn_diff('{target}', replay_lsn) FROM pg_stat_replication")
         if rows and rows[0][0] == "streaming" and rows[0][1] not in ("", None) and float(rows[0][1]) <= 0:
             return f"streaming, replayed up to the primary ({time.monotonic() - T0:.0f}s into the run)"
         time.sleep(0.5)
@@ -590,7 +591,6 @@ def check_lockout(env, failures):
 def check_emails(password, failures):
     """1,000 invitations queued while three workers deliver; one instance killed mid-way."""
     first_id = int(sql_value("SELECT coalesce(max(id), 0) FROM outbox")) + 1
-    at_sink_before = SINK.count()
     log(f"emails: queueing {EMAILS} invitations (outbox ids from {first_id}) through HAProxy")
     created = [0]
     lock = threading.Lock()
@@ -626,13 +626,16 @@ def check_emails(password, failures):
     threads = [threading.Thread(target=adder, args=(i,)) for i in range(THREADS)]
     for t in threads:
         t.start()
-    # Kill one instance once its worker is busy delivering.
+    # Kill one instance once the workers are busy delivering this phase's messages.
     deadline = time.monotonic() + 120
-    while SINK.count() - at_sink_before < EMAILS * 0.3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while time.monotonic() < deadline:
+        sent = int(sql_value(f"SELECT count(*) FROM outbox WHERE id >= {first_id} AND status = 'sent'"))
+        if sent >= EMAILS * 0.3:
+            break
+        time.sleep(0.2)
     sending_before_kill = sql_value("SELECT count(*) FROM outbox WHERE status = 'sending'")
     cluster("kill-instance", "1")
-    killed_at = (now_utc(), SINK.count() - at_sink_before)
+    killed_at = (now_utc(), int(sql_value(f"SELECT count(*) FROM outbox WHERE id >= {first_id} AND status = 'sent'")))
     log(f"emails: instance 1 killed (SIGKILL) with {killed_at[1]} delivered in this phase, "
         f"{sending_before_kill} claimed just before")
     time.sleep(2)

@@ -7,7 +7,7 @@
 # Environment: ORGPORTAL_BIN (default target/release/orgportal, built when missing),
 # CLUSTER_PORT_BASE (default 18500), CLUSTER_DIR (default a fresh directory under ${TMPDIR:-/tmp}),
 # FAULTS_DURATION (seconds of load, default 75), FAULTS_THREADS (default 6), FAULTS_EMAILS
-# (default 1000), FAULTS_SMTP_DELAY (seconds the sink takes per message, default 0.02),
+# (default 1000), FAULTS_SMTP_DELAY (seconds the sink takes per message, default 0),
 # FAULTS_WAIT_LEASE=1 (wait out a killed worker's 10-minute claim instead of ending it early).
 set -euo pipefail
 

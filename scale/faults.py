@@ -361,6 +361,7 @@ def main():
     report["removal"] = check_removal(password, env, failures)
     report["lockout"] = check_lockout(env, failures)
     report["emails"] = check_emails(password, failures)
+    report["servers"] = scan_servers(failures)
     lost = report["load"]["lost"] + report["emails"]["lost"]
     print_report(report, failures, lost)
     smtp.shutdown()
@@ -722,6 +723,42 @@ def check_emails(password, failures):
     return result
 
 
+def scan_servers(failures):
+    """What the instances said: errors and replica warnings in their logs, 5xx in their metrics."""
+    logs = os.path.join(os.environ["CLUSTER_DIR"], "logs")
+    errors, panics, replica_warnings = [], 0, []
+    for n in range(1, INSTANCES + 1):
+        with open(os.path.join(logs, f"instance{n}.log"), errors="replace") as f:
+            for line in f:
+                if "panicked" in line:
+                    panics += 1
+                if " ERROR " in line or line.startswith("[ERROR") or "ERROR " in line[:40]:
+                    errors.append(f"instance {n}: {line.strip()}")
+                if "replica" in line.lower() and "WARN" in line:
+                    replica_warnings.append(f"instance {n}: {line.strip()}")
+    server_errors = 0
+    for n in range(1, INSTANCES + 1):
+        conn = http.client.HTTPConnection("127.0.0.1", PORT_BASE + 10 + n, timeout=5)
+        try:
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode()
+        finally:
+            conn.close()
+        for line in text.splitlines():
+            m = re.match(r'orgportal_http_requests_total\{[^}]*status="5\d\d"[^}]*\} (\d+)', line)
+            if m:
+                server_errors += int(m.group(1))
+    if panics:
+        failures.append(f"{panics} panics in the instance logs")
+    if server_errors:
+        failures.append(f"{server_errors} answers with status 5xx counted by the instances (since their last start)")
+    keep = os.environ.get("FAULTS_KEEP_LOGS")
+    if keep:
+        import shutil
+        shutil.copytree(logs, keep, dirs_exist_ok=True)
+    return {"errors": errors, "panics": panics, "replica_warnings": replica_warnings, "server_5xx": server_errors}
+
+
 def print_report(report, failures, lost):
     load = report["load"]
     print()
@@ -751,6 +788,12 @@ def print_report(report, failures, lost):
     print(f"  whole run: outbox {e['outbox']}; at the sink {e['sink_total']} messages, {e['sink_distinct']} distinct "
           f"Message-IDs, {e['duplicates']} duplicates ({e['outside_window']} outside DESIGN's window)")
     print(f"  claims of the killed worker ended early by the test (lease 10 min): {e['lease_expired_early']}")
+    servers = report["servers"]
+    print(f"instances: {servers['server_5xx']} answers 5xx (metrics since each one's last start), "
+          f"{len(servers['errors'])} ERROR lines, {servers['panics']} panics, "
+          f"{len(servers['replica_warnings'])} replica warnings in the logs")
+    for line in servers["replica_warnings"][:4] + servers["errors"][:6]:
+        print(f"  {line[:200]}")
     for line in failures:
         print(f"CHECK FAILED: {line}")
     for name in load["lost_adds"][:10]:

@@ -417,6 +417,7 @@ def run_load(password, failures):
             lost_edits.append((org_id, quotas.get(org_id), edits[acked[-1]][0]))
 
     replication = wait_replica_caught_up()
+    proxy = haproxy_counters()
     backends = haproxy_backends()
     if any(state != "UP" for state in backends.values()):
         failures.append(f"HAProxy backends after the load: {backends}")
@@ -430,6 +431,7 @@ def run_load(password, failures):
         "unacked_adds": len(LEDGER.adds_unacked),
         "replication": replication,
         "backends": backends,
+        "proxy": proxy,
         "lost": len(lost_adds) + len(lost_edits),
     }
 
@@ -446,19 +448,31 @@ def wait_replica_caught_up():
     return f"NOT caught up: {sql('SELECT state, sent_lsn, replay_lsn FROM pg_stat_replication')}"
 
 
-def haproxy_backends():
+def haproxy_stats():
+    """HAProxy's rows of the backend, by server name, as dicts of its CSV columns."""
     conn = http.client.HTTPConnection("127.0.0.1", PORT_BASE + 9, timeout=5)
     try:
         conn.request("GET", "/;csv")
-        text = conn.getresponse().read().decode()
+        lines = conn.getresponse().read().decode().splitlines()
     finally:
         conn.close()
-    states = {}
-    for line in text.splitlines():
-        cols = line.split(",")
-        if len(cols) > 17 and cols[0] == "instances" and cols[1] not in ("BACKEND", "FRONTEND"):
-            states[cols[1]] = cols[17]
-    return states
+    header = lines[0].lstrip("# ").split(",")
+    rows = {}
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(",")))
+        if row.get("pxname") == "instances":
+            rows[row["svname"]] = row
+    return rows
+
+
+def haproxy_backends():
+    return {name: row["status"] for name, row in haproxy_stats().items() if name != "BACKEND"}
+
+
+def haproxy_counters():
+    """What HAProxy saw of the faults: connection errors, retries, redispatches, 5xx answers."""
+    row = haproxy_stats().get("BACKEND", {})
+    return {key: row.get(key, "?") for key in ("econ", "eresp", "wretr", "wredis", "hrsp_5xx")}
 
 
 def check_cookie(password, failures):
@@ -779,6 +793,8 @@ def print_report(report, failures, lost):
     print(f"edits acknowledged {load['edits_acked']}, missing or overwritten by an older one {len(load['lost_edits'])}")
     print(f"pages after one's own add that did not show it: {LEDGER.read_own_write_missed}")
     print(f"replica after the load: {load['replication']}; HAProxy backends: {load['backends']}")
+    print(f"HAProxy during the load: {load['proxy']} (econ: connections refused, eresp: answers lost, "
+          f"wretr/wredis: retried/redispatched, hrsp_5xx: 5xx answers)")
     print(f"session cookie across instances: {'ok' if report['cookie']['ok'] else 'FAILED'}: {report['cookie']['detail']}")
     print(f"removal approved twice at once: {'ok' if report['removal']['ok'] else 'FAILED'}: {report['removal']['detail']}")
     print(f"lockout across instances: {'ok' if report['lockout']['ok'] else 'FAILED'}: {report['lockout']['detail']}")
@@ -804,4 +820,12 @@ def print_report(report, failures, lost):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception:  # the run could not finish: say so in the place of the count
+        import traceback
+
+        traceback.print_exc()
+        print("CHECK FAILED: the run stopped early")
+        print("lost: unknown")
+        sys.exit(2)

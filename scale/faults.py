@@ -624,7 +624,6 @@ def check_emails(password, failures):
     log(f"emails: queueing {EMAILS} invitations (outbox ids from {first_id}) through HAProxy")
     created = [0]
     lock = threading.Lock()
-    stop = threading.Event()
 
     def adder(index):
         client = Client(PORT_BASE)
@@ -636,7 +635,7 @@ def check_emails(password, failures):
                 pass
             time.sleep(0.5)
         seq = 0
-        while not stop.is_set() and time.monotonic() < give_up:
+        while time.monotonic() < give_up:
             with lock:
                 if created[0] >= EMAILS:
                     return

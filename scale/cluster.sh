@@ -239,9 +239,11 @@ cmd_up() {
   up_done=
   trap 'up_cleanup' EXIT
   mkdir -p "$dir/logs" "$dir/sockets"
-  chmod 0755 "$dir"
-  chown postgres:postgres "$dir/sockets" "$dir/logs"
-  chmod 0777 "$dir/logs"
+  chmod 0755 "$dir" "$dir/logs"
+  chown postgres:postgres "$dir/sockets"
+  # pg_ctl writes the server logs as postgres; everything else is written by this script.
+  install -o postgres -g postgres -m 0640 /dev/null "$dir/logs/primary.log"
+  install -o postgres -g postgres -m 0640 /dev/null "$dir/logs/replica.log"
   (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$dir/secret.key")
   [ "$(wc -c <"$dir/secret.key")" -ge 64 ] || die "the secret key came out short"
   (umask 077 && printf '%s\n' "${CLUSTER_ADMIN_PASSWORD:-cluster-$(head -c 18 /dev/urandom | base64 -w0 | tr '/+' 'xy')}" >"$dir/admin-password")
@@ -315,7 +317,7 @@ cluster up in $dir
   database:  primary postgres://postgres@127.0.0.1:$primary_port/orgportal
              replica postgres://postgres@127.0.0.1:$replica_port/orgportal
   logs:      $dir/logs/
-  stop:      $0 down
+  stop:      ${CLUSTER_DIR:+CLUSTER_DIR=$dir }$0 down
 EOF
 }
 

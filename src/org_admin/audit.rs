@@ -24,11 +24,14 @@ pub struct OrgAuditPage {
 /// `GET /orgs/{id}/audit`
 pub async fn show(admin: OrgAdminRead, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let query_string = req.query_string().to_owned();
-    let (admin, read) =
-        admin.read(move |conn, org_id| page::read(conn, Trail::Organization(org_id), &query_string)).await?;
+    let (admin, (read, org_name)) = admin
+        .read(move |conn, org_id| {
+            Ok((page::read(conn, Trail::Organization(org_id), &query_string)?, super::name_of(conn, org_id)?))
+        })
+        .await?;
     let org_id = admin.org_id;
     let trail = page::shown(read);
-    let layout = admin.layout("Organization audit log", Section::Organization)?;
+    let layout = admin.layout("Organization audit log", Section::Organization)?.in_org(org_id, org_name);
     render_with(trail.status, &OrgAuditPage { layout, org_id: org_id.get(), trail })
 }
 

@@ -13,7 +13,7 @@ use crate::db::{Db, DbConn};
 use crate::domain::{group_thousands, MembershipStatus, OrgId};
 use crate::error::AppError;
 use crate::org_admin::users::capacity::{usage, OrgUsage};
-use crate::web::layout::{Layout, Section};
+use crate::web::layout::{Layout, Section, ORG_OVERVIEW};
 use crate::web::render;
 
 /// How many awaiting validations and events the home shows; the users page and the audit
@@ -89,5 +89,6 @@ impl HomePage {
 pub async fn show(admin: OrgAdmin, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let org_id = admin.org_id;
     let home = db.run(move |conn| load(conn, org_id)).await?;
-    render(&HomePage { layout: admin.layout("Organization overview", Section::Organization)?, org_id, home })
+    let layout = admin.layout(ORG_OVERVIEW, Section::Organization)?.in_org(org_id, home.org.name.clone());
+    render(&HomePage { layout, org_id, home })
 }

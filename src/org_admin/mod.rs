@@ -10,6 +10,17 @@ mod properties;
 pub mod users;
 
 use actix_web::web;
+use diesel::prelude::*;
+
+use crate::db::schema::organizations;
+use crate::db::DbConn;
+use crate::domain::OrgId;
+
+/// The organization's name, for the pages that read nothing else of it (their heading, title
+/// and breadcrumb name it).
+fn name_of(conn: &mut DbConn, org_id: OrgId) -> QueryResult<String> {
+    organizations::table.find(org_id).select(organizations::name).first(conn)
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

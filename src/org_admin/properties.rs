@@ -138,7 +138,7 @@ async fn page(
         admin_email: org.admin_email.clone(),
     });
     Ok(PropertiesPage {
-        layout: admin.layout("Organization properties", Section::Organization)?,
+        layout: admin.layout("Organization properties", Section::Organization)?.in_org(org_id, org.name.clone()),
         org_id,
         org,
         form,

@@ -17,6 +17,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../static/style.css"),
     },
+    Asset {
+        name: "forms.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/forms.js"),
+    },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_bytes!("../../static/favicon.svg") },
 ];
 

@@ -20,6 +20,7 @@ mod ldap;
 mod ldap_sync;
 mod lockout;
 mod log_capture;
+mod look;
 mod mail;
 mod mailbox;
 mod migration;

@@ -243,6 +243,8 @@ async fn the_last_active_delegate_stays(mut app: TestApp) {
     let demoted = app.post(&format!("/orgs/{org}/users/{me}/edit"), &[("quota_gb", "0")]).await;
     demoted.assert_status(409);
     assert!(demoted.body.contains("last active administrator"));
+    // The refusal is tied to the check box it is about, for screen readers.
+    assert!(demoted.body.contains(r#"aria-invalid="true" aria-describedby="delegate-error""#), "{}", demoted.body);
     assert!(membership(&app, org, ADMIN_EMAIL).1, "still a Delegate");
     // An invited Delegate does not count: they cannot sign in yet.
     add_user(&mut app, org, &[("email", "future@example.com"), ("delegate", "on"), ("quota_gb", "0")])

@@ -7,7 +7,13 @@
 //! reads the secret off the enrolment page and computes the codes (RFC 6238) itself, never
 //! replaying one; the links people are sent are read from the `.eml` files the server writes.
 //!
-//! `ORGPORTAL_UPDATE_SCREENSHOTS=1` also writes the README's screenshots to `docs/screenshots/`.
+//! Every page checked is also checked for sideways scrolling: never at 390 px, and at 1280 px
+//! neither the page nor any table's own box. A fourth browser, whose system asks for dark
+//! colours, runs axe over the main pages in dark mode.
+//!
+//! `ORGPORTAL_UPDATE_SCREENSHOTS=1` also writes the README's screenshots and a gallery of every
+//! page checked, at 1280×800 and 390×844 (`<page>-1280.png`, `<page>-390.png`), to
+//! `docs/screenshots/`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
@@ -18,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -134,6 +141,12 @@ async fn organizations_journey_in_chromium() {
             ]
         }),
     );
+    // The same browser with the system's colour scheme set to dark, for the dark journey.
+    let mut dark_capabilities = capabilities.clone();
+    if let Some(args) = dark_capabilities["goog:chromeOptions"]["args"].as_array_mut() {
+        args.push(json!("--force-dark-mode"));
+    }
+    let keyboard_capabilities = capabilities.clone();
     let client = ClientBuilder::native()
         .capabilities(capabilities.clone())
         .connect(&format!("http://127.0.0.1:{driver_port}"))
@@ -156,6 +169,22 @@ async fn organizations_journey_in_chromium() {
                 outcome = removal_journey(&client, &second, &base, &authenticator).await;
                 if outcome.is_ok() {
                     outcome = manage_journey(&client, &base).await;
+                }
+                if outcome.is_ok() {
+                    match ClientBuilder::native()
+                        .capabilities(dark_capabilities)
+                        .connect(&format!("http://127.0.0.1:{driver_port}"))
+                        .await
+                    {
+                        Ok(dark) => {
+                            outcome = dark_journey(&client, &dark, &base).await;
+                            if outcome.is_err() {
+                                save_artifacts_as(&dark, "failure-dark").await;
+                            }
+                            let _ = dark.close().await;
+                        }
+                        Err(e) => outcome = Err(format!("a dark Chromium session: {e}").into()),
+                    }
                 }
                 if outcome.is_ok() {
                     // The people invited by email: a third browser for an organization's
@@ -183,6 +212,23 @@ async fn organizations_journey_in_chromium() {
                 let _ = second.close().await;
             }
             Err(e) => outcome = Err(format!("a second Chromium session: {e}").into()),
+        }
+    }
+    if outcome.is_ok() {
+        // Keyboard only, in a browser of its own (the others are signed in or closed).
+        match ClientBuilder::native()
+            .capabilities(keyboard_capabilities)
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+        {
+            Ok(keyboard) => {
+                outcome = keyboard_journey(&keyboard, &base, &authenticator).await;
+                if outcome.is_err() {
+                    save_artifacts_as(&keyboard, "failure-keyboard").await;
+                }
+                let _ = keyboard.close().await;
+            }
+            Err(e) => outcome = Err(format!("a keyboard Chromium session: {e}").into()),
         }
     }
     if let Err(error) = &outcome {
@@ -580,7 +626,7 @@ async fn removal_journey(a: &Client, b: &Client, base: &str, authenticator: &Aut
     click(a, "main a[href^='/orgs/']").await?;
     check_accessibility(a, "organization home").await?;
     click(a, ".subnav a[href$='/properties']").await?;
-    expect_text(a, "h1", "Organization properties").await?;
+    expect_text(a, "h1", "Properties of").await?;
     check_accessibility(a, "organization properties").await?;
     click(a, ".subnav a[href$='/audit']").await?;
     check_accessibility(a, "organization audit log").await?;
@@ -600,6 +646,9 @@ async fn manage_journey(a: &Client, base: &str) -> Outcome {
     expect_text(a, ".flash", "saved").await?;
     click(a, "tr[data-org-id] a[href^='/orgs/']").await?;
     expect_text(a, "h1", "Acme Research").await?;
+    let title = a.title().await?;
+    ensure(title.contains("Acme Research"), format!("the title names the organization: {title:?}"))?;
+    expect_text(a, "nav[aria-label=Breadcrumb]", "Organizations").await?;
     check_accessibility(a, "organization overview").await?;
 
     // A default plan.
@@ -624,7 +673,8 @@ async fn manage_journey(a: &Client, base: &str) -> Outcome {
     }
     click(a, "form.form button[type=submit]").await?;
     expect_text(a, ".flash", "flags@acme.example was added").await?;
-    let row = text_of(a, "tr[data-account-id]:nth-child(2)").await?;
+    // The badges are short on screen; their full names are there for screen readers.
+    let row = text_content(a, "tr[data-account-id]:nth-child(2)").await?;
     for words in [
         "flags@acme.example",
         "Invited",
@@ -672,6 +722,9 @@ async fn manage_journey(a: &Client, base: &str) -> Outcome {
     ensure(a.find(Locator::Css("tr[data-org-id] a[href^='/orgs/']")).await.is_err(), "no Manage on a foreign row")?;
     a.goto(&format!("{base}/orgs/{other}/users")).await?;
     expect_text(a, "main", "not an administrator of this organization").await?;
+    check_accessibility(a, "forbidden page").await?;
+    a.goto(&format!("{base}/admin/organizations/999999/edit")).await?;
+    check_accessibility(a, "not found page").await?;
     Ok(())
 }
 
@@ -1002,6 +1055,8 @@ async fn journey(client: &Client, base: &str, authenticator: &Authenticator) -> 
     let error = text_of(client, "#quota_gb-error").await?;
     ensure(error.contains("whole number"), format!("quota error shown: {error:?}"))?;
     ensure(value_of(client, "#name").await? == "Müller Logistik GmbH", "the name typed is kept")?;
+    let focused: Value = client.execute("return document.activeElement.id", vec![]).await?;
+    ensure(focused == json!("quota_gb"), format!("the focus is on the first field to correct, not {focused}"))?;
     check_accessibility(client, "form with errors").await?;
     fill(client, "#quota_gb", "250").await?;
     click(client, "form.form button[type=submit]").await?;
@@ -1047,6 +1102,10 @@ async fn journey(client: &Client, base: &str, authenticator: &Authenticator) -> 
         descending.first() == Some(&"Zentrum Nord AG".to_owned()),
         format!("descending starts with Zentrum: {descending:?}"),
     )?;
+    // Beside the sorted header, the way back to natural order.
+    click_link(client, "Natural order").await?;
+    ensure(!present(client, "th[aria-sort]").await, "natural order: no column is sorted")?;
+    ensure(!present(client, "a.natural-order").await, "natural order: no link back to itself")?;
 
     // Page: 28 organizations, 10 a page.
     client.find(Locator::Css("#per_page")).await?.select_by_value("10").await?;
@@ -1073,7 +1132,7 @@ async fn journey(client: &Client, base: &str, authenticator: &Authenticator) -> 
     client.goto(&format!("{base}/admin/organizations?sort=name&dir=asc")).await?;
     screenshot(client, 1280, 800, "organizations-1280.png").await?;
     screenshot(client, 390, 844, "organizations-390.png").await?;
-    check_accessibility(client, "Organizations page at 390 px").await?;
+    check_accessibility(client, "Organizations page sorted by name").await?;
     let width: Value = client.execute("return document.documentElement.scrollWidth", vec![]).await?;
     ensure(width.as_i64().is_some_and(|w| w <= 390), format!("no sideways scrolling at 390 px (scrollWidth {width})"))?;
     client.set_window_size(1280, 800).await?;
@@ -1192,17 +1251,27 @@ async fn row_names(client: &Client) -> Result<Vec<String>, Box<dyn std::error::E
     Ok(names)
 }
 
-async fn screenshot(client: &Client, width: u32, height: u32, name: &str) -> Outcome {
+/// Make the viewport itself `width`×`height`.
+async fn fit_viewport(client: &Client, width: u32, height: u32) -> Outcome {
     client.set_window_size(width, height).await?;
     // Chromium's window includes its frame: set the viewport itself to the size asked for.
     let inner: Value = client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await?;
     let (w, h) = (inner[0].as_u64().unwrap_or(width as u64) as u32, inner[1].as_u64().unwrap_or(height as u64) as u32);
     client.set_window_size(2 * width - w, 2 * height - h).await?;
+    Ok(())
+}
+
+fn updating_screenshots() -> bool {
+    std::env::var("ORGPORTAL_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1")
+}
+
+async fn screenshot(client: &Client, width: u32, height: u32, name: &str) -> Outcome {
+    fit_viewport(client, width, height).await?;
     let png = client.screenshot().await?;
     let dir = repo_path("target/e2e-artifacts");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join(name), &png)?;
-    if std::env::var("ORGPORTAL_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+    if updating_screenshots() {
         let docs = repo_path("docs/screenshots");
         std::fs::create_dir_all(&docs)?;
         std::fs::write(docs.join(name), &png)?;
@@ -1226,5 +1295,213 @@ async fn check_accessibility(client: &Client, page: &str) -> Outcome {
         )
         .await?;
     let violations: Vec<String> = serde_json::from_value(result)?;
-    ensure(violations.is_empty(), format!("no serious accessibility violations on the {page}: {violations:#?}"))
+    ensure(violations.is_empty(), format!("no serious accessibility violations on the {page}: {violations:#?}"))?;
+    at_both_widths(client, page).await
+}
+
+/// Fail when the page scrolls sideways: never at any width, and at desktop width (1200 px and
+/// more) no table's own box either.
+async fn check_no_sideways_scroll(client: &Client, page: &str) -> Outcome {
+    let found: Value = client
+        .execute(
+            "const out = [];
+             const doc = document.documentElement;
+             if (doc.scrollWidth > doc.clientWidth) out.push('the page is ' + doc.scrollWidth + ' px wide in ' + doc.clientWidth);
+             if (window.innerWidth >= 1200) document.querySelectorAll('.table-scroll').forEach((box, i) => {
+               if (box.scrollWidth > box.clientWidth) out.push('table box ' + (i + 1) + ' is ' + box.scrollWidth + ' px wide in ' + box.clientWidth);
+             });
+             return [window.innerWidth, out];",
+            vec![],
+        )
+        .await?;
+    let width = found[0].as_i64().unwrap_or_default();
+    let problems: Vec<String> = serde_json::from_value(found[1].clone())?;
+    ensure(problems.is_empty(), format!("no sideways scroll on the {page} at {width} px: {problems:?}"))
+}
+
+/// The page at both widths: checked for sideways scrolling and, when updating screenshots,
+/// written to the gallery as `<page>-1280.png` and `<page>-390.png`. The window's size is put
+/// back afterwards.
+async fn at_both_widths(client: &Client, page: &str) -> Outcome {
+    let (width, height) = client.get_window_size().await?;
+    let name: String = page
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    for (w, h) in [(1280, 800), (390, 844)] {
+        if updating_screenshots() {
+            screenshot(client, w, h, &format!("{name}-{w}.png")).await?;
+        } else {
+            fit_viewport(client, w, h).await?;
+        }
+        check_no_sideways_scroll(client, page).await?;
+    }
+    client.set_window_size(width as u32, height as u32).await?;
+    Ok(())
+}
+
+/// The main pages again in a browser whose system prefers dark colours (signed in with the
+/// first browser's cookies): the dark theme applies, and axe finds its contrast as good.
+async fn dark_journey(light: &Client, dark: &Client, base: &str) -> Outcome {
+    dark.goto(&format!("{base}/login")).await?;
+    let prefers: Value = dark.execute("return matchMedia('(prefers-color-scheme: dark)').matches", vec![]).await?;
+    ensure(prefers == Value::Bool(true), "the dark browser prefers dark colours")?;
+    let background: Value = dark.execute("return getComputedStyle(document.body).backgroundColor", vec![]).await?;
+    ensure(background != json!("rgb(244, 245, 247)"), format!("the dark theme applies, background {background}"))?;
+    check_accessibility(dark, "sign-in page in dark mode").await?;
+    for cookie in light.get_all_cookies().await? {
+        dark.add_cookie(cookie).await?;
+    }
+    dark.goto(&format!("{base}/admin/organizations?sort=name&dir=asc")).await?;
+    expect_path(dark, "/admin/organizations").await?;
+    check_accessibility(dark, "Organizations page in dark mode").await?;
+    search(dark, "Acme", "name").await?;
+    click(dark, "tr[data-org-id] a[href^='/orgs/']").await?;
+    check_accessibility(dark, "organization overview in dark mode").await?;
+    click(dark, ".subnav a[href$='/users']").await?;
+    check_accessibility(dark, "users page in dark mode").await?;
+    click_link(dark, "Add user").await?;
+    click(dark, "form.form button[type=submit]").await?;
+    check_accessibility(dark, "Add user form with errors in dark mode").await?;
+    click(dark, ".subnav a[href$='/audit']").await?;
+    check_accessibility(dark, "organization audit log in dark mode").await?;
+    dark.goto(&format!("{base}/account")).await?;
+    check_accessibility(dark, "account page in dark mode").await
+}
+
+/// Signing in with the second factor, the skip link, and adding an organization through a
+/// refused first try, by keyboard alone (typing, Tab and Enter), with the focus visible at
+/// every stop.
+async fn keyboard_journey(client: &Client, base: &str, authenticator: &Authenticator) -> Outcome {
+    client.goto(&format!("{base}/login")).await?;
+    expect_focus(client, "#email").await?;
+    keys(client, ADMIN_EMAIL).await?;
+    tab_to(client, "#password").await?;
+    keys(client, ADMIN_PASSWORD).await?;
+    enter(client).await?;
+    expect_focus(client, "#code").await?;
+    let code = authenticator.fresh_code(ADMIN_EMAIL).await?;
+    keys(client, &code).await?;
+    enter(client).await?;
+    ensure(!present(client, "#code").await, "the code typed is accepted")?;
+
+    // The skip link is the first stop and takes the keyboard past the navigation.
+    client.goto(&format!("{base}/admin/organizations")).await?;
+    keys(client, &char::from(Key::Tab).to_string()).await?;
+    expect_focus(client, "a.skip-link").await?;
+    keys(client, &char::from(Key::Enter).to_string()).await?;
+    let url = client.current_url().await?;
+    ensure(url.fragment() == Some("main"), format!("the skip link leads to the content: {url}"))?;
+
+    // Add an organization; the first try has a wrong quota, and the focus lands on it.
+    tab_to(client, "a[href='/admin/organizations/new']").await?;
+    enter(client).await?;
+    tab_to(client, "#name").await?;
+    keys(client, "Tastatur Verlag KG").await?;
+    tab_to(client, "#quota_gb").await?;
+    keys(client, "plenty").await?;
+    tab_to(client, "#admin_email").await?;
+    keys(client, "hanna@tastatur.example").await?;
+    enter(client).await?;
+    expect_focus(client, "#quota_gb").await?;
+    check_accessibility(client, "Add organization form with errors, by keyboard").await?;
+    let clear = format!("{}{}", char::from(Key::End), char::from(Key::Backspace).to_string().repeat(10));
+    keys(client, &clear).await?;
+    keys(client, "40").await?;
+    enter(client).await?;
+    expect_text(client, ".flash", "Tastatur Verlag KG").await?;
+
+    // Add a user to the default organization and remove them again.
+    client.goto(&format!("{base}/")).await?;
+    let default = client.find(Locator::LinkText("Default")).await?.attr("href").await?.unwrap_or_default();
+    tab_to(client, &format!("main a[href='{default}']")).await?;
+    enter(client).await?;
+    tab_to(client, ".subnav a[href$='/users']").await?;
+    enter(client).await?;
+    tab_to(client, "a[href$='/users/new']").await?;
+    enter(client).await?;
+    tab_to(client, "#email").await?;
+    keys(client, "tabea@keyboard.example").await?;
+    enter(client).await?;
+    expect_text(client, ".flash", "tabea@keyboard.example was added").await?;
+    tab_to(client, "button[aria-label='Remove tabea@keyboard.example']").await?;
+    enter(client).await?;
+    expect_text(client, ".flash", "free again").await?;
+
+    // Find the new organization with the search box and ask for its removal.
+    client.goto(&format!("{base}/admin/organizations")).await?;
+    tab_to(client, "#q").await?;
+    keys(client, "Tastatur").await?;
+    enter(client).await?;
+    tab_to(client, "a[aria-label='Remove Tastatur Verlag KG']").await?;
+    enter(client).await?;
+    tab_to(client, "form[action$='/removal'] button[type=submit]").await?;
+    enter(client).await?;
+    expect_text(client, ".flash", "Removal of “Tastatur Verlag KG” initiated").await
+}
+
+/// Type into whatever has the focus, as a person at a keyboard would.
+async fn keys(client: &Client, text: &str) -> Outcome {
+    client.active_element().await?.send_keys(text).await?;
+    Ok(())
+}
+
+/// Press Enter on what has the focus and wait for the page it loads.
+async fn enter(client: &Client) -> Outcome {
+    client.execute("window.__orgportalLeaving = true;", vec![]).await?;
+    keys(client, &char::from(Key::Enter).to_string()).await?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let loaded: Value = client
+            .execute("return window.__orgportalLeaving === undefined && document.readyState === 'complete';", vec![])
+            .await
+            .unwrap_or(Value::Bool(false));
+        if loaded == Value::Bool(true) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err("Enter did not load a new page within 15 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Press Tab until `css` has the focus (at most 80 presses); every stop on the way must show
+/// that it has the focus.
+async fn tab_to(client: &Client, css: &str) -> Outcome {
+    for _ in 0..80 {
+        if focused(client, css).await? {
+            return Ok(());
+        }
+        keys(client, &char::from(Key::Tab).to_string()).await?;
+        let shown: Value = client
+            .execute(
+                "const e = document.activeElement;
+                 if (!e || e === document.body) return true;
+                 const s = getComputedStyle(e);
+                 return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 || s.boxShadow !== 'none';",
+                vec![],
+            )
+            .await?;
+        let at: Value = client.execute("return document.activeElement.outerHTML.slice(0, 120)", vec![]).await?;
+        ensure(shown == Value::Bool(true), format!("the focus is visible on {at}"))?;
+    }
+    Err(format!("Tab never reached {css}").into())
+}
+
+async fn focused(client: &Client, css: &str) -> Result<bool, Box<dyn std::error::Error>> {
+    let hit: Value = client
+        .execute("return !!document.activeElement && document.activeElement.matches(arguments[0]);", vec![json!(css)])
+        .await?;
+    Ok(hit == Value::Bool(true))
+}
+
+async fn expect_focus(client: &Client, css: &str) -> Outcome {
+    let at: Value = client.execute("return document.activeElement.outerHTML.slice(0, 120)", vec![]).await?;
+    ensure(focused(client, css).await?, format!("{css} has the focus, not {at}"))
 }

@@ -43,13 +43,15 @@ fn parse(form: &PlanForm, org_quota: i64) -> Result<NewPlan, FieldErrors> {
 
 async fn page(admin: &OrgAdmin, db: &Db, state: PageState) -> Result<HttpResponse, AppError> {
     let org_id = admin.org_id;
-    let (rows, org_quota) = db
+    let (rows, (org_quota, org_name)) = db
         .run(move |conn| -> diesel::QueryResult<_> {
-            Ok((queries::list(conn, org_id)?, usage(conn, org_id)?.quota_gb))
+            let org = usage(conn, org_id)?;
+            Ok((queries::list(conn, org_id)?, (org.quota_gb, org.name)))
         })
         .await?;
     let status = state.status;
-    let page = PlansPage { layout: admin.layout("Plans", Section::Organization)?, org_id, rows, org_quota, state };
+    let layout = admin.layout("Plans", Section::Organization)?.in_org(org_id, org_name);
+    let page = PlansPage { layout, org_id, rows, org_quota, state };
     render_with(status, &page)
 }
 

@@ -44,8 +44,8 @@ pub struct UserFormPage {
 impl UserFormPage {
     fn heading(&self) -> String {
         match &self.mode {
-            Mode::Add => "Add user".into(),
-            Mode::Edit { email, .. } => format!("Edit user {email}"),
+            Mode::Add => format!("Add user to {}", self.usage.name),
+            Mode::Edit { email, .. } => format!("Edit user {email} of {}", self.usage.name),
         }
     }
 
@@ -106,7 +106,7 @@ async fn form_page(
     });
     let title = if matches!(mode, Mode::Add) { "Add user" } else { "Edit user" };
     Ok(UserFormPage {
-        layout: admin.layout(title, Section::Organization)?,
+        layout: admin.layout(title, Section::Organization)?.in_org(org_id, usage.name.clone()),
         org_id,
         mode,
         form,

@@ -111,17 +111,25 @@ pub struct SortHeader {
     pub aria_sort: Option<&'static str>,
     pub arrow: &'static str,
     pub numeric: bool,
+    /// On the sorted column only: the same list back in natural order (every other parameter
+    /// kept), since a sort lives in the shareable URL and a refresh would not undo it.
+    pub natural_href: Option<String>,
 }
 
-/// Every column's header; `href(key, dir)` is the list sorted by `key` in `dir`, first page.
-pub fn headers<K: SortKey>(sort: Option<K>, dir: Direction, href: impl Fn(K, Direction) -> String) -> Vec<SortHeader> {
+/// Every column's header; `href(Some(key), dir)` is the list sorted by `key` in `dir`, first
+/// page, and `href(None, _)` the list in natural order.
+pub fn headers<K: SortKey>(
+    sort: Option<K>,
+    dir: Direction,
+    href: impl Fn(Option<K>, Direction) -> String,
+) -> Vec<SortHeader> {
     K::ALL
         .iter()
         .map(|&key| {
             let sorted_here = sort == Some(key);
             SortHeader {
                 label: key.label(),
-                href: href(key, Direction::on_click(sort, dir, key)),
+                href: href(Some(key), Direction::on_click(sort, dir, key)),
                 aria_sort: sorted_here.then_some(match dir {
                     Direction::Asc => "ascending",
                     Direction::Desc => "descending",
@@ -132,6 +140,7 @@ pub fn headers<K: SortKey>(sort: Option<K>, dir: Direction, href: impl Fn(K, Dir
                     (true, Direction::Desc) => "▼",
                 },
                 numeric: key.numeric(),
+                natural_href: sorted_here.then(|| href(None, Direction::Asc)),
             }
         })
         .collect()
@@ -173,9 +182,14 @@ mod tests {
 
     #[test]
     fn the_sorted_header_toggles_and_says_how_it_is_sorted() {
-        let href = |key: Column, dir: Direction| format!("?sort={}&dir={}", key.as_str(), dir.as_str());
+        let href = |key: Option<Column>, dir: Direction| match key {
+            Some(key) => format!("?sort={}&dir={}", key.as_str(), dir.as_str()),
+            None => "?".to_owned(),
+        };
         let headers = headers(Some(Column::Name), Direction::Asc, href);
         assert_eq!(headers[0].href, "?sort=name&dir=desc");
+        assert_eq!((headers[0].natural_href.as_deref(), headers[1].natural_href.as_deref()), (Some("?"), None));
+        assert!(super::headers(None, Direction::Asc, href).iter().all(|h| h.natural_href.is_none()));
         assert_eq!((headers[0].aria_sort, headers[0].arrow), (Some("ascending"), "▲"));
         assert_eq!(headers[1].href, "?sort=size&dir=asc");
         assert_eq!((headers[1].aria_sort, headers[1].arrow, headers[1].numeric), (None, "", true));

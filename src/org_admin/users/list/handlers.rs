@@ -66,8 +66,14 @@ pub async fn show(
     let params = UserParams::parse(req.query_string());
     let query = params.clone();
     // The Delegate check and the page's reads in one blocking hop, on one connection.
-    let (admin, (page, (awaiting, awaiting_total))) = admin
-        .read(move |conn, org_id| Ok((list(conn, org_id.get(), &query, &common)?, awaiting(conn, org_id)?)))
+    let (admin, (page, (awaiting, awaiting_total), org_name)) = admin
+        .read(move |conn, org_id| {
+            Ok((
+                list(conn, org_id.get(), &query, &common)?,
+                awaiting(conn, org_id)?,
+                crate::org_admin::name_of(conn, org_id)?,
+            ))
+        })
         .await?;
     let org_id = admin.org_id;
     let headers = params.headers(org_id);
@@ -77,7 +83,7 @@ pub async fn show(
     render_with(
         status,
         &UsersPage {
-            layout: admin.layout("Users", Section::Organization)?,
+            layout: admin.layout("Users", Section::Organization)?.in_org(org_id, org_name),
             org_id: org_id.get(),
             params: UserParams { page: page.page, ..params },
             headers,

@@ -139,7 +139,7 @@ impl UserParams {
 
     /// The column headers; clicking the sorted column again toggles its direction.
     pub fn headers(&self, org_id: OrgId) -> Vec<list::SortHeader> {
-        list::sort::headers(self.sort, self.dir, |key, dir| self.list(org_id, Some(key), dir, 1).build())
+        list::sort::headers(self.sort, self.dir, |key, dir| self.list(org_id, key, dir, 1).build())
     }
 
     /// The same filter and sort as CSV.

@@ -47,6 +47,23 @@ impl UserRow {
         self.settings.badges()
     }
 
+    /// The flags that are set as (short badge, full name): short so that a row with every
+    /// flag keeps them on one line; the full name is what a screen reader and a tooltip say.
+    pub fn flag_badges(&self) -> Vec<(&'static str, &'static str)> {
+        self.flags()
+            .into_iter()
+            .map(|long| {
+                let short = match long {
+                    "Unsigned Containers" => "Unsigned",
+                    "Release Protections" => "Release",
+                    "No 2nd Factor" => "No 2FA",
+                    other => other,
+                };
+                (short, long)
+            })
+            .collect()
+    }
+
     pub fn quota(&self) -> String {
         group_thousands(self.settings.quota_gb)
     }

@@ -122,7 +122,7 @@ impl ListParams {
 
     /// The column headers, each linking to its sort.
     pub fn headers(&self) -> Vec<list::SortHeader> {
-        list::sort::headers(self.sort, self.dir, |key, dir| self.list(Some(key), dir, 1).build())
+        list::sort::headers(self.sort, self.dir, |key, dir| self.list(key, dir, 1).build())
     }
 
     /// The search and sort of the query string, leaving out defaults.

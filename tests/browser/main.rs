@@ -1254,10 +1254,23 @@ async fn row_names(client: &Client) -> Result<Vec<String>, Box<dyn std::error::E
 /// Make the viewport itself `width`×`height`.
 async fn fit_viewport(client: &Client, width: u32, height: u32) -> Outcome {
     client.set_window_size(width, height).await?;
-    // Chromium's window includes its frame: set the viewport itself to the size asked for.
-    let inner: Value = client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await?;
-    let (w, h) = (inner[0].as_u64().unwrap_or(width as u64) as u32, inner[1].as_u64().unwrap_or(height as u64) as u32);
-    client.set_window_size(2 * width - w, 2 * height - h).await?;
+    // Chromium's window includes its frame: set the viewport itself to the size asked for. The
+    // resize lands asynchronously, so the frame is measured once the viewport has moved.
+    let (mut w, mut h) = (i64::from(width), i64::from(height));
+    for _ in 0..20 {
+        let inner: Value = client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await?;
+        (w, h) = (inner[0].as_i64().unwrap_or(w), inner[1].as_i64().unwrap_or(h));
+        // A frame is never 400 px: anything outside that is the size before the resize.
+        if (i64::from(width) - 400..=i64::from(width)).contains(&w)
+            && (i64::from(height) - 400..=i64::from(height)).contains(&h)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let frame_width = (i64::from(width) - w).clamp(0, 400);
+    let frame_height = (i64::from(height) - h).clamp(0, 400);
+    client.set_window_size(width + frame_width as u32, height + frame_height as u32).await?;
     Ok(())
 }
 

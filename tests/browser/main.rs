@@ -724,6 +724,24 @@ async fn manage_journey(a: &Client, base: &str) -> Outcome {
     a.set_window_size(1280, 800).await?;
     click(a, ".subnav a[href$='/audit']").await?;
     expect_text(a, "main", "membership.removed").await?;
+    // Each change's details name the fields as the Add user form labels them.
+    let details = text_content(a, ".audit-details").await?;
+    ensure(
+        details.contains("No 2nd Factor") && !details.contains("no_second_factor") && !details.contains("quota_gb"),
+        format!("the details use the forms' labels: {details:?}"),
+    )?;
+    let all: Value = a
+        .execute("return [...document.querySelectorAll('.audit-details li')].map(li => li.textContent.trim());", vec![])
+        .await?;
+    let lines: Vec<&str> = all.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    ensure(
+        lines.iter().any(|l| l.starts_with("Quota (GB): ")),
+        format!("a details line reads \"Quota (GB): …\": {lines:?}"),
+    )?;
+    ensure(
+        lines.iter().all(|l| l.chars().next().is_some_and(char::is_uppercase) && l.contains(": ")),
+        format!("every details line reads \"Label: value\": {lines:?}"),
+    )?;
 
     // Another organization is out of reach, whatever the address says.
     a.goto(&format!("{base}/admin/organizations")).await?;

@@ -2,7 +2,8 @@
 //! `{"before": {…}, "after": {…}}` (an edit), `{"after": {…}}` (a creation) or
 //! `{"before": x, "after": y}` (one value), sometimes beside other keys (`"users": 3`); other
 //! events store a flat object (`{"reason": "…"}`). So: a field changed reads
-//! `field: before → after`, anything else `field: value`.
+//! `Label: before → after`, anything else `Label: value`, the label being the field's name as
+//! the forms show it (the stored key stays as it is, so old rows read the same way).
 
 use serde_json::{Map, Value};
 
@@ -17,7 +18,7 @@ pub struct DetailLine {
 
 impl DetailLine {
     fn plain(field: &str, value: &Value) -> Self {
-        Self { field: field.to_owned(), before: None, value: shown(value) }
+        Self { field: label(field), before: None, value: shown(value) }
     }
 
     /// `field: value` or `field: before → after`.
@@ -26,6 +27,38 @@ impl DetailLine {
             Some(before) => format!("{}: {before} → {}", self.field, self.value),
             None => format!("{}: {}", self.field, self.value),
         }
+    }
+}
+
+/// A stored key as a person reads it: the label its form gives it, or else the key with spaces
+/// for underscores and a capital first letter.
+fn label(key: &str) -> String {
+    let known = match key {
+        "quota_gb" => "Quota (GB)",
+        "plan_id" => "Plan",
+        "no_second_factor" => "No 2nd Factor",
+        "unsigned_containers" => "Unsigned Containers",
+        "release_protections" => "Release Protections",
+        "default" => "Default plan",
+        "contact" => "Contact Person",
+        "url" => "URL",
+        "starttls" => "StartTLS",
+        "bind_dn" => "Bind DN",
+        "base_dn" => "Base DN",
+        "email_attr" => "Email attribute",
+        "name_attr" => "Display name attribute",
+        "schedule_minutes" => "Sync every (minutes)",
+        "new_entry_status" => "New directory users start as",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    let spaced = key.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => spaced,
     }
 }
 
@@ -45,7 +78,7 @@ pub fn lines(details: &str) -> Vec<DetailLine> {
         Ok(Value::Object(map)) => object_lines(&map),
         Ok(Value::Null) => Vec::new(),
         _ if details.trim().is_empty() => Vec::new(),
-        _ => vec![DetailLine { field: "details".into(), before: None, value: details.to_owned() }],
+        _ => vec![DetailLine { field: "Details".into(), before: None, value: details.to_owned() }],
     }
 }
 
@@ -67,7 +100,7 @@ fn object_lines(map: &Map<String, Value>) -> Vec<DetailLine> {
             lines.push(if b == a {
                 DetailLine::plain("value", a)
             } else {
-                DetailLine { field: "value".into(), before: Some(shown(b)), value: shown(a) }
+                DetailLine { field: "Value".into(), before: Some(shown(b)), value: shown(a) }
             });
         }
     }
@@ -85,7 +118,7 @@ fn changes(lines: &mut Vec<DetailLine>, before: &Map<String, Value>, after: &Map
         lines.push(if b == a {
             DetailLine::plain(field, a)
         } else {
-            DetailLine { field: field.clone(), before: Some(shown(b)), value: shown(a) }
+            DetailLine { field: label(field), before: Some(shown(b)), value: shown(a) }
         });
     }
 }
@@ -101,33 +134,33 @@ mod tests {
     #[test]
     fn an_edit_reads_before_and_after_per_field() {
         let details = r#"{"before":{"name":"Acme","quota_gb":10,"seats":null},"after":{"name":"Acme","quota_gb":20,"seats":5},"users":3}"#;
-        assert_eq!(texts(details), ["name: Acme", "quota_gb: 10 → 20", "seats: (none) → 5", "users: 3"]);
+        assert_eq!(texts(details), ["Name: Acme", "Quota (GB): 10 → 20", "Seats: (none) → 5", "Users: 3"]);
     }
 
     #[test]
     fn a_creation_and_a_flat_object_read_as_values() {
         assert_eq!(
             texts(r#"{"after":{"name":"New","default":true},"status":"invited"}"#),
-            ["default: true", "name: New", "status: invited"]
+            ["Default plan: true", "Name: New", "Status: invited"]
         );
         assert_eq!(
             texts(r#"{"reason":"wrong password","failures in a row":2}"#),
-            ["failures in a row: 2", "reason: wrong password"]
+            ["Failures in a row: 2", "Reason: wrong password"]
         );
     }
 
     #[test]
     fn one_value_before_and_after() {
-        assert_eq!(texts(r#"{"before":null,"after":30}"#), ["value: (none) → 30"]);
-        assert_eq!(texts(r#"{"before":30,"after":30}"#), ["value: 30"]);
+        assert_eq!(texts(r#"{"before":null,"after":30}"#), ["Value: (none) → 30"]);
+        assert_eq!(texts(r#"{"before":30,"after":30}"#), ["Value: 30"]);
     }
 
     #[test]
     fn nested_values_empty_details_and_junk() {
-        assert_eq!(texts(r#"{"after":{"ids":[1,2],"x":""}}"#), ["ids: [1,2]", "x: (empty)"]);
+        assert_eq!(texts(r#"{"after":{"ids":[1,2],"x":""}}"#), ["Ids: [1,2]", "X: (empty)"]);
         assert!(lines("{}").is_empty());
         assert!(lines("").is_empty());
-        assert_eq!(texts("not json"), ["details: not json"]);
-        assert_eq!(texts("[1]"), ["details: [1]"]);
+        assert_eq!(texts("not json"), ["Details: not json"]);
+        assert_eq!(texts("[1]"), ["Details: [1]"]);
     }
 }

@@ -415,10 +415,10 @@ async fn audit_details_open_as_before_and_after_lines(mut app: TestApp) {
     let page = app.get("/admin/audit?action=organization.updated").await;
     page.assert_status(200);
     assert!(page.body.contains("<details>") && page.body.contains("<summary>3 fields</summary>"), "{}", page.body);
-    assert!(page.body.contains("quota_gb</span>: <del>10</del> → <ins>20</ins>"), "{}", page.body);
-    assert!(page.body.contains("seats</span>: <del>(none)</del> → <ins>5</ins>"));
-    assert!(page.body.contains("name</span>: Acme<"), "unchanged fields read as their value");
+    assert!(page.body.contains("Quota (GB)</span>: <del>10</del> → <ins>20</ins>"), "{}", page.body);
+    assert!(page.body.contains("Seats</span>: <del>(none)</del> → <ins>5</ins>"));
+    assert!(page.body.contains("Name</span>: Acme<"), "unchanged fields read as their value");
     let failed = app.get("/admin/audit?action=account.sign_in_failed").await;
-    assert!(failed.body.contains("reason</span>: &#60;b&#62;"), "escaped, not markup");
+    assert!(failed.body.contains("Reason</span>: &#60;b&#62;"), "escaped, not markup");
     assert!(!failed.body.contains("<b><b>"));
 }

@@ -601,15 +601,25 @@ async fn removal_journey(a: &Client, b: &Client, base: &str, authenticator: &Aut
     ensure(removal_status(a, base, "Müller").await? == "Pending", "A reads Pending")?;
     ensure(removal_status(b, base, "Müller").await? == "Awaiting approval", "B reads Awaiting approval")?;
 
-    // B approves through the toolbar, confirming with the password.
-    b.find(Locator::Css("tr[data-org-id] input[type=radio]")).await?.click().await?;
-    click(b, ".toolbar button[value=approve]").await?;
+    // B approves by keyboard alone: Space selects the row, Shift+Tab goes back up to the
+    // toolbar (it sits above the table), and a mistyped password is refused and announced
+    // before the right one is accepted.
+    tab_to(b, "tr[data-org-id] input[type=radio]").await?;
+    keys(b, " ").await?;
+    ensure(b.find(Locator::Css("tr[data-org-id] input[type=radio]:checked")).await.is_ok(), "Space selects the row")?;
+    tab_back_to(b, ".toolbar button[value=approve]").await?;
+    enter(b).await?;
     expect_text(b, "#removal-status", "Awaiting approval").await?;
     check_accessibility(b, "removal approval page").await?;
     screenshot(b, 1280, 1000, "removal-approve.png").await?;
     b.set_window_size(1280, 800).await?;
-    fill(b, "#password", SECOND_PASSWORD).await?;
-    click(b, "form[action$='/removal/approve'] button[type=submit]").await?;
+    tab_to(b, "#password").await?;
+    keys(b, "not-the-password-at-all").await?;
+    enter(b).await?;
+    expect_announced_error(b, "#password", "not your password").await?;
+    check_accessibility(b, "removal approval refusing a wrong password").await?;
+    keys(b, SECOND_PASSWORD).await?;
+    enter(b).await?;
     expect_text(b, ".flash", "was removed").await?;
     for (who, client) in [("A", a), ("B", b)] {
         client.goto(&format!("{base}/admin/organizations")).await?;
@@ -714,6 +724,24 @@ async fn manage_journey(a: &Client, base: &str) -> Outcome {
     a.set_window_size(1280, 800).await?;
     click(a, ".subnav a[href$='/audit']").await?;
     expect_text(a, "main", "membership.removed").await?;
+    // Each change's details name the fields as the Add user form labels them.
+    let details = text_content(a, ".audit-details").await?;
+    ensure(
+        details.contains("No 2nd Factor") && !details.contains("no_second_factor") && !details.contains("quota_gb"),
+        format!("the details use the forms' labels: {details:?}"),
+    )?;
+    let all: Value = a
+        .execute("return [...document.querySelectorAll('.audit-details li')].map(li => li.textContent.trim());", vec![])
+        .await?;
+    let lines: Vec<&str> = all.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    ensure(
+        lines.iter().any(|l| l.starts_with("Quota (GB): ")),
+        format!("a details line reads \"Quota (GB): …\": {lines:?}"),
+    )?;
+    ensure(
+        lines.iter().all(|l| l.chars().next().is_some_and(char::is_uppercase) && l.contains(": ")),
+        format!("every details line reads \"Label: value\": {lines:?}"),
+    )?;
 
     // Another organization is out of reach, whatever the address says.
     a.goto(&format!("{base}/admin/organizations")).await?;
@@ -838,7 +866,9 @@ async fn invitation_journey(admin: &Client, delegate: &Client, user: &Client, wo
     expect_path(delegate, &format!("/orgs/{org}/users")).await?;
     expect_text(delegate, "#awaiting-heading", "Awaiting validation").await?;
     check_accessibility(delegate, "users awaiting validation").await?;
-    click(delegate, &format!("tr[data-account-id] button[aria-label='Validate {USER_EMAIL}']")).await?;
+    // By keyboard alone: Tab to the row's Validate and press Enter.
+    tab_to(delegate, &format!("tr[data-account-id] button[aria-label='Validate {USER_EMAIL}']")).await?;
+    enter(delegate).await?;
     delegate.goto(&format!("{base}/orgs/{org}/users")).await?;
     let row = user_row(delegate, USER_EMAIL).await?;
     ensure(row.contains("Active") && row.contains("Bo Nyberg"), format!("{USER_EMAIL} is validated: {row:?}"))?;
@@ -909,6 +939,7 @@ async fn invitation_journey(admin: &Client, delegate: &Client, user: &Client, wo
         present(user, ".form-error, .field-error, [role=alert]").await,
         "an error says the spent recovery code was refused",
     )?;
+    expect_announced_error(user, "#code", "").await?;
     check_accessibility(user, "code step refusing a spent recovery code").await?;
     Ok(())
 }
@@ -1055,8 +1086,7 @@ async fn journey(client: &Client, base: &str, authenticator: &Authenticator) -> 
     let error = text_of(client, "#quota_gb-error").await?;
     ensure(error.contains("whole number"), format!("quota error shown: {error:?}"))?;
     ensure(value_of(client, "#name").await? == "Müller Logistik GmbH", "the name typed is kept")?;
-    let focused: Value = client.execute("return document.activeElement.id", vec![]).await?;
-    ensure(focused == json!("quota_gb"), format!("the focus is on the first field to correct, not {focused}"))?;
+    expect_announced_error(client, "#quota_gb", "whole number").await?;
     check_accessibility(client, "form with errors").await?;
     fill(client, "#quota_gb", "250").await?;
     click(client, "form.form button[type=submit]").await?;
@@ -1379,7 +1409,11 @@ async fn dark_journey(light: &Client, dark: &Client, base: &str) -> Outcome {
     click(dark, ".subnav a[href$='/users']").await?;
     check_accessibility(dark, "users page in dark mode").await?;
     click_link(dark, "Add user").await?;
+    // The browser's own check would keep the empty required email from being sent; the
+    // server's refusal is the page to look at.
+    dark.execute("document.querySelector('form.form').noValidate = true;", vec![]).await?;
     click(dark, "form.form button[type=submit]").await?;
+    expect_announced_error(dark, "#email", "").await?;
     check_accessibility(dark, "Add user form with errors in dark mode").await?;
     click(dark, ".subnav a[href$='/audit']").await?;
     check_accessibility(dark, "organization audit log in dark mode").await?;
@@ -1421,7 +1455,7 @@ async fn keyboard_journey(client: &Client, base: &str, authenticator: &Authentic
     tab_to(client, "#admin_email").await?;
     keys(client, "hanna@tastatur.example").await?;
     enter(client).await?;
-    expect_focus(client, "#quota_gb").await?;
+    expect_announced_error(client, "#quota_gb", "whole number").await?;
     check_accessibility(client, "Add organization form with errors, by keyboard").await?;
     let clear = format!("{}{}", char::from(Key::End), char::from(Key::Backspace).to_string().repeat(10));
     keys(client, &clear).await?;
@@ -1487,11 +1521,21 @@ async fn enter(client: &Client) -> Outcome {
 /// Press Tab until `css` has the focus (at most 80 presses); every stop on the way must show
 /// that it has the focus.
 async fn tab_to(client: &Client, css: &str) -> Outcome {
+    move_focus_to(client, css, char::from(Key::Tab).to_string()).await
+}
+
+/// As `tab_to`, backwards (Shift+Tab), for a control above the focus.
+async fn tab_back_to(client: &Client, css: &str) -> Outcome {
+    // Within one send, a modifier stays down until the end of the text.
+    move_focus_to(client, css, format!("{}{}", char::from(Key::Shift), char::from(Key::Tab))).await
+}
+
+async fn move_focus_to(client: &Client, css: &str, press: String) -> Outcome {
     for _ in 0..80 {
         if focused(client, css).await? {
             return Ok(());
         }
-        keys(client, &char::from(Key::Tab).to_string()).await?;
+        keys(client, &press).await?;
         let shown: Value = client
             .execute(
                 "const e = document.activeElement;
@@ -1517,4 +1561,36 @@ async fn focused(client: &Client, css: &str) -> Result<bool, Box<dyn std::error:
 async fn expect_focus(client: &Client, css: &str) -> Outcome {
     let at: Value = client.execute("return document.activeElement.outerHTML.slice(0, 120)", vec![]).await?;
     ensure(focused(client, css).await?, format!("{css} has the focus, not {at}"))
+}
+
+/// A refused form announces its error: `css` is marked invalid, is described by an element
+/// that says what is wrong (containing `needle`), and is the first invalid field of the page,
+/// which has the focus once the page has loaded.
+async fn expect_announced_error(client: &Client, css: &str, needle: &str) -> Outcome {
+    let found: Value = client
+        .execute(
+            "const e = document.querySelector(arguments[0]);
+             if (!e) return {missing: true};
+             const ids = (e.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+             const texts = ids.map(id => document.getElementById(id))
+                 .filter(m => m && /(^|\\s)(field-error|form-error)(\\s|$)/.test(m.className))
+                 .map(m => m.textContent.trim());
+             return {
+                 invalid: e.getAttribute('aria-invalid'),
+                 messages: texts,
+                 first: document.querySelector('form [aria-invalid=\"true\"]') === e,
+                 focused: document.activeElement === e,
+             };",
+            vec![json!(css)],
+        )
+        .await?;
+    ensure(found.get("missing").is_none(), format!("{css} is on the refused page"))?;
+    ensure(found["invalid"] == json!("true"), format!("{css} has aria-invalid=\"true\": {found}"))?;
+    let messages: Vec<&str> = found["messages"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    ensure(
+        messages.iter().any(|m| !m.is_empty() && m.contains(needle)),
+        format!("{css} is described by its error message (containing {needle:?}): {found}"),
+    )?;
+    ensure(found["first"] == json!(true), format!("{css} is the first invalid field: {found}"))?;
+    ensure(found["focused"] == json!(true), format!("{css} has the focus after the page loads: {found}"))
 }
